@@ -1,0 +1,89 @@
+// Mean, variance and standard deviation of a strided 1-D sequence, and a mergeable running
+// accumulator for streams.
+//
+// Accuracy. Reductions use a shifted, corrected two-pass algorithm with compensated (TwoSum)
+// accumulation in every pass:
+//   pass 1: m0 = K + sum(x - K) / n, with K the first finite value (a window of equal values then
+//           gives m0 == K exactly, so its variance is exactly 0);
+//   pass 2: d = x - m0;  mean = m0 + sum(d) / n;  M2 = sum(d*d) - sum(d)**2 / n
+// (Chan, Golub & LeVeque, "Algorithms for computing the sample variance", 1983, eq. 1.7, and
+// Ogita, Rump & Oishi, "Accurate sum and dot product", 2005, for TwoSum). The sums are then
+// correct to a couple of units in the last place whatever n is, so mean and M2 are within a few
+// ulps of the exactly rounded two-pass result. float32 input is accumulated in double.
+//
+// Non-finite input follows NumPy: a NaN makes every result NaN; +inf/-inf make the mean +inf/-inf
+// (NaN when both occur) and the variance NaN. The skip-NaN variants drop NaNs and count only the
+// rest; infinities are still values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "hotloop/config.hpp"
+
+namespace hotloop {
+
+// Result of a reduction. m2 is the sum of squared deviations from the mean; the variance is
+// m2 / (count - ddof). count is the number of values used (NaNs excluded when skipping).
+struct Moments {
+  std::int64_t count;
+  double mean;
+  double m2;
+};
+
+// x: read, n values at x[0], x[stride], ... (stride in elements, may be negative).
+// skipna: drop NaNs. need_m2: run the second pass (otherwise m2 is 0).
+// Never throws, never allocates.
+Moments moments(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+                bool need_m2) noexcept;
+Moments moments(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+                bool need_m2) noexcept;
+
+// A running mean/variance accumulator for live streams.
+//
+// The mean and M2 are kept as double-double values (hi + lo) and updated with Chan's pairwise
+// combination, so pushing a million values at an offset of 1e9 keeps ~15 significant digits of
+// the variance, and merge() combines partial results from threads or batches as accurately as if
+// every value had been pushed into one accumulator. Non-finite values are counted apart and make
+// the results behave as NumPy's do on the same values (see moments()). With skipna, NaNs are
+// ignored altogether.
+class RunningStats {
+ public:
+  explicit RunningStats(bool skipna = false) noexcept : skipna_(skipna) {}
+
+  void push(double x) noexcept;
+  // x: read, n values at the given stride (in elements).
+  void extend(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
+  void extend(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
+  void merge(const RunningStats& other) noexcept;
+
+  bool skipna() const noexcept { return skipna_; }
+  // Number of values counted: finite ones, infinities and (without skipna) NaNs.
+  std::int64_t count() const noexcept { return n_finite_ + n_nan_ + n_posinf_ + n_neginf_; }
+  double mean() const noexcept;  // NaN when empty.
+  double m2() const noexcept;    // NaN when a non-finite value was counted.
+  // m2 / (count - ddof); NaN when count <= ddof. ddof must be >= 0 (checked by the caller).
+  double var(std::int64_t ddof) const noexcept;
+  double std(std::int64_t ddof) const noexcept;
+
+  // The complete state, for pickling. from_state(...) rebuilds an identical accumulator.
+  struct State {
+    bool skipna;
+    std::int64_t n_finite, n_nan, n_posinf, n_neginf;
+    double mean_hi, mean_lo, m2_hi, m2_lo;
+  };
+  State state() const noexcept;
+  static RunningStats from_state(const State& s) noexcept;
+
+ private:
+  void merge_finite(std::int64_t nb, double mean_b_hi, double mean_b_lo, double m2_b_hi,
+                    double m2_b_lo) noexcept;
+  template <class T>
+  void extend_impl(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
+
+  bool skipna_;
+  std::int64_t n_finite_ = 0, n_nan_ = 0, n_posinf_ = 0, n_neginf_ = 0;
+  double mean_hi_ = 0.0, mean_lo_ = 0.0, m2_hi_ = 0.0, m2_lo_ = 0.0;
+};
+
+}  // namespace hotloop

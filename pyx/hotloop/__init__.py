@@ -1,0 +1,56 @@
+"""hotloop: fast, accurate compute kernels for NumPy.
+
+C++ kernels, Cython wrappers that release the GIL, OpenMP threads. Every kernel is checked
+against an independent reference; see the README and benchmarks/RESULTS.md.
+"""
+
+from hotloop._errors import HotloopError
+from hotloop._openmp import effective_n_threads, openmp_enabled, simd_level
+from hotloop._stats import (
+    RunningStats,
+    mean,
+    nanmean,
+    nanstd,
+    nanvar,
+    rolling_mean,
+    rolling_std,
+    rolling_var,
+    std,
+    var,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HotloopError",
+    "RunningStats",
+    "effective_n_threads",
+    "mean",
+    "nanmean",
+    "nanstd",
+    "nanvar",
+    "openmp_enabled",
+    "rolling_mean",
+    "rolling_std",
+    "rolling_var",
+    "show_config",
+    "simd_level",
+    "std",
+    "var",
+]
+
+
+def show_config() -> dict:
+    """Return (and print) how this hotloop was built and what it uses on this machine."""
+    import numpy
+
+    info = {
+        "hotloop": __version__,
+        "numpy": numpy.__version__,
+        "openmp": openmp_enabled(),
+        "threads (n_threads=None)": effective_n_threads(None),
+        "simd": simd_level(),
+    }
+    for key, value in info.items():
+        print(f"{key:>26}: {value}")
+    return info

@@ -1,0 +1,6 @@
+# Declarations of cxx/include/hotloop/config.hpp. No logic here.
+
+cdef extern from "hotloop/config.hpp" namespace "hotloop" nogil:
+    bint openmp_enabled() noexcept
+    int openmp_max_threads() noexcept
+    const char* simd_level() noexcept

@@ -1,0 +1,37 @@
+# Declarations of cxx/include/hotloop/moments.hpp. No logic here.
+from libc.stdint cimport int64_t
+
+
+cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
+    cdef struct Moments:
+        int64_t count
+        double mean
+        double m2
+
+    Moments moments(const double* x, Py_ssize_t n, Py_ssize_t stride,
+                    bint skipna, bint need_m2) noexcept
+    Moments moments(const float* x, Py_ssize_t n, Py_ssize_t stride,
+                    bint skipna, bint need_m2) noexcept
+
+    cdef cppclass RunningStats:
+        cppclass State:
+            bint skipna
+            int64_t n_finite, n_nan, n_posinf, n_neginf
+            double mean_hi, mean_lo, m2_hi, m2_lo
+
+        RunningStats() noexcept
+        RunningStats(bint skipna) noexcept
+        void push(double x) noexcept
+        void extend(const double* x, Py_ssize_t n, Py_ssize_t stride) noexcept
+        void extend(const float* x, Py_ssize_t n, Py_ssize_t stride) noexcept
+        void merge(const RunningStats& other) noexcept
+        bint skipna() noexcept
+        int64_t count() noexcept
+        double mean() noexcept
+        double m2() noexcept
+        double var(int64_t ddof) noexcept
+        double std(int64_t ddof) noexcept
+        State state() noexcept
+
+        @staticmethod
+        RunningStats from_state(const State& s) noexcept

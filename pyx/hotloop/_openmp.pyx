@@ -1,0 +1,80 @@
+"""OpenMP facts of this build and the one thread-count helper of every parallel kernel."""
+import operator
+import os
+
+from hotloop._cxx cimport config
+
+
+def openmp_enabled():
+    """Return True when hotloop's kernels were compiled with OpenMP (parallel), else False."""
+    return config.openmp_enabled()
+
+
+def simd_level():
+    """Return the instruction set the multiversioned kernels use on this CPU.
+
+    One of ``"avx512f"``, ``"avx2"`` or ``"baseline"``. The choice is made at run time, so the
+    same build runs on any x86-64 and uses the wide vectors where the CPU has them.
+    """
+    return config.simd_level().decode("ascii")
+
+
+def usable_cpu_count():
+    """Number of CPUs this process may run on (its affinity mask), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+cpdef int effective_n_threads(object n_threads) except -1:
+    """Resolve an ``n_threads`` argument to the number of threads a kernel will use.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        ``None``: as many threads as OpenMP would start (``OMP_NUM_THREADS`` when set), capped
+        at the CPUs this process may use. A positive count: that many threads. A negative
+        count: counted back from the usable CPUs (``-1`` all of them, ``-2`` all but one),
+        never below 1. ``0`` is an error.
+
+    Returns
+    -------
+    int
+        At least 1; always 1 when hotloop was built without OpenMP.
+
+    Raises
+    ------
+    TypeError
+        If ``n_threads`` is not None or an integer (bool is refused).
+    ValueError
+        If ``n_threads`` is 0.
+
+    Notes
+    -----
+    This never calls ``omp_set_num_threads``: the count is passed to each parallel region, so
+    other OpenMP users in the process are not affected.
+    """
+    cdef long n
+    if n_threads is None:
+        if not config.openmp_enabled():
+            return 1
+        return max(1, min(config.openmp_max_threads(), usable_cpu_count()))
+    if isinstance(n_threads, bool):
+        raise TypeError("n_threads must be None or an int, got bool")
+    try:
+        n = operator.index(n_threads)
+    except TypeError:
+        raise TypeError(
+            f"n_threads must be None or an int, got {type(n_threads).__name__}"
+        ) from None
+    if n == 0:
+        raise ValueError(
+            "n_threads=0 is not a thread count; use None (all usable CPUs), "
+            "a positive count, or a negative one (-1 = all CPUs)"
+        )
+    if not config.openmp_enabled():
+        return 1
+    if n < 0:
+        return max(1, usable_cpu_count() + 1 + n)
+    return min(n, 1 << 16)

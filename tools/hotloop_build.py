@@ -1,0 +1,147 @@
+"""Everything that decides how hotloop's extensions are built, in one place.
+
+setup.py builds from it and tools/annotate.py annotates with the very same Cython directives, so
+the annotated HTML shows the code that really ships.
+
+Environment knobs:
+  HOTLOOP_FAIL_NO_OPENMP=1  fail the build when the compiler cannot build and run an OpenMP
+                            program (CI sets it), instead of building serial kernels.
+  HOTLOOP_DISABLE_OPENMP=1  build without OpenMP on purpose (to test the serial build).
+  HOTLOOP_CYTHON_DEBUG=1    turn Cython's bounds, wraparound and initialisation checks back on.
+  HOTLOOP_NATIVE=1          add -march=native (never by default: wheels must run on any x86-64;
+                            the kernels that gain from AVX2/AVX-512 pick them at run time).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CXX_INCLUDE = "cxx/include"
+
+# One entry per compiled module: its .pyx and the cxx/src files it links.
+MODULES: dict[str, list[str]] = {
+    "hotloop._openmp": ["pyx/hotloop/_openmp.pyx", "cxx/src/config.cpp"],
+    "hotloop._stats": [
+        "pyx/hotloop/_stats.pyx",
+        "cxx/src/moments.cpp",
+        "cxx/src/rolling.cpp",
+    ],
+}
+
+BASE_CXX_FLAGS = [
+    "-std=c++17",
+    "-O3",
+    # No fused multiply-add behind our back: the accurate kernels rely on IEEE rounding of each
+    # operation (TwoSum), and counts of escape-time kernels must not change with the ISA.
+    "-ffp-contract=off",
+    # sqrt without errno handling, so it inlines and vectorises; results are unchanged.
+    "-fno-math-errno",
+    # `#pragma omp simd` even in a build without OpenMP threads.
+    "-fopenmp-simd",
+    "-Wno-unused-function",
+]
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def compiler_directives() -> dict[str, object]:
+    debug = env_flag("HOTLOOP_CYTHON_DEBUG")
+    return {
+        "language_level": 3,
+        "boundscheck": debug,
+        "wraparound": debug,
+        "initializedcheck": debug,
+        "nonecheck": False,
+        "cdivision": True,
+        "embedsignature": True,
+        "cpow": True,
+    }
+
+
+def _cxx_command() -> list[str]:
+    cxx = os.environ.get("CXX") or sysconfig.get_config_var("CXX") or "c++"
+    return cxx.split()
+
+
+_PROBE = r"""
+#include <omp.h>
+#include <cstdio>
+int main() {
+  int n = 0;
+#pragma omp parallel num_threads(2) reduction(+ : n)
+  n += 1;
+  std::printf("%d %d\n", n, omp_get_max_threads());
+  return n >= 1 ? 0 : 1;
+}
+"""
+
+
+def probe_openmp(flag: str = "-fopenmp") -> tuple[bool, str]:
+    """Compile, link and run a tiny OpenMP program. Returns (works, why-not)."""
+    tmp = Path(tempfile.mkdtemp(prefix="hotloop-omp-"))
+    try:
+        src, exe = tmp / "probe.cpp", tmp / "probe"
+        src.write_text(_PROBE)
+        cmd = [*_cxx_command(), flag, str(src), "-o", str(exe)]
+        build = subprocess.run(cmd, capture_output=True, text=True)
+        if build.returncode != 0:
+            return False, f"`{' '.join(cmd)}` failed:\n{build.stderr.strip()}"
+        run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60)
+        if run.returncode != 0:
+            return False, f"the OpenMP probe ran but exited {run.returncode}: {run.stderr.strip()}"
+        return True, ""
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"the OpenMP probe could not run: {exc}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def openmp_flags() -> list[str]:
+    """-fopenmp when it works; [] with a warning otherwise (or an error in CI)."""
+    if env_flag("HOTLOOP_DISABLE_OPENMP"):
+        warnings.warn("HOTLOOP_DISABLE_OPENMP is set: building serial kernels.", stacklevel=2)
+        return []
+    ok, why = probe_openmp()
+    if ok:
+        return ["-fopenmp"]
+    if env_flag("HOTLOOP_FAIL_NO_OPENMP"):
+        sys.exit(f"hotloop: OpenMP is required (HOTLOOP_FAIL_NO_OPENMP=1) but {why}")
+    warnings.warn(
+        f"hotloop: building WITHOUT OpenMP, every kernel will run on one thread ({why}). "
+        "Install a compiler with OpenMP support (e.g. g++ with libgomp) for parallel kernels.",
+        stacklevel=2,
+    )
+    return []
+
+
+def extensions(omp: list[str] | None = None):
+    """The setuptools Extension objects (not yet cythonized)."""
+    import numpy
+    from setuptools import Extension
+
+    omp = openmp_flags() if omp is None else omp
+    flags = [*BASE_CXX_FLAGS, *omp]
+    if env_flag("HOTLOOP_NATIVE"):
+        flags.append("-march=native")
+    return [
+        Extension(
+            name,
+            sources=sources,
+            language="c++",
+            include_dirs=[CXX_INCLUDE, numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            extra_compile_args=flags,
+            extra_link_args=list(omp),
+        )
+        for name, sources in MODULES.items()
+    ]
