@@ -93,19 +93,22 @@ struct Window {
                : within_bound<RollingStat::var>(S1, S2, m2, c, inv_c, E1, E2, K);
   }
 
-  // The bound test, shared with the vectorised tiles. For var/std: the error of M2, from the
-  // accumulated errors, the cancellation in S2 - S1^2/c and the rounding of x - K, must stay
-  // below kTol * M2. For the mean: its absolute error below kTol * (|mean| + std / sqrt(c)).
+  // The bound test, shared with the vectorised tiles. The error of M2, from the accumulated
+  // errors, the cancellation in S2 - S1^2/c and the rounding of x - K, must stay below
+  // kTol * M2. The mean also needs its absolute error below kTol * (|mean| + std / sqrt(c)).
+  // The mean keeps the M2 test too: a window of equal values then fails it after noisy values
+  // have passed, is rebuilt with K equal to that value, and its mean is that value exactly.
   // inv_c is 1 / c.
   template <RollingStat S>
   static HOTLOOP_INLINE bool within_bound(double s1, double s2, double m2, double c, double inv_c,
                                           double e1, double e2, double K) noexcept {
+    const bool m2_ok = e2 + 2.0 * std::fabs(s1) * (e1 * inv_c) + 8.0 * kU * s2 <= kTol * m2;
     if constexpr (S == RollingStat::mean) {
       const double t = K * c + s1;
       const double spread = c * (m2 > 0.0 ? m2 : 0.0);
-      return e1 * e1 <= kTol * kTol * (t * t + spread);
+      return m2_ok && e1 * e1 <= kTol * kTol * (t * t + spread);
     } else {
-      return e2 + 2.0 * std::fabs(s1) * (e1 * inv_c) + 8.0 * kU * s2 <= kTol * m2;
+      return m2_ok;
     }
   }
 

@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 
 cimport numpy as cnp
-from cpython.exc cimport PyErr_Occurred
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
@@ -64,7 +63,7 @@ cdef object as_float_array(object x, str name, int max_ndim):
     dt = arr.dtype
     if dt is not F64 and dt is not F32:
         if dt.kind == "f" and dt.itemsize in (4, 8) and not dt.isnative:
-            arr = arr.astype(dt.newbyteorder("="))
+            arr = arr.astype(F64 if dt.itemsize == 8 else F32)
         else:
             raise TypeError(
                 f"{name} must have dtype float64 or float32, got {dt} "
@@ -108,10 +107,10 @@ cdef double item_as_double(object item, Py_ssize_t i) except? -1.0:
 
 
 cdef double int_as_double(object item, Py_ssize_t i) except? -1.0:
-    cdef double v = PyLong_AsDouble(item)
-    if v == -1.0 and PyErr_Occurred():
+    try:
+        return PyLong_AsDouble(item)
+    except OverflowError:
         raise OverflowError(f"x[{i}] is too large for a float: {item!r:.40}") from None
-    return v
 
 
 cdef extern from "Python.h":
@@ -225,7 +224,7 @@ cdef object reduce(object x, object ddof, bint skipna, Reduction what):
     else:
         arr = as_float_array(x, "x", 1)
         n = arr.shape[0]
-        if arr.dtype is F64:
+        if arr.dtype.itemsize == 8:  # as_float_array: float64 or float32
             r = moments_of_array[double](arr, skipna, need_m2)
         else:
             r = moments_of_array[float](arr, skipna, need_m2)
@@ -273,10 +272,13 @@ _REDUCTION_DOC = """{summary}
     -----
     {nan_policy} Empty input gives NaN with a ``RuntimeWarning``, as NumPy does.
 
-    Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums; the result is
-    within a few ulps (measured: at most 2) of the exactly rounded two-pass result, with no
-    growth in n and none from a large offset such as 1e9 + noise. A sequence of equal values
-    has variance exactly 0.
+    Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums that also keep the
+    rounding error of every difference. The mean is within 1 ulp of the exact mean, and the
+    variance and standard deviation within 4 ulps of the exact two-pass result (measured at
+    most 2 and 1), for any length and however much the values cancel, e.g. 1e9 + noise.
+    A sequence of equal values has variance exactly 0. Limits of double precision (NumPy has
+    the same): deviations below about 1e-154 underflow when squared, above about 1e154 the
+    variance overflows to inf.
 """
 
 _DDOF_DOC = """
@@ -395,7 +397,7 @@ cdef object rolling(object x, object window, object ddof, object min_periods, ob
             arr = arr.copy()  # outputs would overwrite inputs still to be read
     a2 = arr if arr.ndim == 2 else arr[None, :]
     o2 = out if out.ndim == 2 else out[None, :]
-    if arr.dtype is F64:
+    if arr.dtype.itemsize == 8:  # as_float_array: float64 or float32
         rolling_typed[double](a2, o2, w, minp, dd, stat, nt)
     else:
         rolling_typed[float](a2, o2, w, minp, dd, stat, nt)
@@ -455,6 +457,9 @@ _ROLLING_DOC = """{summary}
 
     Long series are cut into blocks of ``max(16384, 16 * window)`` outputs that start
     ``window - 1`` values early and re-initialise exactly; blocks and rows run in parallel.
+
+    Limits of double precision (NumPy has the same): deviations from the window mean below
+    about 1e-154 underflow when squared, and above about 1e154 overflow to inf.
 """
 
 
@@ -598,7 +603,7 @@ cdef class RunningStats:
         try:
             if type(values) is np.ndarray or hasattr(values, "__array_interface__"):
                 arr = as_float_array(values, "values", 1)
-                if arr.dtype is F64:
+                if arr.dtype.itemsize == 8:  # as_float_array: float64 or float32
                     extend_array[double](&self.acc, arr)
                 else:
                     extend_array[float](&self.acc, arr)

@@ -2,14 +2,16 @@
 // accumulator for streams.
 //
 // Accuracy. Reductions use a shifted, corrected two-pass algorithm with compensated (TwoSum)
-// accumulation in every pass:
-//   pass 1: m0 = K + sum(x - K) / n, with K the first finite value (a window of equal values then
-//           gives m0 == K exactly, so its variance is exactly 0);
-//   pass 2: d = x - m0;  mean = m0 + sum(d) / n;  M2 = sum(d*d) - sum(d)**2 / n
-// (Chan, Golub & LeVeque, "Algorithms for computing the sample variance", 1983, eq. 1.7, and
-// Ogita, Rump & Oishi, "Accurate sum and dot product", 2005, for TwoSum). The sums are then
-// correct to a couple of units in the last place whatever n is, so mean and M2 are within a few
-// ulps of the exactly rounded two-pass result. float32 input is accumulated in double.
+// accumulation in every pass, keeping the rounding error of each difference as well:
+//   pass 1: mean = K + sum(x - K) / n, with K the first finite value, the quotient formed as a
+//           double-double (a window of equal values then gives mean == K exactly);
+//   pass 2: d = x - mean;  M2 = sum(d*d) - sum(d)**2 / n
+// (Chan, Golub & LeVeque, "Algorithms for computing the sample variance", 1983, eq. 1.7;
+// Ogita, Rump & Oishi, "Accurate sum and dot product", 2005, for TwoSum). Sums are then exact
+// up to second-order terms whatever n is and however much the data cancel, so the mean is
+// within 1 ulp of the exact mean and M2 within a few ulps of the exact sum of squared
+// deviations (tests check <= 4 ulps against exact rational arithmetic; measured: mean 0-1,
+// var <= 2, std <= 1). float32 input is accumulated in double.
 //
 // Non-finite input follows NumPy: a NaN makes every result NaN; +inf/-inf make the mean +inf/-inf
 // (NaN when both occur) and the variance NaN. The skip-NaN variants drop NaNs and count only the

@@ -34,4 +34,27 @@ HOTLOOP_INLINE void dd_add(double& hi, double& lo, double v) noexcept {
   lo = e - (hi - s);
 }
 
+// Dekker's TwoProduct without FMA: p + e == a * b exactly (barring overflow), p = fl(a * b).
+HOTLOOP_INLINE void two_prod(double a, double b, double& p, double& e) noexcept {
+  constexpr double kSplit = 134217729.0;  // 2^27 + 1
+  p = a * b;
+  const double ta = kSplit * a, tb = kSplit * b;
+  const double ah = ta - (ta - a), al = a - ah;
+  const double bh = tb - (tb - b), bl = b - bh;
+  e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+// K + (hi + lo) / c, correctly rounded up to a couple of ulps even when K and the quotient
+// cancel: the quotient is formed as a double-double before the final addition.
+HOTLOOP_INLINE double shifted_quotient(double K, double hi, double lo, double c) noexcept {
+  const double q = hi / c;
+  if (!(q - q == 0.0)) return K + q;  // inf or NaN: plain arithmetic gives the IEEE answer
+  double p, pe;
+  two_prod(q, c, p, pe);
+  const double q_lo = (((hi - p) - pe) + lo) / c;
+  double s, e;
+  two_sum(K, q, s, e);
+  return s + (e + q_lo);
+}
+
 }  // namespace hotloop::detail
