@@ -95,7 +95,8 @@ struct Window {
 
   // The bound test, shared with the vectorised tiles. The error of M2, from the accumulated
   // errors, the cancellation in S2 - S1^2/c and the rounding of x - K, must stay below
-  // kTol * M2. The mean also needs its absolute error below kTol * (|mean| + std / sqrt(c)).
+  // kTol * M2. The mean also needs its absolute error below kTol * sqrt(mean^2 + var), i.e.
+  // about kTol * (|mean| + std) with var = M2 / c.
   // The mean keeps the M2 test too: a window of equal values then fails it after noisy values
   // have passed, is rebuilt with K equal to that value, and its mean is that value exactly.
   // inv_c is 1 / c.

@@ -449,7 +449,8 @@ _ROLLING_DOC = """{summary}
     holding +inf has a mean of +inf (-inf likewise, NaN with both) {inf_var}
 
     Accuracy: the relative error of every output is below 2**-36 (about 1.5e-11) for the
-    variance and half that for the standard deviation, whatever the offset of the data, the
+    variance and half that for the standard deviation; the mean's error is below 2**-36 times
+    ``|mean| + std`` of its window. This holds whatever the offset of the data, the
     outliers that passed through the window, or the length of the series; windows of equal
     values give exactly 0. The kernel tracks a rigorous bound of its rounding error and
     recomputes a window exactly (shifted two-pass) whenever the bound could exceed that.

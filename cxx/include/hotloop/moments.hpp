@@ -34,7 +34,8 @@ struct Moments {
 };
 
 // x: read, n values at x[0], x[stride], ... (stride in elements, may be negative).
-// skipna: drop NaNs. need_m2: run the second pass (otherwise m2 is 0).
+// skipna: drop NaNs. need_m2: run the second pass (otherwise m2 is 0). With no values
+// (n == 0, or only NaNs when skipping) count is 0 and mean and m2 are NaN.
 // Never throws, never allocates.
 Moments moments(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
                 bool need_m2) noexcept;

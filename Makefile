@@ -1,0 +1,81 @@
+# hotloop: one entry point for set-up, build, showcase and tests on Debian 12.
+#   make demo   - install everything, build, run the showcase (benchmarks/RESULTS.md + results.png)
+#   make test   - install everything, build, C++ tests (+ ASan/UBSan), pytest, notebooks,
+#                 annotation check, showcase smoke run, linters
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+JOBS ?= 2
+DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format python3-dev python3-venv
+
+.PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
+        lint format bench-cxx clean
+
+all: build
+
+# System packages, installed only when missing (root, or sudo when available).
+system:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/.deps: requirements-dev.txt | system
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.deps
+
+# Compiles the extensions in place and installs the package in editable mode (once).
+build: $(VENV)/.deps
+	$(PY) setup.py -q build_ext --inplace -j $(JOBS)
+	@$(PY) -c "import hotloop" 2>/dev/null || \
+	  $(PY) -m pip install -q --no-build-isolation --no-deps -e .
+	$(PY) -c "import hotloop; hotloop.show_config()"
+
+demo: build
+	$(PY) benchmarks/showcase.py
+
+test: build test-cxx test-asan test-py annotate showcase-smoke lint
+	@echo "all checks passed"
+
+test-cxx: system
+	cmake -S cxx -B build/cxx -DCMAKE_BUILD_TYPE=Release
+	cmake --build build/cxx -j $(JOBS)
+	ctest --test-dir build/cxx --output-on-failure
+
+test-asan: system
+	cmake -S cxx -B build/cxx-asan -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_SANITIZE=ON
+	cmake --build build/cxx-asan -j $(JOBS)
+	ctest --test-dir build/cxx-asan --output-on-failure
+
+test-py: build
+	$(PY) -m pytest tests
+
+annotate: build
+	$(PY) tools/annotate.py
+
+showcase-smoke: build
+	$(PY) benchmarks/showcase.py --quick
+
+bench-cxx: test-cxx
+	build/cxx/stats_benchmark
+
+lint: $(VENV)/.deps
+	$(VENV)/bin/ruff check setup.py tools tests benchmarks pyx
+	$(VENV)/bin/ruff format --check setup.py tools tests benchmarks pyx
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/cython-lint pyx/hotloop
+	clang-format --dry-run -Werror $$(find cxx -name '*.hpp' -o -name '*.cpp' -o -name '*.cc')
+
+format: $(VENV)/.deps
+	$(VENV)/bin/ruff format setup.py tools tests benchmarks pyx
+	clang-format -i $$(find cxx -name '*.hpp' -o -name '*.cpp' -o -name '*.cc')
+
+clean:
+	rm -rf build pyx/hotloop/*.so pyx/hotloop/*.cpp pyx/hotloop/*.html *.egg-info pyx/*.egg-info

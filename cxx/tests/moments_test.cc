@@ -1,0 +1,512 @@
+// Tests of hotloop::moments() and hotloop::RunningStats against a slow long double twin.
+
+#include "hotloop/moments.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+using hotloop::Moments;
+using hotloop::RunningStats;
+using hotloop_test::kInf;
+using hotloop_test::kNaN;
+using hotloop_test::kU;
+using hotloop_test::normal;
+using hotloop_test::rel_err;
+using hotloop_test::same_bits;
+using hotloop_test::Strided;
+
+// ---------------------------------------------------------------------------------------------
+// The reference: the documented policy spelled out case by case, and for finite data a shifted,
+// corrected two-pass in long double (64-bit significand, 11 bits more than double):
+//   mean = K + sum(x - K) / n,  d = x - mean,  M2 = sum(d^2) - sum(d)^2 / n.
+// Its own error is a few units of 2^-64, far below the double-precision tolerances used here.
+
+struct Ref {
+  std::int64_t count;
+  long double mean, m2;
+};
+
+template <class T>
+Ref reference(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna) {
+  std::vector<long double> finite;
+  std::int64_t nan = 0, pos = 0, neg = 0;
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    const long double v = static_cast<long double>(x[i * stride]);
+    if (std::isnan(v)) {
+      ++nan;
+    } else if (std::isinf(v)) {
+      (v > 0 ? pos : neg) += 1;
+    } else {
+      finite.push_back(v);
+    }
+  }
+  Ref r{static_cast<std::int64_t>(n) - (skipna ? nan : 0), kNaN, kNaN};
+  if (r.count == 0) return r;
+  if ((nan > 0 && !skipna) || (pos > 0 && neg > 0)) return r;
+  if (pos > 0 || neg > 0) {
+    r.mean = pos > 0 ? kInf : -kInf;
+    return r;
+  }
+  const long double c = static_cast<long double>(finite.size());
+  const long double K = finite[0];
+  long double s = 0.0L;
+  for (long double v : finite) s += v - K;
+  r.mean = K + s / c;
+  long double s1 = 0.0L, s2 = 0.0L;
+  for (long double v : finite) {
+    s1 += v - r.mean;
+    s2 += (v - r.mean) * (v - r.mean);
+  }
+  r.m2 = s2 - s1 * s1 / c;
+  return r;
+}
+
+// Compares a result with the reference. Finite results: M2 within rel_tol relative error; the
+// mean within rel_tol * (|mean| + std) absolute error (the mean of centred data is a
+// cancellation, so its error is relative to the spread, not to |mean|). Exact zeros stay exact.
+::testing::AssertionResult matches(const Moments& got, const Ref& ref, double rel_tol,
+                                   bool need_m2 = true) {
+  std::ostringstream why;
+  why.precision(17);
+  if (got.count != ref.count) {
+    why << "count " << got.count << " != " << ref.count;
+    return ::testing::AssertionFailure() << why.str();
+  }
+  if (std::isnan(ref.mean) || std::isinf(ref.mean)) {
+    const bool ok =
+        std::isnan(ref.mean) ? std::isnan(got.mean) : got.mean == static_cast<double>(ref.mean);
+    if (!ok) {
+      why << "mean " << got.mean << ", expected " << static_cast<double>(ref.mean);
+      return ::testing::AssertionFailure() << why.str();
+    }
+  } else {
+    const long double spread = std::sqrt(ref.m2 / static_cast<long double>(ref.count));
+    const long double err = std::fabs(static_cast<long double>(got.mean) - ref.mean);
+    if (!(err <= rel_tol * (std::fabs(ref.mean) + spread))) {
+      why << "mean " << got.mean << ", expected " << static_cast<double>(ref.mean) << " (error "
+          << static_cast<double>(err) << ")";
+      return ::testing::AssertionFailure() << why.str();
+    }
+  }
+  if (!need_m2) {
+    if (ref.count > 0 && got.m2 != 0.0) {
+      why << "m2 " << got.m2 << " without need_m2, expected 0";
+      return ::testing::AssertionFailure() << why.str();
+    }
+  } else if (std::isnan(ref.m2)) {
+    if (!std::isnan(got.m2)) {
+      why << "m2 " << got.m2 << ", expected NaN";
+      return ::testing::AssertionFailure() << why.str();
+    }
+  } else if (!(rel_err(got.m2, ref.m2) <= rel_tol)) {
+    why << "m2 " << got.m2 << ", expected " << static_cast<double>(ref.m2) << " (relative error "
+        << rel_err(got.m2, ref.m2) << ")";
+    return ::testing::AssertionFailure() << why.str();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string label(std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna) {
+  return "n=" + std::to_string(n) + " stride=" + std::to_string(stride) +
+         " skipna=" + std::to_string(skipna);
+}
+
+constexpr double kTol = 8 * kU;  // "within a few ulps"
+const std::ptrdiff_t kSizes[] = {0, 1, 2, 7, 8, 9, 15, 16, 17, 100, 1000, 100000};
+const std::ptrdiff_t kStrides[] = {1, 3, -1};
+
+template <class T>
+class MomentsTyped : public ::testing::Test {};
+using Dtypes = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(MomentsTyped, Dtypes);
+
+// ---------------------------------------------------------------------------------------------
+// moments()
+
+TEST(Moments, KnownValues) {
+  const double x[] = {2, 4, 4, 4, 5, 5, 7, 9};
+  const Moments r = hotloop::moments(x, 8, 1, false, true);
+  EXPECT_EQ(r.count, 8);
+  EXPECT_EQ(r.mean, 5.0);
+  EXPECT_EQ(r.m2, 32.0);
+  const float xf[] = {1.5f, -2.5f};
+  const Moments rf = hotloop::moments(xf, 2, 1, false, true);
+  EXPECT_EQ(rf.count, 2);
+  EXPECT_EQ(rf.mean, -0.5);
+  EXPECT_EQ(rf.m2, 8.0);
+}
+
+TYPED_TEST(MomentsTyped, MatchesReferenceAcrossSizesAndStrides) {
+  using T = TypeParam;
+  for (std::ptrdiff_t n : kSizes) {
+    const std::vector<T> data = normal<T>(n, 1000 + n, 0.5, 2.0);
+    for (std::ptrdiff_t stride : kStrides) {
+      // NaN gaps: reading outside the strided view would show up as a NaN result.
+      const Strided<T> x(data, stride, static_cast<T>(kNaN));
+      for (bool skipna : {false, true}) {
+        const Ref ref = reference(x.base(), n, stride, skipna);
+        EXPECT_TRUE(matches(hotloop::moments(x.base(), n, stride, skipna, true), ref, kTol))
+            << label(n, stride, skipna);
+        EXPECT_TRUE(matches(hotloop::moments(x.base(), n, stride, skipna, false), ref, kTol,
+                            /*need_m2=*/false))
+            << label(n, stride, skipna) << " need_m2=false";
+      }
+    }
+  }
+}
+
+TYPED_TEST(MomentsTyped, OffsetDataWithinFewUlps) {
+  using T = TypeParam;
+  // As large an offset as the type leaves room for: 1e9 + N(0,1) for double; float has 24 bits,
+  // so 1e4 + N(0,1) (1e9 would round every value to the same float).
+  const double loc = sizeof(T) == 8 ? 1e9 : 1e4;
+  for (std::ptrdiff_t n : {2, 9, 1000, 100000}) {
+    const std::vector<T> data = normal<T>(n, 77 + n, loc, 1.0);
+    for (std::ptrdiff_t stride : kStrides) {
+      const Strided<T> x(data, stride, static_cast<T>(kNaN));
+      for (bool skipna : {false, true}) {
+        const Ref ref = reference(x.base(), n, stride, skipna);
+        const Moments r = hotloop::moments(x.base(), n, stride, skipna, true);
+        EXPECT_EQ(r.count, n);
+        EXPECT_LE(rel_err(r.mean, ref.mean), kTol) << label(n, stride, skipna);
+        EXPECT_LE(rel_err(r.m2, ref.m2), kTol) << label(n, stride, skipna);
+        EXPECT_GT(r.m2, 0.0);
+      }
+    }
+  }
+}
+
+TYPED_TEST(MomentsTyped, EqualValuesGiveExactlyZeroM2) {
+  using T = TypeParam;
+  const double values[] = {0.1, -7.25, 1e9 + 0.3, 3e-30, sizeof(T) == 8 ? 1e300 : 1e30};
+  for (double value : values) {
+    const T v = static_cast<T>(value);
+    for (std::ptrdiff_t n : {1, 2, 7, 8, 9, 17, 1000}) {
+      for (std::ptrdiff_t stride : kStrides) {
+        for (bool skipna : {false, true}) {
+          std::vector<T> data(static_cast<std::size_t>(n), v);
+          // With skipna, NaNs in front (so the shift K is not x[0]) and in between are dropped.
+          if (skipna && n > 2) data[0] = data[static_cast<std::size_t>(n / 2)] = T(kNaN);
+          const std::ptrdiff_t nan = skipna && n > 2 ? 2 : 0;
+          const Strided<T> x(data, stride, static_cast<T>(kNaN));
+          const Moments r = hotloop::moments(x.base(), n, stride, skipna, true);
+          EXPECT_EQ(r.count, n - nan) << label(n, stride, skipna) << " value=" << value;
+          EXPECT_EQ(r.mean, static_cast<double>(v)) << label(n, stride, skipna);
+          EXPECT_EQ(r.m2, 0.0) << label(n, stride, skipna) << " value=" << value;
+        }
+      }
+    }
+  }
+}
+
+TYPED_TEST(MomentsTyped, NonFinitePolicy) {
+  using T = TypeParam;
+  const T nan = static_cast<T>(kNaN), pinf = static_cast<T>(kInf), ninf = -pinf;
+  for (std::ptrdiff_t n : {1, 2, 7, 8, 9, 17, 100}) {
+    const std::vector<T> base = normal<T>(n, 5 + n, 1.0, 1.0);
+    for (std::ptrdiff_t pos : {std::ptrdiff_t{0}, n / 2, n - 1}) {
+      const std::ptrdiff_t other = n - 1 - pos;  // a second position (may equal pos)
+      for (std::ptrdiff_t stride : kStrides) {
+        auto run = [&](std::vector<T> data, bool skipna) {
+          const Strided<T> x(data, stride, static_cast<T>(0));
+          const Moments r = hotloop::moments(x.base(), n, stride, skipna, true);
+          EXPECT_TRUE(matches(r, reference(x.base(), n, stride, skipna), kTol))
+              << label(n, stride, skipna) << " pos=" << pos;
+          return r;
+        };
+        std::vector<T> d = base;
+        d[pos] = nan;
+        Moments r = run(d, false);
+        EXPECT_EQ(r.count, n);
+        EXPECT_TRUE(std::isnan(r.mean));
+        EXPECT_TRUE(std::isnan(r.m2));
+        r = run(d, true);
+        EXPECT_EQ(r.count, n - 1);
+        EXPECT_EQ(std::isfinite(r.mean), n > 1);
+
+        for (T inf : {pinf, ninf}) {
+          d = base;
+          d[pos] = inf;
+          for (bool skipna : {false, true}) {
+            r = run(d, skipna);
+            EXPECT_EQ(r.count, n);
+            EXPECT_EQ(r.mean, static_cast<double>(inf));
+            EXPECT_TRUE(std::isnan(r.m2));
+          }
+        }
+        if (other != pos) {
+          d = base;
+          d[pos] = pinf;
+          d[other] = ninf;
+          for (bool skipna : {false, true}) {
+            r = run(d, skipna);
+            EXPECT_EQ(r.count, n);
+            EXPECT_TRUE(std::isnan(r.mean));
+            EXPECT_TRUE(std::isnan(r.m2));
+          }
+          d = base;
+          d[pos] = nan;
+          d[other] = ninf;
+          r = run(d, false);
+          EXPECT_TRUE(std::isnan(r.mean));
+          r = run(d, true);
+          EXPECT_EQ(r.count, n - 1);
+          EXPECT_EQ(r.mean, -kInf);
+          EXPECT_TRUE(std::isnan(r.m2));
+        }
+      }
+    }
+  }
+}
+
+TYPED_TEST(MomentsTyped, EmptyAndAllNaN) {
+  using T = TypeParam;
+  const T dummy = 0;
+  for (bool skipna : {false, true}) {
+    const Moments r = hotloop::moments(&dummy, 0, 1, skipna, true);
+    EXPECT_EQ(r.count, 0);
+    EXPECT_TRUE(std::isnan(r.mean));
+    EXPECT_TRUE(std::isnan(r.m2));
+  }
+  const std::vector<T> nans(20, static_cast<T>(kNaN));
+  Moments r = hotloop::moments(nans.data(), 20, 1, true, true);
+  EXPECT_EQ(r.count, 0);
+  EXPECT_TRUE(std::isnan(r.mean));
+  EXPECT_TRUE(std::isnan(r.m2));
+  r = hotloop::moments(nans.data(), 20, 1, false, true);
+  EXPECT_EQ(r.count, 20);
+  EXPECT_TRUE(std::isnan(r.mean));
+}
+
+// ---------------------------------------------------------------------------------------------
+// RunningStats
+
+// Accuracy target for the accumulator on 1e9-offset data (double-double state).
+constexpr double kRunTol = 1e-14;
+
+void expect_close_to(const RunningStats& s, const Ref& ref, const std::string& what) {
+  EXPECT_EQ(s.count(), ref.count) << what;
+  EXPECT_LE(rel_err(s.mean(), ref.mean), 4 * kU) << what;
+  EXPECT_LE(rel_err(s.m2(), ref.m2), kRunTol) << what;
+  EXPECT_LE(rel_err(s.var(1), ref.m2 / (ref.count - 1)), kRunTol) << what;
+}
+
+// Random contiguous chunk boundaries 0 = b[0] < ... < b[k] = n, empty chunks included.
+std::vector<std::ptrdiff_t> random_cuts(std::ptrdiff_t n, std::ptrdiff_t max_chunk,
+                                        std::mt19937_64& rng) {
+  std::uniform_int_distribution<std::ptrdiff_t> len(0, max_chunk);
+  std::vector<std::ptrdiff_t> b{0};
+  while (b.back() < n) b.push_back(std::min(n, b.back() + len(rng)));
+  return b;
+}
+
+TEST(RunningStats, PushExtendMergeAgreeOnOffsetData) {
+  const std::ptrdiff_t n = 1000000;
+  const std::vector<double> x = normal<double>(n, 2024, 1e9, 1.0);
+  const Ref ref = reference(x.data(), n, 1, false);
+  std::mt19937_64 rng(99);
+
+  RunningStats pushed;
+  for (double v : x) pushed.push(v);
+  expect_close_to(pushed, ref, "push");
+
+  RunningStats whole;
+  whole.extend(x.data(), n, 1);
+  expect_close_to(whole, ref, "extend");
+
+  const std::vector<std::ptrdiff_t> cuts = random_cuts(n, 5000, rng);
+  RunningStats chunked;
+  std::vector<RunningStats> parts;
+  for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
+    chunked.extend(x.data() + cuts[k], cuts[k + 1] - cuts[k], 1);
+    RunningStats part;
+    if (k % 3 == 0) {  // mix the ways a part is filled
+      for (std::ptrdiff_t i = cuts[k]; i < cuts[k + 1]; ++i) part.push(x[i]);
+    } else {
+      part.extend(x.data() + cuts[k], cuts[k + 1] - cuts[k], 1);
+    }
+    parts.push_back(part);
+  }
+  expect_close_to(chunked, ref, "extend in chunks");
+
+  RunningStats merged;
+  for (const RunningStats& p : parts) merged.merge(p);
+  expect_close_to(merged, ref, "merge in order");
+
+  // A random reduction tree, as threads finishing in any order would produce.
+  std::vector<RunningStats> pool = parts;
+  while (pool.size() > 1) {
+    std::shuffle(pool.begin(), pool.end(), rng);
+    pool[0].merge(pool.back());
+    pool.pop_back();
+  }
+  expect_close_to(pool[0], ref, "merge tree");
+
+  for (std::ptrdiff_t stride : {3, -1}) {
+    const Strided<double> sx(x, stride, kNaN);
+    RunningStats s;
+    s.extend(sx.base(), n, stride);
+    expect_close_to(s, ref, "extend stride " + std::to_string(stride));
+  }
+}
+
+TEST(RunningStats, FloatExtendMatchesReference) {
+  const std::ptrdiff_t n = 100000;
+  const std::vector<float> x = normal<float>(n, 31, 1e4, 1.0);
+  const Ref ref = reference(x.data(), n, 1, false);
+  RunningStats s, p;
+  s.extend(x.data(), n / 3, 1);
+  s.extend(x.data() + n / 3, n - n / 3, 1);
+  for (float v : x) p.push(v);
+  expect_close_to(s, ref, "float extend");
+  expect_close_to(p, ref, "float push");
+}
+
+bool same_state(const RunningStats::State& a, const RunningStats::State& b) {
+  return a.skipna == b.skipna && a.n_finite == b.n_finite && a.n_nan == b.n_nan &&
+         a.n_posinf == b.n_posinf && a.n_neginf == b.n_neginf && same_bits(a.mean_hi, b.mean_hi) &&
+         same_bits(a.mean_lo, b.mean_lo) && same_bits(a.m2_hi, b.m2_hi) &&
+         same_bits(a.m2_lo, b.m2_lo);
+}
+
+TEST(RunningStats, StateRoundTripIsExact) {
+  const std::vector<double> x = normal<double>(1000, 8, 1e9, 1.0);
+  for (bool skipna : {false, true}) {
+    for (int variant = 0; variant < 3; ++variant) {
+      RunningStats s(skipna);
+      s.extend(x.data(), 480, 1);
+      for (std::size_t i = 480; i < 500; ++i) s.push(x[i]);
+      if (variant >= 1) s.push(kNaN);
+      if (variant >= 2) s.push(-kInf);
+      const RunningStats::State st = s.state();
+      EXPECT_NE(st.mean_lo, 0.0);  // the low parts carry information worth keeping
+      RunningStats r = RunningStats::from_state(st);
+      EXPECT_TRUE(same_state(r.state(), st));
+      EXPECT_EQ(r.skipna(), skipna);
+      EXPECT_EQ(r.count(), s.count());
+      EXPECT_TRUE(same_bits(r.mean(), s.mean()));
+      EXPECT_TRUE(same_bits(r.m2(), s.m2()));
+      EXPECT_TRUE(same_bits(r.var(1), s.var(1)));
+      // Both continue identically.
+      s.extend(x.data() + 500, 500, 1);
+      r.extend(x.data() + 500, 500, 1);
+      s.push(1.5);
+      r.push(1.5);
+      EXPECT_TRUE(same_state(r.state(), s.state()));
+    }
+  }
+}
+
+TEST(RunningStats, NonFinitePolicy) {
+  const std::vector<double> base = normal<double>(50, 3, 2.0, 1.0);
+  struct Case {
+    std::vector<double> extra;
+    bool skipna;
+    std::int64_t count_add;
+    double mean;  // NaN: expect NaN; otherwise expect this value (inf) or finite (0.0)
+  };
+  const Case cases[] = {
+      {{kNaN}, false, 1, kNaN},
+      {{kNaN}, true, 0, 0.0},
+      {{kInf}, false, 1, kInf},
+      {{-kInf}, true, 1, -kInf},
+      {{kInf, -kInf}, false, 2, kNaN},
+      {{kInf, -kInf}, true, 2, kNaN},
+      {{kNaN, kInf}, false, 2, kNaN},
+      {{kNaN, kInf, kNaN}, true, 1, kInf},
+      {{kNaN, kNaN, kNaN}, false, 3, kNaN},
+  };
+  for (const Case& c : cases) {
+    std::vector<double> data = base;
+    data.insert(data.begin() + 20, c.extra.begin(), c.extra.end());
+    const std::int64_t n = static_cast<std::int64_t>(data.size());
+    RunningStats pushed(c.skipna), extended(c.skipna), merged(c.skipna), part(c.skipna);
+    for (double v : data) pushed.push(v);
+    extended.extend(data.data(), n, 1);
+    merged.extend(data.data(), 21, 1);
+    part.extend(data.data() + 21, n - 21, 1);
+    merged.merge(part);
+    for (const RunningStats* s : {&pushed, &extended, &merged}) {
+      SCOPED_TRACE(::testing::Message() << "extra size " << c.extra.size() << " skipna " << c.skipna
+                                        << " first " << c.extra[0]);
+      EXPECT_EQ(s->count(), 50 + c.count_add);
+      if (std::isnan(c.mean)) {
+        EXPECT_TRUE(std::isnan(s->mean()));
+      } else if (std::isinf(c.mean)) {
+        EXPECT_EQ(s->mean(), c.mean);
+      } else {
+        EXPECT_TRUE(std::isfinite(s->mean()));
+      }
+      // Any non-finite value that is counted makes the spread undefined.
+      const bool finite = c.count_add == 0;
+      EXPECT_EQ(std::isnan(s->m2()), !finite);
+      EXPECT_EQ(std::isnan(s->var(0)), !finite);
+      EXPECT_EQ(std::isnan(s->std(1)), !finite);
+    }
+    // A non-finite value, once counted, is not forgotten by later finite values.
+    pushed.extend(base.data(), 50, 1);
+    EXPECT_EQ(std::isnan(pushed.m2()), c.count_add != 0);
+  }
+  // Merging accumulators that saw opposite infinities.
+  RunningStats a, b;
+  a.push(1.0);
+  a.push(kInf);
+  b.push(-kInf);
+  EXPECT_EQ(a.mean(), kInf);
+  EXPECT_EQ(b.mean(), -kInf);
+  a.merge(b);
+  EXPECT_EQ(a.count(), 3);
+  EXPECT_TRUE(std::isnan(a.mean()));
+}
+
+TEST(RunningStats, VarDdofAndCount) {
+  RunningStats s;
+  EXPECT_EQ(s.count(), 0);
+  EXPECT_TRUE(std::isnan(s.mean()));
+  EXPECT_TRUE(std::isnan(s.m2()));
+  EXPECT_TRUE(std::isnan(s.var(0)));
+  s.push(1.0);
+  EXPECT_EQ(s.mean(), 1.0);
+  EXPECT_EQ(s.var(0), 0.0);
+  EXPECT_TRUE(std::isnan(s.var(1)));
+  EXPECT_TRUE(std::isnan(s.std(1)));
+  s.push(3.0);
+  EXPECT_EQ(s.mean(), 2.0);
+  EXPECT_EQ(s.m2(), 2.0);
+  EXPECT_EQ(s.var(0), 1.0);
+  EXPECT_EQ(s.var(1), 2.0);
+  EXPECT_TRUE(std::isnan(s.var(2)));
+  EXPECT_TRUE(std::isnan(s.var(5)));
+
+  const double x[] = {2, 4, 4, 4, 5, 5, 7, 9};
+  RunningStats k;
+  k.extend(x, 8, 1);
+  EXPECT_EQ(k.mean(), 5.0);
+  EXPECT_EQ(k.var(0), 4.0);
+  EXPECT_EQ(k.std(0), 2.0);
+  EXPECT_EQ(k.var(7), 32.0 / 1.0);
+  EXPECT_TRUE(std::isnan(k.var(8)));
+
+  // With skipna the NaNs are not counted, so they do not help count exceed ddof.
+  RunningStats q(/*skipna=*/true);
+  q.push(1.0);
+  q.push(kNaN);
+  q.push(2.0);
+  EXPECT_EQ(q.count(), 2);
+  EXPECT_EQ(q.var(1), 0.5);
+  EXPECT_TRUE(std::isnan(q.var(2)));
+}
+
+}  // namespace

@@ -1,0 +1,491 @@
+// Tests of hotloop::rolling_moments() / rolling_moments_block() against a slow long double twin
+// that recomputes every window from scratch.
+
+#include "hotloop/rolling.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "test_support.hpp"
+
+namespace {
+
+using hotloop::kRollingTolerance;
+using hotloop::rolling_block_size;
+using hotloop::RollingStat;
+using hotloop_test::kInf;
+using hotloop_test::kNaN;
+using hotloop_test::kU;
+using hotloop_test::kUf;
+using hotloop_test::normal;
+using hotloop_test::Strided;
+
+constexpr RollingStat kStats[] = {RollingStat::mean, RollingStat::var, RollingStat::std};
+
+const char* name(RollingStat s) {
+  return s == RollingStat::mean ? "mean" : s == RollingStat::var ? "var" : "std";
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference. Window i is x[max(0, i - W + 1) .. i]; its finite values get a shifted,
+// corrected two-pass in long double (K = first finite value):
+//   mean = K + sum(x - K) / c,  d = x - mean,  M2 = sum(d^2) - sum(d)^2 / c,
+// and the NaN/inf policy of rolling.hpp is applied case by case in expected().
+
+struct RefWin {
+  std::ptrdiff_t cnt = 0, npos = 0, nneg = 0;  // finite values, +inf, -inf (NaNs skipped)
+  long double mean = 0.0L, m2 = 0.0L;          // of the finite values
+};
+
+template <class T>
+std::vector<RefWin> ref_windows(const T* x, std::ptrdiff_t n, std::ptrdiff_t xs, std::ptrdiff_t W) {
+  std::vector<RefWin> out(static_cast<std::size_t>(n));
+  std::vector<long double> v;
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    RefWin& r = out[static_cast<std::size_t>(i)];
+    v.clear();
+    for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - W + 1); j <= i; ++j) {
+      const long double a = static_cast<long double>(x[j * xs]);
+      if (std::isnan(a)) continue;
+      if (std::isinf(a)) {
+        (a > 0 ? r.npos : r.nneg) += 1;
+      } else {
+        v.push_back(a);
+      }
+    }
+    r.cnt = static_cast<std::ptrdiff_t>(v.size());
+    if (r.cnt == 0) continue;
+    const long double c = static_cast<long double>(r.cnt), K = v[0];
+    long double s = 0.0L;
+    for (long double a : v) s += a - K;
+    r.mean = K + s / c;
+    long double s1 = 0.0L, s2 = 0.0L;
+    for (long double a : v) {
+      s1 += a - r.mean;
+      s2 += (a - r.mean) * (a - r.mean);
+    }
+    r.m2 = s2 - s1 * s1 / c;
+  }
+  return out;
+}
+
+long double expected(const RefWin& w, RollingStat stat, std::ptrdiff_t min_periods,
+                     std::ptrdiff_t ddof) {
+  const std::ptrdiff_t nobs = w.cnt + w.npos + w.nneg;
+  if (nobs < std::max<std::ptrdiff_t>(min_periods, 1)) return kNaN;
+  if (stat == RollingStat::mean) {
+    if (w.npos > 0 && w.nneg > 0) return kNaN;
+    if (w.npos > 0) return kInf;
+    if (w.nneg > 0) return -kInf;
+    return w.mean;
+  }
+  if (w.npos > 0 || w.nneg > 0 || w.cnt <= ddof) return kNaN;
+  const long double var = w.m2 / static_cast<long double>(w.cnt - ddof);
+  return stat == RollingStat::var ? var : std::sqrt(var);
+}
+
+// Documented accuracy: var within kRollingTolerance relative error plus a few ulps (std: half
+// the tolerance); the mean within kRollingTolerance * (|mean| + std / sqrt(c)), the bound the
+// kernel's error test keeps (rolling.cpp, Window::within_bound). float outputs add one
+// rounding to float.
+struct Tolerance {
+  double var, sd, mean, out_round;
+};
+
+template <class T>
+Tolerance default_tolerance() {
+  const double out_round = sizeof(T) == 4 ? kUf : 0.0;
+  return {kRollingTolerance + 16 * kU + out_round, kRollingTolerance / 2 + 16 * kU + out_round,
+          kRollingTolerance + 16 * kU, out_round};
+}
+
+// Checks out[i * os] for begin <= i < end against ref[i].
+template <class T>
+::testing::AssertionResult check_outputs(const T* out, std::ptrdiff_t os, std::ptrdiff_t begin,
+                                         std::ptrdiff_t end, const std::vector<RefWin>& ref,
+                                         RollingStat stat, std::ptrdiff_t mp, std::ptrdiff_t ddof,
+                                         const Tolerance& tol) {
+  std::ptrdiff_t bad = 0;
+  std::ostringstream why;
+  why.precision(17);
+  for (std::ptrdiff_t i = begin; i < end; ++i) {
+    const RefWin& w = ref[static_cast<std::size_t>(i)];
+    const long double e = expected(w, stat, mp, ddof);
+    const double got = static_cast<double>(out[i * os]);
+    bool ok;
+    if (std::isnan(e)) {
+      ok = std::isnan(got);
+    } else if (std::isinf(e)) {
+      ok = got == static_cast<double>(e);
+    } else {
+      const long double err = std::fabs(static_cast<long double>(got) - e);
+      long double bound;
+      if (stat == RollingStat::mean) {
+        bound = tol.mean * (std::fabs(e) + std::sqrt(w.m2) / w.cnt) + tol.out_round * std::fabs(e);
+      } else {
+        bound = (stat == RollingStat::var ? tol.var : tol.sd) * e;
+      }
+      ok = err <= bound;  // false for NaN; an exact 0 must be reproduced exactly
+    }
+    if (!ok && bad++ < 5) {
+      why << "\n  " << name(stat) << "[" << i << "] = " << got << ", expected "
+          << static_cast<double>(e) << " (cnt " << w.cnt << ", +inf " << w.npos << ", -inf "
+          << w.nneg << ", min_periods " << mp << ", ddof " << ddof << ")";
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " bad outputs of " << end - begin << why.str();
+}
+
+// Sprinkles NaN (2%), +inf and -inf (0.3% each), a run of NaNs longer than the window across the
+// first block boundary (empty windows) and a short run of +inf.
+template <class T>
+void make_dirty(std::vector<T>& x, std::ptrdiff_t W, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (T& v : x) {
+    const double p = u(rng);
+    if (p < 0.02)
+      v = static_cast<T>(kNaN);
+    else if (p < 0.023)
+      v = static_cast<T>(kInf);
+    else if (p < 0.026)
+      v = static_cast<T>(-kInf);
+  }
+  const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.size());
+  const std::ptrdiff_t b = rolling_block_size(W);
+  for (std::ptrdiff_t i = b - W / 2 - 2; i < b - W / 2 + W + 2 && i < n; ++i) {
+    if (i >= 0) x[static_cast<std::size_t>(i)] = static_cast<T>(kNaN);
+  }
+  for (std::ptrdiff_t i = n / 3; i < n / 3 + 5; ++i) x[static_cast<std::size_t>(i)] = T(kInf);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every window size against the reference, for lengths around the tile (128) and block
+// boundaries, every min_periods/ddof/statistic, clean and dirty data, float and double.
+
+class RollingGrid : public ::testing::TestWithParam<std::ptrdiff_t> {};
+
+template <class T>
+void run_grid(std::ptrdiff_t W, bool dirty) {
+  const std::ptrdiff_t block = rolling_block_size(W);
+  const std::ptrdiff_t n_max = 2 * block + 5;
+  std::vector<T> data = normal<T>(n_max, 17 * W + dirty, 0.25, 1.0);
+  if (dirty) make_dirty(data, W, W);
+  const std::vector<RefWin> ref = ref_windows(data.data(), n_max, 1, W);
+  const Tolerance tol = default_tolerance<T>();
+  for (std::ptrdiff_t n :
+       {std::ptrdiff_t{1}, std::ptrdiff_t{2}, std::ptrdiff_t{127}, std::ptrdiff_t{128},
+        std::ptrdiff_t{129}, std::ptrdiff_t{255}, std::ptrdiff_t{256}, std::ptrdiff_t{257},
+        block - 1, block, block + 1, n_max}) {
+    // An exact-size copy, so that AddressSanitizer sees any read past the end.
+    const std::vector<T> x(data.begin(), data.begin() + n);
+    std::vector<T> out(static_cast<std::size_t>(n));
+    for (RollingStat stat : kStats) {
+      for (std::ptrdiff_t mp : {std::ptrdiff_t{0}, std::ptrdiff_t{1}, W}) {
+        for (std::ptrdiff_t ddof : {0, 1}) {
+          if (ddof >= W) continue;  // precondition 0 <= ddof < window
+          std::fill(out.begin(), out.end(), static_cast<T>(-12345.0));
+          hotloop::rolling_moments(x.data(), n, 1, W, mp, ddof, stat, out.data(), 1);
+          ASSERT_TRUE(check_outputs(out.data(), 1, 0, n, ref, stat, mp, ddof, tol))
+              << "n=" << n << " window=" << W << " dirty=" << dirty;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(RollingGrid, CleanFloat64) { run_grid<double>(GetParam(), false); }
+TEST_P(RollingGrid, CleanFloat32) { run_grid<float>(GetParam(), false); }
+TEST_P(RollingGrid, NonFiniteFloat64) { run_grid<double>(GetParam(), true); }
+TEST_P(RollingGrid, NonFiniteFloat32) { run_grid<float>(GetParam(), true); }
+
+INSTANTIATE_TEST_SUITE_P(Windows, RollingGrid, ::testing::Values(1, 2, 3, 50, 127, 128, 129, 1000),
+                         [](const ::testing::TestParamInfo<std::ptrdiff_t>& info) {
+                           return "Window" + std::to_string(info.param);
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// Strides
+
+template <class T>
+void run_strided() {
+  // Huge finite values in the input gaps: a kernel reading them would be far off (NaN gaps
+  // would merely be skipped).
+  for (std::ptrdiff_t W : {3, 50, 129}) {
+    const std::ptrdiff_t n = rolling_block_size(W) + 300;
+    std::vector<T> data = normal<T>(n, 4 + W, 0.25, 1.0);
+    make_dirty(data, W, 40 + W);
+    const std::vector<RefWin> ref = ref_windows(data.data(), n, 1, W);
+    const std::ptrdiff_t pairs[][2] = {{3, 2}, {-1, 1}, {-2, -1}, {1, 3}};
+    for (const auto& p : pairs) {
+      const Strided<T> x(data, p[0], static_cast<T>(1e30));
+      const T sentinel = static_cast<T>(-12345.0);
+      Strided<T> out(std::vector<T>(static_cast<std::size_t>(n), sentinel), p[1], sentinel);
+      for (RollingStat stat : kStats) {
+        hotloop::rolling_moments(x.base(), n, p[0], W, 1, 1, stat, out.base(), p[1]);
+        EXPECT_TRUE(check_outputs(out.base(), p[1], 0, n, ref, stat, 1, 1, default_tolerance<T>()))
+            << "x_stride=" << p[0] << " out_stride=" << p[1] << " window=" << W;
+        // The gaps of the output are not written.
+        const std::ptrdiff_t a = p[1] < 0 ? -p[1] : p[1];
+        const std::vector<T>& buf = out.buffer();
+        for (std::size_t k = 0; k < buf.size(); ++k) {
+          if (k % static_cast<std::size_t>(a) != 0) {
+            ASSERT_EQ(buf[k], sentinel) << k;
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Rolling, StridedFloat64) { run_strided<double>(); }
+TEST(Rolling, StridedFloat32) { run_strided<float>(); }
+
+// ---------------------------------------------------------------------------------------------
+// Accuracy on hard data
+
+double max_rel_err(const std::vector<double>& out, const std::vector<RefWin>& ref, RollingStat stat,
+                   std::ptrdiff_t ddof, std::ptrdiff_t from) {
+  double worst = 0.0;
+  for (std::size_t i = static_cast<std::size_t>(from); i < out.size(); ++i) {
+    const long double e = expected(ref[i], stat, 0, ddof);
+    if (std::isnan(e)) continue;
+    worst = std::max(worst, hotloop_test::rel_err(out[i], e));
+  }
+  return worst;
+}
+
+TEST(Rolling, OffsetDataStdWithin1e11) {
+  const std::ptrdiff_t n = 200000, W = 50;
+  const std::vector<double> x = normal<double>(n, 123, 1e9, 1.0);
+  const std::vector<RefWin> ref = ref_windows(x.data(), n, 1, W);
+  std::vector<double> out(static_cast<std::size_t>(n));
+  for (std::ptrdiff_t ddof : {0, 1}) {
+    hotloop::rolling_moments(x.data(), n, 1, W, 1, ddof, RollingStat::std, out.data(), 1);
+    const double e_std = max_rel_err(out, ref, RollingStat::std, ddof, 1);
+    EXPECT_LE(e_std, 1e-11) << "ddof " << ddof;
+    hotloop::rolling_moments(x.data(), n, 1, W, 1, ddof, RollingStat::var, out.data(), 1);
+    const double e_var = max_rel_err(out, ref, RollingStat::var, ddof, 1);
+    EXPECT_LE(e_var, kRollingTolerance + 16 * kU) << "ddof " << ddof;
+    std::ostringstream measured;
+    measured << e_std;
+    RecordProperty("max_rel_err_std_ddof" + std::to_string(ddof), measured.str());
+  }
+  hotloop::rolling_moments(x.data(), n, 1, W, 1, 0, RollingStat::mean, out.data(), 1);
+  EXPECT_LE(max_rel_err(out, ref, RollingStat::mean, 0, 0), kRollingTolerance + 16 * kU);
+}
+
+// Windows lying inside a run of equal values give var = std = 0 and mean = that value exactly,
+// whatever came before.
+template <class T>
+void run_equal_values() {
+  for (std::ptrdiff_t W : {2, 3, 50, 127, 128, 129}) {
+    std::mt19937_64 rng(W);
+    std::uniform_int_distribution<std::ptrdiff_t> len(W, 4 * W + 500);
+    const double constants[] = {2.5, -1000.0 / 3.0, 1e9 + 0.3, 0.1, 7e-3};
+    const double noise_loc[] = {0.0, 1e6, 1e9, -50.0};
+    std::vector<T> x;
+    std::vector<T> level;  // the repeated value where x belongs to a run of equal values, or NaN
+    const std::ptrdiff_t n_min = rolling_block_size(W) + 3000;  // runs across a block boundary
+    for (int seg = 0; static_cast<std::ptrdiff_t>(x.size()) < n_min; ++seg) {
+      const std::ptrdiff_t L = len(rng);
+      if (seg % 2 == 0) {
+        const std::vector<T> z = normal<T>(L, seg, noise_loc[seg / 2 % 4], 1.0 + seg % 3);
+        x.insert(x.end(), z.begin(), z.end());
+        level.insert(level.end(), static_cast<std::size_t>(L), T(kNaN));
+      } else {
+        const T c = static_cast<T>(constants[seg / 2 % 5]);
+        x.insert(x.end(), static_cast<std::size_t>(L), c);
+        level.insert(level.end(), static_cast<std::size_t>(L), c);
+        if (seg % 4 == 3) x[x.size() - static_cast<std::size_t>(L / 2)] = T(kNaN);  // skipped
+      }
+    }
+    const std::ptrdiff_t n = static_cast<std::ptrdiff_t>(x.size());
+    const std::vector<RefWin> ref = ref_windows(x.data(), n, 1, W);
+    std::vector<T> out(static_cast<std::size_t>(n));
+    for (RollingStat stat : kStats) {
+      for (std::ptrdiff_t ddof : {0, 1}) {
+        if (stat == RollingStat::mean && ddof == 1) continue;
+        hotloop::rolling_moments(x.data(), n, 1, W, 0, ddof, stat, out.data(), 1);
+        std::ptrdiff_t run = 0, checked = 0, wrong = 0;
+        for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+          run = std::isnan(level[i]) ? 0 : run + 1;
+          // (A window may also be NaN: a skipped NaN leaves count <= ddof for W = 2.)
+          if (run >= W && !std::isnan(expected(ref[i], stat, 0, ddof))) {
+            ++checked;
+            // var and std are exactly 0; the mean is exactly the repeated value.
+            const T exact = stat == RollingStat::mean ? level[i] : T(0);
+            if (out[i] != exact) {
+              EXPECT_EQ(out[i], exact)
+                  << name(stat) << "[" << i << "] window " << W << " ddof " << ddof;
+              if (++wrong > 5) return;
+            }
+          }
+        }
+        EXPECT_GT(checked, 1000);
+        EXPECT_TRUE(check_outputs(out.data(), 1, 0, n, ref, stat, 0, ddof, default_tolerance<T>()))
+            << "window " << W;
+      }
+    }
+  }
+}
+
+TEST(Rolling, EqualValuesAreExactFloat64) { run_equal_values<double>(); }
+TEST(Rolling, EqualValuesAreExactFloat32) { run_equal_values<float>(); }
+
+// A huge value passing through the window: every output within tolerance, and once it has left
+// the later windows are as accurate as if it had never been there.
+TEST(Rolling, HugeValueDoesNotSpoilLaterWindows) {
+  for (std::ptrdiff_t W : {3, 50, 129, 1000}) {
+    const std::ptrdiff_t n = 20000;
+    std::vector<double> x = normal<double>(n, W, 10.0, 1.0);
+    const std::ptrdiff_t spikes[] = {5000, 9000, 9000 + W / 2};
+    x[spikes[0]] = 1e15;
+    x[spikes[1]] = -1e15;
+    x[spikes[2]] = 3e12;
+    const std::vector<RefWin> ref = ref_windows(x.data(), n, 1, W);
+    const std::ptrdiff_t after = spikes[2] + W;
+    std::vector<double> out(static_cast<std::size_t>(n));
+    for (RollingStat stat : kStats) {
+      hotloop::rolling_moments(x.data(), n, 1, W, 1, 1, stat, out.data(), 1);
+      EXPECT_TRUE(check_outputs(out.data(), 1, 0, n, ref, stat, 1, 1, default_tolerance<double>()))
+          << "window " << W;
+      const Tolerance tight{1e-11, 1e-11, 1e-11, 0.0};
+      EXPECT_TRUE(check_outputs(out.data(), 1, spikes[0] + W, spikes[1], ref, stat, 1, 1, tight))
+          << "between the spikes, window " << W;
+      EXPECT_TRUE(check_outputs(out.data(), 1, after, n, ref, stat, 1, 1, tight))
+          << "after the spikes, window " << W;
+    }
+  }
+  // The same in float32 (float tolerances).
+  std::vector<float> xf = normal<float>(5000, 9, 10.0, 1.0);
+  xf[1000] = 1e15f;
+  const std::vector<RefWin> ref = ref_windows(xf.data(), 5000, 1, 50);
+  std::vector<float> out(5000);
+  for (RollingStat stat : kStats) {
+    hotloop::rolling_moments(xf.data(), 5000, 1, 50, 1, 0, stat, out.data(), 1);
+    EXPECT_TRUE(check_outputs(out.data(), 1, 0, 5000, ref, stat, 1, 0, default_tolerance<float>()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Blocks
+
+template <class T>
+bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+// The parallel wrapper computes block [k*B, min((k+1)*B, n)) of each row on any thread in any
+// order. Doing the same here, in shuffled order, must reproduce rolling_moments bit for bit.
+template <class T>
+void run_block_schedule() {
+  std::mt19937_64 rng(5);
+  for (std::ptrdiff_t W : {1, 50, 1000, 1500}) {  // 1500: block = 16 * window > 16384
+    const std::ptrdiff_t B = rolling_block_size(W);
+    const std::ptrdiff_t n = 4 * B + 77;
+    std::vector<T> x = normal<T>(n, 60 + W, 1e3, 1.0);
+    make_dirty(x, W, 61 + W);
+    x[static_cast<std::size_t>(B + 3 * W / 2)] = static_cast<T>(1e15);
+    std::vector<std::ptrdiff_t> starts;
+    for (std::ptrdiff_t b = 0; b < n; b += B) starts.push_back(b);
+    for (RollingStat stat : kStats) {
+      for (std::ptrdiff_t mp : {std::ptrdiff_t{1}, W}) {
+        for (std::ptrdiff_t ddof : {0, 1}) {
+          if (ddof >= W) continue;
+          std::vector<T> whole(static_cast<std::size_t>(n)), pieces(whole.size(), T(-777));
+          hotloop::rolling_moments(x.data(), n, 1, W, mp, ddof, stat, whole.data(), 1);
+          std::shuffle(starts.begin(), starts.end(), rng);
+          for (std::ptrdiff_t b : starts) {
+            hotloop::rolling_moments_block(x.data(), 1, W, mp, ddof, stat, pieces.data(), 1, b,
+                                           std::min(b + B, n));
+          }
+          EXPECT_TRUE(same_bytes(whole, pieces))
+              << name(stat) << " window " << W << " mp " << mp << " ddof " << ddof;
+        }
+      }
+    }
+    // And with strided input and output.
+    const Strided<T> xs(x, 2, static_cast<T>(kNaN));
+    Strided<T> whole(std::vector<T>(static_cast<std::size_t>(n)), 3, T(0));
+    Strided<T> pieces(std::vector<T>(static_cast<std::size_t>(n)), 3, T(0));
+    hotloop::rolling_moments(xs.base(), n, 2, W, 1, 0, RollingStat::std, whole.base(), 3);
+    std::shuffle(starts.begin(), starts.end(), rng);
+    for (std::ptrdiff_t b : starts) {
+      hotloop::rolling_moments_block(xs.base(), 2, W, 1, 0, RollingStat::std, pieces.base(), 3, b,
+                                     std::min(b + B, n));
+    }
+    EXPECT_TRUE(same_bytes(whole.buffer(), pieces.buffer())) << "strided, window " << W;
+  }
+}
+
+TEST(RollingBlocks, AnyScheduleIsBitIdenticalFloat64) { run_block_schedule<double>(); }
+TEST(RollingBlocks, AnyScheduleIsBitIdenticalFloat32) { run_block_schedule<float>(); }
+
+// A call for [begin, end) reads only x[max(0, begin - W + 1)] .. x[end - 1] and writes only
+// out[begin] .. out[end - 1]: poisoning everything else changes nothing, bit for bit. Arbitrary
+// (unaligned) splits also meet the accuracy bound: each call restarts from an exact summary.
+template <class T>
+void run_block_locality() {
+  std::mt19937_64 rng(11);
+  for (std::ptrdiff_t W : {1, 3, 50, 129, 1000}) {
+    const std::ptrdiff_t n = 3 * rolling_block_size(W);
+    std::vector<T> x = normal<T>(n, 70 + W, 0.25, 1.0);
+    make_dirty(x, W, 71 + W);
+    const std::vector<RefWin> ref = ref_windows(x.data(), n, 1, W);
+    std::uniform_int_distribution<std::ptrdiff_t> pos(0, n);
+    for (int trial = 0; trial < 12; ++trial) {
+      std::ptrdiff_t begin = pos(rng), end = pos(rng);
+      if (begin > end) std::swap(begin, end);
+      if (trial == 0) begin = 0;
+      if (trial == 1) end = std::min(n, begin + 1);
+      const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
+      // Exactly end values (reads past them are heap overflows under ASan), garbage before first.
+      std::vector<T> poisoned(x.begin(), x.begin() + end);
+      const T garbage[] = {T(kNaN), T(kInf), T(-kInf), T(1e30), T(-3.0)};
+      for (std::ptrdiff_t i = 0; i < first; ++i)
+        poisoned[static_cast<std::size_t>(i)] = garbage[i % 5];
+      const RollingStat stat = kStats[trial % 3];
+      const std::ptrdiff_t ddof = W > 1 ? trial % 2 : 0;
+      std::vector<T> a(static_cast<std::size_t>(n), T(-777)), b(a);
+      hotloop::rolling_moments_block(x.data(), 1, W, 1, ddof, stat, a.data(), 1, begin, end);
+      hotloop::rolling_moments_block(poisoned.data(), 1, W, 1, ddof, stat, b.data(), 1, begin, end);
+      EXPECT_TRUE(same_bytes(a, b)) << "window " << W << " [" << begin << ", " << end << ")";
+      for (std::ptrdiff_t i = 0; i < n; ++i) {
+        if (i < begin || i >= end) {
+          ASSERT_EQ(a[static_cast<std::size_t>(i)], T(-777)) << i;
+        }
+      }
+      EXPECT_TRUE(
+          check_outputs(a.data(), 1, begin, end, ref, stat, 1, ddof, default_tolerance<T>()))
+          << "window " << W << " [" << begin << ", " << end << ")";
+    }
+  }
+}
+
+TEST(RollingBlocks, BlockReadsOnlyItsWindowFloat64) { run_block_locality<double>(); }
+TEST(RollingBlocks, BlockReadsOnlyItsWindowFloat32) { run_block_locality<float>(); }
+
+TEST(RollingBlocks, EmptyRangeWritesNothing) {
+  const double x[4] = {1, 2, 3, 4};
+  double out[4] = {9, 9, 9, 9};
+  hotloop::rolling_moments_block(x, 1, 2, 1, 0, RollingStat::mean, out, 1, 2, 2);
+  hotloop::rolling_moments(x, 0, 1, 2, 1, 0, RollingStat::mean, out, 1);
+  for (double v : out) EXPECT_EQ(v, 9.0);
+  hotloop::rolling_moments(x, 4, 1, 2, 1, 1, RollingStat::var, out, 1);
+  EXPECT_TRUE(std::isnan(out[0]));  // one value, ddof 1
+  EXPECT_EQ(out[1], 0.5);
+  EXPECT_EQ(out[2], 0.5);
+  EXPECT_EQ(out[3], 0.5);
+}
+
+}  // namespace
