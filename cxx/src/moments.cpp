@@ -126,15 +126,21 @@ HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
   shifted_sum<T, SKIPNA, CONTIG>(x, n, stride, K, sum_hi, sum_lo, count);
   Moments r{static_cast<std::int64_t>(count), kNaN, kNaN};
   if (r.count == 0) return r;
-  r.mean = detail::shifted_quotient(K, sum_hi, sum_lo, count);
   if (!need_m2) {
+    r.mean = detail::shifted_quotient(K, sum_hi, sum_lo, count);
     r.m2 = 0.0;
     return r;
   }
-  if (!std::isfinite(r.mean)) return r;  // inf or NaN in the data: the variance is NaN.
+  // Pass 2 only needs a centre near the mean (its sums correct for the offset), so the cheap
+  // quotient serves; the mean is then refined from sum(x - m0), exactly as double-double.
+  const double m0 = K + (sum_hi + sum_lo) / count;
+  r.mean = m0;
+  if (!std::isfinite(m0)) return r;  // inf or NaN in the data: the variance is NaN.
   double s1, s2;
-  centred_sums<T, SKIPNA, CONTIG>(x, n, stride, r.mean, s1, s2);
-  if (mean_lo) *mean_lo = s1 / count;
+  centred_sums<T, SKIPNA, CONTIG>(x, n, stride, m0, s1, s2);
+  double lo;
+  two_sum(m0, s1 / count, r.mean, lo);
+  if (mean_lo) *mean_lo = lo;
   const double m2 = s2 - s1 * (s1 / count);
   r.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
   return r;
