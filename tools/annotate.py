@@ -566,8 +566,8 @@ def annotate_module(
 def package_modules() -> dict[str, Path]:
     """Module name -> .pyx for every module the build compiles."""
     found = {}
-    for name, sources in hotloop_build.MODULES.items():
-        pyx = [s for s in sources if s.endswith(".pyx")]
+    for name, spec in hotloop_build.MODULES.items():
+        pyx = [s for s in spec["sources"] if s.endswith(".pyx")]
         if len(pyx) != 1:
             raise AnnotateError(f"{name} must have exactly one .pyx source, has {pyx}")
         found[name] = ROOT / pyx[0]

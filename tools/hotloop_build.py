@@ -10,6 +10,7 @@ Environment knobs:
   HOTLOOP_CYTHON_DEBUG=1    turn Cython's bounds, wraparound and initialisation checks back on.
   HOTLOOP_NATIVE=1          add -march=native (never by default: wheels must run on any x86-64;
                             the kernels that gain from AVX2/AVX-512 pick them at run time).
+  HOTLOOP_MODULES=a,b       build only these modules (e.g. hotloop._stats), for quick rebuilds.
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CXX_INCLUDE = "cxx/include"
 
-# One entry per compiled module: its .pyx and the cxx/src files it links.
-MODULES: dict[str, list[str]] = {
-    "hotloop._openmp": ["pyx/hotloop/_openmp.pyx", "cxx/src/config.cpp"],
-    "hotloop._stats": [
-        "pyx/hotloop/_stats.pyx",
-        "cxx/src/moments.cpp",
-        "cxx/src/rolling.cpp",
-    ],
+# One entry per compiled module: its .pyx and the cxx/src files it links, and optionally
+# "libraries" (system libraries to link, e.g. "z"). A new kernel family adds one entry here.
+MODULES: dict[str, dict[str, list[str]]] = {
+    "hotloop._openmp": {"sources": ["pyx/hotloop/_openmp.pyx", "cxx/src/config.cpp"]},
+    "hotloop._stats": {
+        "sources": [
+            "pyx/hotloop/_stats.pyx",
+            "cxx/src/moments.cpp",
+            "cxx/src/rolling.cpp",
+        ],
+    },
 }
 
 BASE_CXX_FLAGS = [
@@ -135,15 +139,21 @@ def extensions(omp: list[str] | None = None):
     flags = [*BASE_CXX_FLAGS, *omp]
     if env_flag("HOTLOOP_NATIVE"):
         flags.append("-march=native")
+    only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
+    unknown = only - MODULES.keys()
+    if unknown:
+        sys.exit(f"hotloop: HOTLOOP_MODULES names unknown modules {sorted(unknown)}")
     return [
         Extension(
             name,
-            sources=sources,
+            sources=spec["sources"],
             language="c++",
             include_dirs=[CXX_INCLUDE, numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            libraries=spec.get("libraries", []),
             extra_compile_args=flags,
             extra_link_args=list(omp),
         )
-        for name, sources in MODULES.items()
+        for name, spec in MODULES.items()
+        if not only or name in only
     ]
