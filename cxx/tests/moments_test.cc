@@ -22,6 +22,7 @@ using hotloop::RunningStats;
 using hotloop_test::kInf;
 using hotloop_test::kNaN;
 using hotloop_test::kU;
+using hotloop_test::long_double_two_pass;
 using hotloop_test::normal;
 using hotloop_test::rel_err;
 using hotloop_test::same_bits;
@@ -59,17 +60,7 @@ Ref reference(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna) 
     r.mean = pos > 0 ? kInf : -kInf;
     return r;
   }
-  const long double c = static_cast<long double>(finite.size());
-  const long double K = finite[0];
-  long double s = 0.0L;
-  for (long double v : finite) s += v - K;
-  r.mean = K + s / c;
-  long double s1 = 0.0L, s2 = 0.0L;
-  for (long double v : finite) {
-    s1 += v - r.mean;
-    s2 += (v - r.mean) * (v - r.mean);
-  }
-  r.m2 = s2 - s1 * s1 / c;
+  long_double_two_pass(finite, r.mean, r.m2);
   return r;
 }
 

@@ -25,6 +25,7 @@ using hotloop_test::kInf;
 using hotloop_test::kNaN;
 using hotloop_test::kU;
 using hotloop_test::kUf;
+using hotloop_test::long_double_two_pass;
 using hotloop_test::normal;
 using hotloop_test::Strided;
 
@@ -63,16 +64,7 @@ std::vector<RefWin> ref_windows(const T* x, std::ptrdiff_t n, std::ptrdiff_t xs,
     }
     r.cnt = static_cast<std::ptrdiff_t>(v.size());
     if (r.cnt == 0) continue;
-    const long double c = static_cast<long double>(r.cnt), K = v[0];
-    long double s = 0.0L;
-    for (long double a : v) s += a - K;
-    r.mean = K + s / c;
-    long double s1 = 0.0L, s2 = 0.0L;
-    for (long double a : v) {
-      s1 += a - r.mean;
-      s2 += (a - r.mean) * (a - r.mean);
-    }
-    r.m2 = s2 - s1 * s1 / c;
+    long_double_two_pass(v, r.mean, r.m2);
   }
   return out;
 }

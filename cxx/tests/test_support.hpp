@@ -60,4 +60,21 @@ inline double rel_err(double got, long double ref) {
 // Bitwise identity of two doubles (so NaN == NaN when the payloads agree).
 inline bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
+// Shifted, corrected two-pass in long double over finite values (the tests' reference):
+//   mean = K + sum(x - K) / c,  d = x - mean,  M2 = sum(d^2) - sum(d)^2 / c.
+// values must not be empty.
+inline void long_double_two_pass(const std::vector<long double>& values, long double& mean,
+                                 long double& m2) {
+  const long double c = static_cast<long double>(values.size()), K = values[0];
+  long double s = 0.0L;
+  for (long double v : values) s += v - K;
+  mean = K + s / c;
+  long double s1 = 0.0L, s2 = 0.0L;
+  for (long double v : values) {
+    s1 += v - mean;
+    s2 += (v - mean) * (v - mean);
+  }
+  m2 = s2 - s1 * s1 / c;
+}
+
 }  // namespace hotloop_test
