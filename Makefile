@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= 2
 DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format python3-dev python3-venv
+# headless browser for tests/test_annotate_browser.py (opens build/annotate's index page)
+DEBIAN_PACKAGES += chromium
 
 .PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
         lint format bench-cxx clean
@@ -60,6 +62,12 @@ test-py: build
 
 annotate: build
 	$(PY) tools/annotate.py
+
+# Record the current per-function figures in tools/annotate_baseline.json; commit the file with
+# the change that moved them (`make annotate` fails when a function's score grows past it).
+.PHONY: annotate-baseline
+annotate-baseline: $(VENV)/.deps
+	$(PY) tools/annotate.py --update-baseline
 
 showcase-smoke: build
 	$(PY) benchmarks/showcase.py --quick

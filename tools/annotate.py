@@ -1,12 +1,27 @@
 """Annotate hotloop's Cython modules (`cython -a`) and check that nogil code never touches Python.
 
-    python tools/annotate.py [--out DIR] [--no-check]
+    python tools/annotate.py [--out DIR] [--module NAME ...] [--no-check]
+                             [--baseline FILE] [--update-baseline] [--strict]
 
-For the .pyx of every module in hotloop_build.MODULES this writes Cython's annotated HTML (and the
-C++ it shows) into DIR (default build/annotate/, git-ignored), compiled in C++ mode with the very
-directives of the real build (hotloop_build.compiler_directives(), so HOTLOOP_CYTHON_DEBUG=1
-annotates the debug build). Nothing is written next to the sources and nothing is compiled to
-machine code.
+`make annotate` runs it. For the .pyx of every module in hotloop_build.MODULES (or those named by
+--module) this writes Cython's annotated HTML (and the C++ it shows) into DIR (default
+build/annotate/, git-ignored), compiled in C++ mode with the very directives of the real build
+(hotloop_build.compiler_directives(), so HOTLOOP_CYTHON_DEBUG=1 annotates the debug build).
+Nothing is written next to the sources and nothing is compiled to machine code. Each source line
+of the annotated HTML gets an anchor, ``#L<line>``.
+
+It then writes DIR/index.html, the report page: per module and per function the lines that
+interact with Python and their score, the nogil/prange body lines and those of them that touch
+Python (must be 0), the committed baseline figure, links to the annotated files and lines. The
+same summary is printed as text, and is in DIR/summary.json.
+
+Two checks set the exit status (1 on failure, 2 when Cython or the baseline file fails):
+
+* the nogil check, below;
+* the baseline check: a function whose score grew past tools/annotate_baseline.json fails unless
+  the baseline is updated in the same change (``--update-baseline``, `make annotate-baseline`).
+  New functions and modules pass and are listed; ``--strict`` fails on them too. The policy is
+  spelled out in tools/annotate_report.py.
 
 It then reads back, per source line, Cython's Python-interaction score (the shade of yellow, class
 ``score-N``: 5 per Python C-API call, 2 per Cython helper call, 1 per macro of either; reference
@@ -51,10 +66,12 @@ from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+import annotate_report
 import hotloop_build
 
 ROOT = hotloop_build.ROOT
 DEFAULT_OUT = ROOT / "build" / "annotate"
+DEFAULT_BASELINE = ROOT / "tools" / "annotate_baseline.json"
 INCLUDE_PATH = [ROOT / "pyx"]
 
 # --------------------------------------------------------------------------------------------
@@ -133,6 +150,18 @@ class _AnnotationParser(HTMLParser):
             self._text.append(data)
             if self._mode == "code" and self._spans and self._spans[-1] in SCORED_CLASSES:
                 self._calls.append(data)
+
+
+# Cython's line <pre>, up to the zero-padded line number: <pre class="cython line score-8"
+# onclick="...">+<span class="">016</span>
+_LINE_PRE = re.compile(
+    r'(<pre class="cython line score-\d+")(?! id=)([^>]*>[^<]*<span class="">0*(\d+)<)'
+)
+
+
+def add_line_anchors(html: str) -> str:
+    """Give each source line of Cython's HTML an id, ``L<line>``, for links from the index."""
+    return _LINE_PRE.sub(lambda m: f'{m.group(1)} id="L{m.group(3)}"{m.group(2)}', html)
 
 
 def parse_annotation(html: str) -> dict[int, AnnotatedLine]:
@@ -542,6 +571,7 @@ def cythonize_annotated(
     result = compile_single(str(pyx), options, full_module_name=module)
     if result.num_errors or not html.exists():
         raise AnnotateError(f"Cython failed on {_display(pyx)} ({result.num_errors} error(s))")
+    html.write_text(add_line_anchors(html.read_text(encoding="utf-8")), encoding="utf-8")
     return html
 
 
@@ -615,30 +645,53 @@ def summary(reports: Iterable[ModuleReport], out_dir: Path | str) -> dict:
     }
 
 
-def format_table(reports: Iterable[ModuleReport]) -> str:
-    head = ("module", "function", "py lines", "score", "nogil lines", "violations")
-    rows = [
-        (r.module, f.name, f.py_lines, f.score, f.nogil_lines, f.violations)
-        for r in reports
-        for f in r.functions
-    ]
-    widths = [max(len(str(row[i])) for row in [head, *rows]) for i in range(len(head))]
+def select_modules(
+    names: Iterable[str], modules: Mapping[str, Path] | None = None
+) -> dict[str, Path]:
+    """The named modules (``hotloop._stats`` or ``_stats``) of the package or of ``modules``."""
+    available = package_modules() if modules is None else dict(modules)
+    chosen = {}
+    for name in names:
+        match = [m for m in available if name in (m, m.rsplit(".", 1)[-1])]
+        if len(match) != 1:
+            raise AnnotateError(
+                f"--module {name!r}: expected one of {sorted(available)}"
+                + (f", matched {match}" if match else "")
+            )
+        chosen[match[0]] = available[match[0]]
+    return chosen
 
-    def fmt(row: tuple) -> str:
-        cells = [
-            str(c).ljust(w) if i < 2 else str(c).rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        return "  ".join(cells).rstrip()
 
-    return "\n".join([fmt(head), "  ".join("-" * w for w in widths), *map(fmt, rows)])
+def write_report(data: dict, out_dir: Path) -> Path:
+    """summary.json and index.html in out_dir; returns the index page."""
+    (out_dir / "summary.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    index = out_dir / "index.html"
+    index.write_text(annotate_report.render_index(data), encoding="utf-8")
+    return index
+
+
+def update_command(args: argparse.Namespace, default_baseline: Path) -> str:
+    """The command that records the figures of this run (what the failure message says)."""
+    if not args.module and args.baseline == default_baseline:
+        return "make annotate-baseline"
+    exe = Path(sys.executable)
+    try:
+        python = exe.absolute().relative_to(ROOT).as_posix()
+    except ValueError:
+        python = "python"
+    words = [python, "tools/annotate.py", "--update-baseline"]
+    words += [f"--module {m}" for m in args.module]
+    if args.baseline != default_baseline:
+        words.append(f"--baseline {_display(args.baseline)}")
+    return " ".join(words)
 
 
 def main(argv: list[str] | None = None, modules: Mapping[str, Path] | None = None) -> int:
     """The command line; `modules` (name -> .pyx) replaces the package's, for the tests."""
     parser = argparse.ArgumentParser(
-        description="Annotate hotloop's .pyx files with `cython -a` and check that no line in a "
-        "nogil block or prange loop interacts with Python."
+        description="Annotate hotloop's .pyx files with `cython -a`, write the report page, check "
+        "that no line in a nogil block or prange loop interacts with Python and that no "
+        "function's Python interaction grew past the committed baseline."
     )
     parser.add_argument(
         "--out",
@@ -647,32 +700,109 @@ def main(argv: list[str] | None = None, modules: Mapping[str, Path] | None = Non
         help=f"output folder (default {_display(DEFAULT_OUT)})",
     )
     parser.add_argument(
-        "--no-check", action="store_true", help="report violations but exit 0 all the same"
+        "--module",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="annotate only this module (repeatable; hotloop._stats or _stats)",
+    )
+    parser.add_argument(
+        "--no-check",
+        action="store_true",
+        help="report nogil violations and baseline regressions but exit 0 all the same",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=DEFAULT_BASELINE,
+        help=f"the per-function baseline (default {_display(DEFAULT_BASELINE)})",
+    )
+    parser.add_argument(
+        "--update-baseline",
+        action="store_true",
+        help="record the current figures in the baseline (only the --module ones if given); "
+        "commit the file with the change that moved them",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="also fail when the baseline lacks a function, lists a gone one or records a "
+        "higher score than the current one: it must match the code exactly",
     )
     args = parser.parse_args(argv)
+    if args.update_baseline and hotloop_build.env_flag("HOTLOOP_CYTHON_DEBUG"):
+        print(
+            "annotate: --update-baseline records the release build only: unset "
+            "HOTLOOP_CYTHON_DEBUG",
+            file=sys.stderr,
+        )
+        return 2
+    baseline_name = _display(args.baseline)
     args.out.mkdir(parents=True, exist_ok=True)
     try:
+        if args.module:
+            modules = select_modules(args.module, modules)
+        baseline = annotate_report.load_baseline(args.baseline)
         reports = annotate_all(args.out, modules)
-    except AnnotateError as exc:
+    except (AnnotateError, annotate_report.BaselineError) as exc:
         print(f"annotate: {exc}", file=sys.stderr)
         return 2
-    print(format_table(reports))
     data = summary(reports, args.out)
-    json_path = args.out / "summary.json"
-    json_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    print(f"\nannotated HTML and summary.json in {_display(args.out)}/")
+    debug = hotloop_build.env_flag("HOTLOOP_CYTHON_DEBUG")
+    comparison = annotate_report.compare(
+        data,
+        baseline,
+        baseline_name,
+        complete=not args.module,
+        skip="HOTLOOP_CYTHON_DEBUG=1 turns bounds checks on, which makes every indexing line "
+        "score: the debug build is not comparable with the baseline"
+        if debug
+        else "",
+    )
+    update = update_command(args, DEFAULT_BASELINE)
+    annotate_report.attach(data, comparison, update)
+    print(annotate_report.format_text(data))
+    index = write_report(data, args.out)
+    print(f"\nannotated HTML, summary.json and the report page {_display(index)}")
+
+    status = 0
     violations = check(reports)
     body_lines = sum(r.totals()["nogil_lines"] for r in reports)
     if not violations:
         print(f"nogil check: {body_lines} nogil/prange body lines, none interacts with Python")
-        return 0
-    print(f"\nnogil check: {len(violations)} nogil/prange body line(s) interact with Python:")
-    for v in violations:
-        print(v.format())
-    if args.no_check:
+    else:
+        print(f"\nnogil check: {len(violations)} nogil/prange body line(s) interact with Python:")
+        for v in violations:
+            print(v.format())
+        status = 1
+
+    if args.update_baseline:
+        new = annotate_report.baseline_from_summary(
+            data, baseline, only=list(data["modules"]) if args.module else None
+        )
+        args.baseline.write_text(annotate_report.dump_baseline(new), encoding="utf-8")
+        changed = [
+            e
+            for e in comparison.entries
+            if e.status not in (annotate_report.SAME, annotate_report.UNCHECKED)
+        ]
+        print(
+            f"baseline: recorded the figures of {len(data['modules'])} module(s) in "
+            f"{baseline_name} ({'a new file' if baseline is None else f'{len(changed)} change(s)'}"
+            "); commit it with this change"
+        )
+        for line in annotate_report.describe_entries(changed, comparison.baseline_modules):
+            print(line)
+    else:
+        for line in annotate_report.check_messages(comparison, args.strict, update):
+            print(line)
+        if comparison.failed(args.strict):
+            status = 1
+
+    if status and args.no_check:
         print("(--no-check: exit status 0 all the same)")
         return 0
-    return 1
+    return status
 
 
 if __name__ == "__main__":
