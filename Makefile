@@ -9,6 +9,8 @@ JOBS ?= 2
 DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format python3-dev python3-venv
 # headless browser for tests/test_annotate_browser.py (opens build/annotate's index page)
 DEBIAN_PACKAGES += chromium
+# hotloop.deviceapps: libdeflate compresses and inflates its gzip members, zlib streams others
+DEBIAN_PACKAGES += zlib1g-dev libdeflate-dev
 
 .PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
         lint format bench-cxx clean
@@ -72,8 +74,16 @@ annotate-baseline: $(VENV)/.deps
 showcase-smoke: build
 	$(PY) benchmarks/showcase.py --quick
 
+# Re-execute the teaching notebooks in place and save their outputs (commit the result);
+# `make test` only executes them (tests/test_notebooks.py) and never rewrites them.
+.PHONY: notebooks
+notebooks: build
+	$(PY) tools/run_notebooks.py
+
 bench-cxx: test-cxx
 	build/cxx/stats_benchmark
+	build/cxx/bytes_benchmark
+	build/cxx/recursion_benchmark
 
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check setup.py tools tests benchmarks pyx

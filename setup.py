@@ -14,5 +14,8 @@ setup(
         hotloop_build.extensions(),
         compiler_directives=hotloop_build.compiler_directives(),
         include_path=["pyx"],
-    ),
+    )
+    # Plain shared libraries (the C ABI for ctypes/cffi), built by hotloop_build's build_ext.
+    + hotloop_build.shared_libraries(),
+    cmdclass=hotloop_build.cmdclass(),
 )

@@ -38,6 +38,19 @@ MODULES: dict[str, dict[str, list[str]]] = {
             "cxx/src/rolling.cpp",
         ],
     },
+    "hotloop._bytes": {"sources": ["pyx/hotloop/_bytes.pyx", "cxx/src/wsmask.cpp"]},
+    "hotloop._recursion": {"sources": ["pyx/hotloop/_recursion.pyx", "cxx/src/fib.cpp"]},
+    "hotloop._deviceapps": {
+        "sources": [
+            "pyx/hotloop/_deviceapps.pyx",
+            "cxx/src/deviceapps_codec.cpp",
+            "cxx/src/deviceapps_writer.cpp",
+            "cxx/src/deviceapps_reader.cpp",
+        ],
+        "libraries": ["deflate", "z"],
+    },
+    "hotloop._fractal": {"sources": ["pyx/hotloop/_fractal.pyx", "cxx/src/julia.cpp"]},
+    "hotloop._stencil": {"sources": ["pyx/hotloop/_stencil.pyx", "cxx/src/diffusion.cpp"]},
 }
 
 BASE_CXX_FLAGS = [
@@ -140,7 +153,7 @@ def extensions(omp: list[str] | None = None):
     if env_flag("HOTLOOP_NATIVE"):
         flags.append("-march=native")
     only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
-    unknown = only - MODULES.keys()
+    unknown = only - MODULES.keys() - SHARED_LIBRARIES.keys()
     if unknown:
         sys.exit(f"hotloop: HOTLOOP_MODULES names unknown modules {sorted(unknown)}")
     return [
@@ -157,3 +170,97 @@ def extensions(omp: list[str] | None = None):
         for name, spec in MODULES.items()
         if not only or name in only
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Plain shared libraries shipped inside the package: no Python inside, loaded with ctypes/cffi
+# (hotloop.ffi). setup.py's build_ext builds them next to the extension modules with the same
+# compiler and BASE_CXX_FLAGS, but named lib<name>.so (no Python ABI tag), with hidden
+# visibility and a linker version script so that only their C functions are exported. The
+# "headers" are copied next to the library (hotloop.ffi reads the cffi declarations there).
+# HOTLOOP_MODULES=hotloop.libhotloop_c builds one alone.
+SHARED_LIBRARIES: dict[str, dict[str, list[str]]] = {
+    "hotloop.libhotloop_c": {
+        "sources": [
+            "cxx/capi/hotloop_c.cpp",
+            "cxx/src/config.cpp",
+            "cxx/src/moments.cpp",
+            "cxx/src/rolling.cpp",
+            "cxx/src/wsmask.cpp",
+            "cxx/src/fib.cpp",
+            "cxx/src/diffusion.cpp",
+            "cxx/src/julia.cpp",
+        ],
+        "headers": ["cxx/capi/hotloop_c.h"],
+        "version_script": ["cxx/capi/hotloop_c.map"],
+    },
+}
+
+
+def shared_library_suffix() -> str:
+    if sys.platform == "darwin":
+        return ".dylib"
+    return ".dll" if sys.platform == "win32" else ".so"
+
+
+def shared_libraries():
+    """The setuptools Extension objects of SHARED_LIBRARIES (built by cmdclass()'s build_ext)."""
+    from setuptools import Extension
+
+    flags = [*BASE_CXX_FLAGS, "-fvisibility=hidden", "-fvisibility-inlines-hidden"]
+    if env_flag("HOTLOOP_NATIVE"):
+        flags.append("-march=native")
+    only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
+    libs = []
+    for name, spec in SHARED_LIBRARIES.items():
+        if only and name not in only:
+            continue
+        link = []
+        if sys.platform.startswith("linux"):
+            link = [f"-Wl,--version-script={ROOT / script}" for script in spec["version_script"]]
+        libs.append(
+            Extension(
+                name,
+                sources=spec["sources"],
+                language="c++",
+                include_dirs=[CXX_INCLUDE],
+                extra_compile_args=flags,
+                extra_link_args=link,
+                depends=[*spec["headers"], *spec["version_script"]],
+            )
+        )
+    return libs
+
+
+def cmdclass() -> dict:
+    """setup()'s cmdclass: build_ext that also builds SHARED_LIBRARIES as plain libraries."""
+    from setuptools.command.build_ext import build_ext
+
+    class BuildExt(build_ext):
+        def get_ext_filename(self, fullname):
+            # distutils asks with the full dotted name and with the last component alone.
+            last = fullname.rpartition(".")[2]
+            if any(name.rpartition(".")[2] == last for name in SHARED_LIBRARIES):
+                return os.path.join(*fullname.split(".")) + shared_library_suffix()
+            return super().get_ext_filename(fullname)
+
+        def get_export_symbols(self, ext):
+            if ext.name in SHARED_LIBRARIES:
+                return []  # no PyInit_<name>: not a Python module
+            return super().get_export_symbols(ext)
+
+        def run(self):
+            super().run()
+            for ext in self.extensions:
+                spec = SHARED_LIBRARIES.get(ext.name)
+                if spec is None:
+                    continue
+                package = ext.name.split(".")[:-1]
+                dirs = {Path(self.get_ext_fullpath(ext.name)).parent}
+                dirs.add(Path(self.build_lib, *package))
+                for folder in dirs:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    for header in spec["headers"]:
+                        shutil.copy2(ROOT / header, folder / Path(header).name)
+
+    return {"build_ext": BuildExt}

@@ -15,7 +15,15 @@ import importlib
 
 from harness import Accuracy, Case, Unavailable
 
-FAMILIES: tuple[str, ...] = ("stats",)
+FAMILIES: tuple[str, ...] = (
+    "stats",
+    "fractal",
+    "stencil",
+    "deviceapps",
+    "bytes",
+    "recursion",
+    "ffi",
+)
 
 
 def load(quick: bool, families: tuple[str, ...] = FAMILIES) -> tuple[list[Case | Accuracy], dict]:

@@ -4,8 +4,12 @@ C++ kernels, Cython wrappers that release the GIL, OpenMP threads. Every kernel 
 against an independent reference; see the README and benchmarks/RESULTS.md.
 """
 
+from hotloop import deviceapps
+from hotloop._bytes import ws_mask
 from hotloop._errors import HotloopError
+from hotloop._fractal import julia, julia_grid, mandelbrot_grid
 from hotloop._openmp import effective_n_threads, openmp_enabled, simd_level
+from hotloop._recursion import fib, fib_fast
 from hotloop._stats import (
     RunningStats,
     mean,
@@ -18,13 +22,22 @@ from hotloop._stats import (
     std,
     var,
 )
+from hotloop._stencil import diffuse, evolve
 
 __version__ = "0.1.0"
 
 __all__ = [
     "HotloopError",
     "RunningStats",
+    "deviceapps",
+    "diffuse",
     "effective_n_threads",
+    "evolve",
+    "fib",
+    "fib_fast",
+    "julia",
+    "julia_grid",
+    "mandelbrot_grid",
     "mean",
     "nanmean",
     "nanstd",
@@ -37,6 +50,7 @@ __all__ = [
     "simd_level",
     "std",
     "var",
+    "ws_mask",
 ]
 
 

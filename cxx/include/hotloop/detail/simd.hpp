@@ -1,0 +1,63 @@
+// Native SIMD vectors (GCC vector extensions) and per-instruction-set function versions, for the
+// kernels whose vector width must match the target's registers (julia.cpp, diffusion.cpp).
+//
+// Why not HOTLOOP_CLONES alone: target_clones compiles one body several times, so its vector
+// types have one width for every clone. GCC 12 lowers a comparison of vectors wider than the
+// target's registers to scalar code, and a shuffle across lanes loses its single-instruction
+// form. HOTLOOP_ISA_VERSIONS instead defines one body per instruction set (GCC function
+// multiversioning in C++: the loader picks the version for the CPU at run time, as with
+// target_clones), each instantiating the kernel with the native width: 512 bits with AVX-512,
+// 256 with AVX2, 128 with baseline x86-64 (SSE2). Arithmetic is the same IEEE operations in the
+// same order on each width.
+#pragma once
+
+#include <cstring>
+#include <type_traits>
+
+#include "hotloop/config.hpp"
+
+namespace hotloop::detail {
+
+template <class T, int Bits>
+struct SimdOf {
+  // T __attribute__((vector_size(Bits / 8))), and the integer vector of the same lane count
+  // that comparisons of it return.
+  typedef T type __attribute__((vector_size(Bits / 8)));
+  using lane_int = std::conditional_t<sizeof(T) == 8, long long, int>;
+  typedef lane_int mask __attribute__((vector_size(Bits / 8)));
+  static constexpr int lanes = Bits / 8 / static_cast<int>(sizeof(T));
+};
+
+template <class V>
+HOTLOOP_INLINE V load_vec(const void* p) noexcept {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class V>
+HOTLOOP_INLINE void store_vec(void* p, V v) noexcept {
+  std::memcpy(p, &v, sizeof v);
+}
+
+}  // namespace hotloop::detail
+
+// HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY) defines the function SIGNATURE once per instruction set,
+// each with the body BODY(bits), bits being the vector width to use (512, 256 or 128). Without
+// multiversioning (another compiler, HOTLOOP_NO_MULTIVERSION) one version is compiled, for the
+// widest vectors the compile flags allow.
+#if HOTLOOP_HAVE_CLONES
+#define HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY)                \
+  __attribute__((target("avx512f"))) SIGNATURE { BODY(512) } \
+  __attribute__((target("avx2"))) SIGNATURE { BODY(256) }    \
+  __attribute__((target("default"))) SIGNATURE { BODY(128) }
+#elif defined(__AVX512F__)
+#define HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY) \
+  SIGNATURE { BODY(512) }
+#elif defined(__AVX__)
+#define HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY) \
+  SIGNATURE { BODY(256) }
+#else
+#define HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY) \
+  SIGNATURE { BODY(128) }
+#endif

@@ -1,0 +1,222 @@
+// DeviceApps record streams: a gzip'ed stream of length-prefixed protobuf messages.
+//
+// The message (proto2, shipped as pyx/hotloop/deviceapps.proto):
+//   message DeviceApps {
+//     message Device { optional bytes id = 1; optional bytes type = 2; }
+//     optional Device device = 1; repeated uint32 apps = 2;
+//     optional double lat = 3; optional double lon = 4;
+//   }
+// A file is a gzip stream (RFC 1952: one or more members) whose uncompressed bytes are records:
+// an 8-byte little-endian header (uint32 magic 0xFFFFFFFF, uint16 type, uint16 length) and then
+// `length` bytes of the serialized message. Type 1 is DeviceApps; readers skip other types.
+//
+// Encoding writes exactly the bytes of the official protobuf serializers (fields in number order,
+// `apps` unpacked as proto2 does by default). Decoding accepts everything a conforming parser does
+// (packed or unpacked `apps`, repeated optional fields where the last wins and sub-messages merge,
+// unknown fields and groups skipped) and reports anything else as an error, with its position.
+//
+// Writing. Records are framed into blocks of about `block_size` uncompressed bytes; each block
+// becomes one independent gzip member, compressed by libdeflate on a pool of threads while the
+// caller encodes the next blocks, and written in order. The members carry a gzip "extra" subfield
+// (RFC 1952 2.3.1.1, ids 'H','L', 8 bytes: the member's total size and its uncompressed size,
+// little-endian uint32) that other gzip readers ignore and that lets ours inflate a member in one
+// call; the writer's last member has the ids 'H','E' instead, so that a file cut exactly between
+// two members (still a valid gzip stream) is reported as truncated. The output is a standard gzip
+// stream: `gzip -d` and Python's gzip module read it. It does not depend on the number of
+// threads. The file is written under a temporary name in the target's
+// folder and renamed over the target only by commit(), so a failed write never leaves a partial
+// file where a good one was expected.
+//
+// Reading. Members with the 'HL' subfield are inflated whole by libdeflate and their CRC-32 and
+// length checked; any other member (another writer's, or one of ours that fails those checks) is
+// streamed through zlib, so records before a damaged spot are still delivered and the error names
+// it, and a stream whose last member is one of ours but not the writer's last one ends in an
+// error too. Memory stays bounded whatever the file holds: input and output buffers hold at most
+// one member whose subfield is trusted (<= kMaxMemberHint bytes) or one zlib chunk plus one record.
+//
+// Thread safety: a writer or a reader is used by one thread at a time. Nothing here calls Python.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace hotloop {
+
+constexpr std::uint32_t kDeviceAppsMagic = 0xFFFFFFFFu;
+constexpr std::uint16_t kDeviceAppsType = 1;
+constexpr std::size_t kRecordHeaderSize = 8;
+constexpr std::size_t kMaxMessageSize = 65535;
+
+// Writers' default and largest block size (uncompressed bytes per gzip member, before the record
+// that crosses the limit), and the largest uncompressed size a reader trusts in a member's 'HL'
+// subfield (bigger claims are streamed through zlib instead).
+constexpr std::size_t kDefaultBlockSize = std::size_t{256} << 10;
+constexpr std::size_t kMaxBlockSize = std::size_t{8} << 20;
+constexpr std::size_t kMaxMemberHint = std::size_t{16} << 20;
+
+// One DeviceApps message as pointers into memory owned by someone else (the caller when encoding,
+// the message bytes or the reader's buffer when decoding). A field is present when its has_ flag
+// is set; `apps` has no presence (an empty list and an absent one are the same message).
+struct DeviceAppsMessage {
+  bool has_device = false;
+  bool has_id = false;
+  bool has_type = false;
+  bool has_lat = false;
+  bool has_lon = false;
+  const std::uint8_t* id = nullptr;  // id_size bytes, any content
+  std::size_t id_size = 0;
+  const std::uint8_t* type = nullptr;  // type_size bytes, any content
+  std::size_t type_size = 0;
+  const std::uint32_t* apps = nullptr;  // n_apps values
+  std::size_t n_apps = 0;
+  double lat = 0.0;
+  double lon = 0.0;
+};
+
+// Serialized size of m (id and type count only with has_device). May exceed kMaxMessageSize:
+// callers check before framing.
+std::size_t encoded_size(const DeviceAppsMessage& m) noexcept;
+
+// Writes the encoded_size(m) bytes of m at out (written) and returns the end of what it wrote.
+std::uint8_t* encode(const DeviceAppsMessage& m, std::uint8_t* out) noexcept;
+
+// What decode() found wrong, and where (byte position inside the message).
+struct DecodeError {
+  const char* what = nullptr;  // static text, e.g. "truncated varint"; nullptr when none
+  std::size_t position = 0;
+};
+
+// Parses size bytes at data (read) into *out (written). out->id/type point into data; out->apps
+// points into apps_buf (written), which must hold at least size values (a value takes at least one
+// byte of the message, so that always suffices). Returns false and fills *error when the bytes are
+// not a valid DeviceApps message: a truncated or over-long varint or length, field number 0, a
+// known field with the wrong wire type, an unknown wire type, an unbalanced group.
+// uint32 values wider than 32 bits are truncated to their low 32 bits, as protobuf parsers do.
+bool decode(const std::uint8_t* data, std::size_t size, DeviceAppsMessage* out,
+            std::uint32_t* apps_buf, DecodeError* error) noexcept;
+
+// Writes the 8-byte record header for a message of `size` bytes at out (written).
+void write_record_header(std::uint16_t type, std::uint16_t size, std::uint8_t* out) noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+enum class AddStatus : int {
+  ok = 0,          // appended
+  block_full = 1,  // appended, and the block is full: call flush_block() (without the GIL)
+  too_long = 2,    // not appended: the message is longer than kMaxMessageSize bytes
+  bad_state = 3,   // not appended: not open, or the last block_full was not flushed
+};
+
+class DeviceAppsWriter {
+ public:
+  // level: 0 (stored) to 12 (libdeflate's strongest; 1-9 match zlib's scale, 6 is the default).
+  // n_threads: compression threads (>= 1; 1 compresses in the calling thread). block_size: 1 to
+  // kMaxBlockSize. Out-of-range values are clamped. Allocates nothing big yet (may throw
+  // std::bad_alloc).
+  DeviceAppsWriter(int level, int n_threads, std::size_t block_size);
+  ~DeviceAppsWriter();  // abort() unless commit() succeeded
+  DeviceAppsWriter(const DeviceAppsWriter&) = delete;
+  DeviceAppsWriter& operator=(const DeviceAppsWriter&) = delete;
+
+  // Creates the temporary file beside path (read, a NUL-terminated file name) and starts the
+  // threads. Returns 0, or an errno value (ENOENT: no such folder, EISDIR: path is a folder,
+  // EACCES, ENOMEM, EAGAIN: no thread could be started, ...).
+  int open(const char* path) noexcept;
+
+  // Frames and appends one message. Must follow a successful open().
+  AddStatus add(const DeviceAppsMessage& m) noexcept;
+  // Appends a record of another type with the given payload (read). For tests and tools.
+  AddStatus add_raw(std::uint16_t type, const std::uint8_t* payload, std::size_t size) noexcept;
+
+  // Hands the full block to the compressors, writes the members that are done, and waits only
+  // when every block buffer is busy. Returns 0 or an errno value (the write failed: call abort()).
+  int flush_block() noexcept;
+
+  // Compresses and writes what is left (one empty member when nothing was added, so the file is
+  // still a valid gzip stream), closes the file and renames it over the target. Returns 0 or an
+  // errno value; on failure the temporary file is removed.
+  int commit() noexcept;
+
+  // Stops the threads and removes the temporary file. Safe to call at any time, more than once.
+  void abort() noexcept;
+
+  std::uint64_t records() const noexcept;             // records added
+  std::uint64_t uncompressed_bytes() const noexcept;  // framed bytes added
+  std::uint64_t bytes_written() const noexcept;       // compressed bytes written to the file
+  int n_threads() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+enum class ReadStatus : int {
+  record = 0,      // *rec describes the next record
+  end = 1,         // the stream ended cleanly after a whole record
+  need_input = 2,  // (only with may_block = false) call next() again with may_block = true
+  error = 3,       // see error()
+};
+
+enum class ReadErrorKind : int {
+  none = 0,
+  os = 1,       // a read failed: error().sys_errno
+  gzip = 2,     // not gzip, a truncated or corrupt gzip stream, bad CRC or length, trailing junk
+  framing = 3,  // bad magic, truncated record header or message
+  message = 4,  // the message bytes are not a valid DeviceApps message (see decode())
+};
+
+struct ReadError {
+  ReadErrorKind kind = ReadErrorKind::none;
+  int sys_errno = 0;
+  std::string message;
+  std::uint64_t record_index = 0;  // records (of any type) before the damaged one
+  std::uint64_t offset = 0;        // uncompressed offset of the damaged record's header
+  std::uint64_t file_offset = 0;   // file offset of the gzip member being read
+};
+
+// A record inside the reader's buffer: valid until the next call of next().
+struct RecordView {
+  std::uint16_t type = 0;
+  std::uint32_t size = 0;
+  const std::uint8_t* data = nullptr;  // size bytes of payload
+  std::uint64_t index = 0;             // 0-based, counting records of every type
+  std::uint64_t offset = 0;            // uncompressed offset of its header
+};
+
+class DeviceAppsReader {
+ public:
+  DeviceAppsReader();  // may throw std::bad_alloc
+  ~DeviceAppsReader();
+  DeviceAppsReader(const DeviceAppsReader&) = delete;
+  DeviceAppsReader& operator=(const DeviceAppsReader&) = delete;
+
+  // Opens path (read, NUL-terminated). Returns 0 or an errno value (ENOENT, EISDIR, EACCES, ...).
+  int open(const char* path) noexcept;
+
+  // The next record. With may_block = false it never reads or inflates: it returns need_input
+  // when the buffer holds no whole record (so a caller can release its interpreter lock first).
+  // After `end` or `error` every further call returns the same status.
+  ReadStatus next(RecordView* rec, bool may_block) noexcept;
+
+  // Decodes a DeviceApps record returned by the last next() into *out (pointers into the reader's
+  // buffers, valid until the next call of next()). false: error() says what and where.
+  bool decode(const RecordView& rec, DeviceAppsMessage* out) noexcept;
+
+  const ReadError& error() const noexcept;
+  void close() noexcept;
+
+  std::uint64_t records_read() const noexcept;       // records of any type returned so far
+  std::uint64_t compressed_offset() const noexcept;  // file bytes consumed so far
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hotloop

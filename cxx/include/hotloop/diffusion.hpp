@@ -1,0 +1,124 @@
+// The 2-D diffusion (heat) equation, explicit scheme, five-point stencil.
+//
+// One step maps a grid `in` to `out` cell by cell, exactly as the teaching material's C function
+// (the same operations in the same order, each rounded once; no fused multiply-add):
+//
+//   laplacian = in[i+1][j] + in[i-1][j] + in[i][j+1] + in[i][j-1] - 4 * in[i][j]
+//   out[i][j] = in[i][j] + (D * dt) * laplacian
+//
+// With the fixed boundary the interior cells 1 <= i < ny - 1, 1 <= j < nx - 1 are updated and the
+// edge cells keep their values; with the periodic boundary every cell is updated and neighbours
+// wrap around (index -1 is ny - 1, as NumPy's np.roll). float grids compute in float with the
+// coefficient (float)(D * dt). NaN and infinity propagate through the arithmetic.
+//
+// Many steps (diffusion_tile) use temporal blocking, which changes the order in which cells are
+// computed, never how: every cell of every step is the same expression of the same inputs, so
+// any tiling, any thread count and any number of steps per block give results bitwise identical
+// to calling diffusion_step once per step.
+//
+// Temporal blocking. The grid is cut into tiles (bands of rows x strips of columns) that advance
+// `steps` time steps at once. A tile reads its rows and columns plus a halo of `steps` cells on
+// every side at time t and writes its own cells at time t + steps; the halo is recomputed by each
+// tile that needs it (overlapped tiling), so tiles are independent and run in parallel. Inside a
+// tile the levels t+1 .. t+steps advance together as a wavefront over the rows: once rows j-1, j,
+// j+1 of level s-1 exist, row j of level s is computed. Each level keeps only three rows, in a
+// scratch buffer small enough to stay in the L2 cache, so a tile reads and writes main memory
+// once per `steps` time steps instead of once per step.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace hotloop {
+
+// One step of a C-contiguous ny x nx grid of doubles, serially: exactly the teaching material's
+// C function `evolve(in, out, D, dt)`. This is the plain, serial entry point of the family.
+//   in:  read, ny * nx doubles, row-major.
+//   out: written, the interior cells (1 <= i < ny - 1, 1 <= j < nx - 1); its edge cells are not
+//        touched. Must not overlap in.
+// Preconditions (checked by the caller): ny >= 3, nx >= 3. Never throws, never allocates.
+void diffusion_step(const double* in, double* out, std::ptrdiff_t ny, std::ptrdiff_t nx, double D,
+                    double dt) noexcept;
+
+// One step with the fixed boundary on grids with row strides (in elements; cells of a row are
+// contiguous). coef is D * dt, already rounded to T. Same contract as above.
+void diffusion_step(const double* in, std::ptrdiff_t in_ld, double* out, std::ptrdiff_t out_ld,
+                    std::ptrdiff_t ny, std::ptrdiff_t nx, double coef) noexcept;
+void diffusion_step(const float* in, std::ptrdiff_t in_ld, float* out, std::ptrdiff_t out_ld,
+                    std::ptrdiff_t ny, std::ptrdiff_t nx, float coef) noexcept;
+
+enum class Boundary : int {
+  fixed = 0,     // edge cells held at their initial values
+  periodic = 1,  // wrap-around
+};
+
+// How a many-step run is cut: `steps` time steps per block, tiles of `band` rows x `strip`
+// columns, and the scratch each thread needs (in elements of the grid's type).
+struct DiffusionTiling {
+  int steps;
+  std::ptrdiff_t band;
+  std::ptrdiff_t strip;
+  std::ptrdiff_t scratch;
+};
+
+// The tiling for an ny x nx grid of `itemsize`-byte cells (4 or 8) and n_threads threads: strips
+// of about 4 KiB of cells, steps chosen so that a tile's 3 * steps scratch rows take about
+// 256 KiB, and with several threads about four tiles per thread (bands of at least 32 rows, steps
+// at most band / 8). Preconditions: ny, nx >= 1, n_threads >= 1.
+DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size_t itemsize,
+                                 int n_threads) noexcept;
+
+// Elements of scratch that diffusion_tile needs for a strip of `strip` columns and `steps` steps:
+// 3 * steps + 2 rows of padded cells, and room to align them on a cache line.
+constexpr std::ptrdiff_t diffusion_scratch(std::ptrdiff_t strip, int steps) noexcept {
+  const std::ptrdiff_t pitch =
+      (16 + strip + 2 * static_cast<std::ptrdiff_t>(steps) + 1 + 15) / 16 * 16;
+  return (3 * static_cast<std::ptrdiff_t>(steps) + 2) * pitch + 16 + 64;
+}
+
+// Advances the cells of rows [r0, r1) x columns [c0, c1) by `steps` steps.
+//   src:     read, the whole grid at time t (ny x nx, row stride ld); only the tile and a halo
+//            of `steps` cells around it are read.
+//   dst:     written, the tile's cells at time t + steps (same shape and stride as src). With the
+//            fixed boundary edge cells are never written: dst must hold them already.
+//   scratch: written, at least diffusion_scratch(c1 - c0, steps) elements, private to the call.
+// dst must not overlap src or scratch. Tiles of one block may run concurrently: they read src
+// and write disjoint parts of dst.
+// Preconditions: ny, nx >= 3, 0 <= r0 < r1 <= ny, 0 <= c0 < c1 <= nx, steps >= 1.
+// Never throws, never allocates.
+void diffusion_tile(const double* src, double* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
+                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
+                    std::ptrdiff_t c1, int steps, double coef, Boundary boundary,
+                    double* scratch) noexcept;
+void diffusion_tile(const float* src, float* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
+                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
+                    std::ptrdiff_t c1, int steps, float coef, Boundary boundary,
+                    float* scratch) noexcept;
+
+// `steps` steps of a C-contiguous ny x nx grid on the calling thread, tile after tile (the C++
+// tests and benchmarks use it; the Python wrapper runs the tiles of a block in parallel).
+//   a, b: read and written, both holding the initial grid (b's edge cells matter with the fixed
+//         boundary). Returns the buffer, a or b, that holds the grid after `steps` steps.
+// Allocates the scratch (std::vector, may throw std::bad_alloc).
+template <class T>
+T* diffuse_serial(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t steps, T coef,
+                  Boundary boundary) {
+  const DiffusionTiling tiling = diffusion_tiling(ny, nx, sizeof(T), 1);
+  std::vector<T> scratch(static_cast<std::size_t>(tiling.scratch));
+  for (std::ptrdiff_t done = 0; done < steps; done += tiling.steps) {
+    const int s = static_cast<int>(steps - done < tiling.steps ? steps - done : tiling.steps);
+    for (std::ptrdiff_t r0 = 0; r0 < ny; r0 += tiling.band) {
+      const std::ptrdiff_t r1 = r0 + tiling.band < ny ? r0 + tiling.band : ny;
+      for (std::ptrdiff_t c0 = 0; c0 < nx; c0 += tiling.strip) {
+        const std::ptrdiff_t c1 = c0 + tiling.strip < nx ? c0 + tiling.strip : nx;
+        diffusion_tile(a, b, nx, ny, nx, r0, r1, c0, c1, s, coef, boundary, scratch.data());
+      }
+    }
+    T* t = a;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+}  // namespace hotloop

@@ -1,0 +1,429 @@
+// DeviceAppsReader: gzip members in, records out, with bounded memory and errors that say where.
+//
+// Members written by DeviceAppsWriter announce their sizes in an 'HL' header subfield: such a
+// member is read whole and inflated by libdeflate in one call, then its CRC-32 and length are
+// checked. Every other member, and one of ours that fails any check, is streamed through zlib
+// from its first byte, so the records before a damaged spot are still delivered before the error.
+// Between members, zero bytes are skipped (as Python's gzip does); anything else is an error.
+//
+// Buffers: `in_` holds compressed bytes (a read chunk, or one whole trusted member), `out_` the
+// inflated bytes not yet returned (at most one partial record plus one chunk or one member).
+#include <fcntl.h>
+#include <libdeflate.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "deviceapps_gzip.hpp"
+#include "hotloop/deviceapps.hpp"
+
+namespace hotloop {
+namespace {
+
+constexpr std::size_t kReadChunk = std::size_t{256} << 10;     // bytes per read()
+constexpr std::size_t kInflateChunk = std::size_t{256} << 10;  // zlib output per step
+// A trusted member's compressed size may exceed its uncompressed size only by deflate's
+// stored-block overhead (5 bytes per 64 KiB) plus header and trailer.
+constexpr std::size_t kMaxMemberTotal = kMaxMemberHint + kMaxMemberHint / 1024 + 4096;
+
+// A growable array whose new elements are left uninitialized (std::vector would zero them, and
+// so touch every page of a buffer that a small file never fills).
+template <class T>
+class RawBuffer {
+ public:
+  T* data() noexcept { return p_.get(); }
+  std::size_t size() const noexcept { return n_; }
+  // Grows to at least n elements, keeping the content. May throw std::bad_alloc.
+  void grow(std::size_t n) {
+    if (n <= n_) return;
+    std::unique_ptr<T[]> q(new T[n]);
+    if (n_) std::memcpy(q.get(), p_.get(), n_ * sizeof(T));
+    p_ = std::move(q);
+    n_ = n;
+  }
+  void release() noexcept {
+    p_.reset();
+    n_ = 0;
+  }
+
+ private:
+  std::unique_ptr<T[]> p_;
+  std::size_t n_ = 0;
+};
+
+std::string format(const char* fmt, unsigned long long a, unsigned long long b = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, fmt, a, b);
+  return buf;
+}
+
+}  // namespace
+
+struct DeviceAppsReader::Impl {
+  enum class State { between, zlib_member, done, broken, failed, ended };
+
+  int fd = -1;
+  State state = State::between;
+
+  RawBuffer<std::uint8_t> in;
+  std::size_t in_pos = 0, in_end = 0;
+  std::uint64_t in_file_off = 0;  // file offset of in[0]
+  bool eof = false;
+  bool any_member = false;
+  bool open_tail = false;  // the last member begun was ours ('HL'), not the writer's last ('HE')
+  std::uint64_t member_start = 0;
+
+  RawBuffer<std::uint8_t> out;
+  std::size_t out_pos = 0, out_end = 0;
+  std::uint64_t out_base = 0;  // uncompressed offset of out[0]
+
+  z_stream zs{};
+  bool zs_ready = false;
+  libdeflate_decompressor* dd = nullptr;
+
+  std::uint64_t index = 0;
+  RawBuffer<std::uint32_t> apps;  // decoded app ids: one per byte of the message at most
+  ReadError err;                  // the pending (broken) or final (failed) error
+
+  Impl() {
+    in.grow(kReadChunk);
+    out.grow(kInflateChunk);
+  }
+
+  ~Impl() {
+    if (zs_ready) inflateEnd(&zs);
+    if (dd) libdeflate_free_decompressor(dd);
+    if (fd >= 0) ::close(fd);
+  }
+
+  std::size_t in_avail() const noexcept { return in_end - in_pos; }
+
+  // Records an error found while inflating or reading; next() reports it once the records
+  // already inflated have been returned.
+  void breaks(ReadErrorKind kind, std::string message, int sys_errno = 0) {
+    err.kind = kind;
+    err.message = std::move(message);
+    err.sys_errno = sys_errno;
+    err.file_offset = member_start;
+    state = State::broken;
+  }
+
+  // The error is final: it is about the record at the current position.
+  ReadStatus fail_here() noexcept {
+    err.record_index = index;
+    err.offset = out_base + out_pos;
+    state = State::failed;
+    return ReadStatus::error;
+  }
+
+  ReadStatus fail_now(ReadErrorKind kind, std::string message) noexcept {
+    err.kind = kind;
+    err.message = std::move(message);
+    err.sys_errno = 0;
+    err.file_offset = member_start;
+    return fail_here();
+  }
+
+  // Reads more input after what is buffered. Returns false on a read error (recorded).
+  bool fill_input() {
+    if (in_pos > 0) {
+      std::memmove(in.data(), in.data() + in_pos, in_avail());
+      in_file_off += in_pos;
+      in_end -= in_pos;
+      in_pos = 0;
+    }
+    if (in_end == in.size()) return true;
+    for (;;) {
+      const ssize_t r = ::read(fd, in.data() + in_end, in.size() - in_end);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        const int e = errno;
+        breaks(ReadErrorKind::os, std::strerror(e), e);
+        return false;
+      }
+      if (r == 0) eof = true;
+      in_end += static_cast<std::size_t>(r);
+      return true;
+    }
+  }
+
+  // Buffers at least n bytes of input (fewer only at the end of the file).
+  bool ensure_input(std::size_t n) {
+    in.grow(n);
+    while (in_avail() < n && !eof) {
+      if (!fill_input()) return false;
+    }
+    return true;
+  }
+
+  void reserve_out(std::size_t n) { out.grow(out_end + n); }
+
+  // A member with our 'HL' subfield, inflated in one call. false: not one, or it fails a check
+  // (then the zlib path reads it and says what is wrong).
+  bool fast_member() {
+    using namespace gzip_member;
+    if (in_avail() < kHeaderSize) return false;
+    const std::uint8_t* h = in.data() + in_pos;
+    bool last;
+    if (!is_our_header(h, &last)) return false;
+    const std::size_t total = get_u32(h + 16), isize = get_u32(h + 20);
+    if (total < kHeaderSize + kTrailerSize || total > kMaxMemberTotal || isize > kMaxMemberHint)
+      return false;
+    if (!ensure_input(total) || in_avail() < total) return false;
+    h = in.data() + in_pos;
+    reserve_out(isize);
+    if (!dd && !(dd = libdeflate_alloc_decompressor())) throw std::bad_alloc();
+    const std::size_t deflate_size = total - kHeaderSize - kTrailerSize;
+    std::size_t used = 0, got = 0;
+    std::uint8_t* dst = out.data() + out_end;
+    const auto r = libdeflate_deflate_decompress_ex(dd, h + kHeaderSize, deflate_size, dst, isize,
+                                                    &used, &got);
+    const std::uint8_t* trailer = h + total - kTrailerSize;
+    if (r != LIBDEFLATE_SUCCESS || used != deflate_size || got != isize ||
+        get_u32(trailer + 4) != static_cast<std::uint32_t>(isize) ||
+        get_u32(trailer) != libdeflate_crc32(0, dst, isize))
+      return false;
+    out_end += isize;
+    in_pos += total;
+    any_member = true;
+    return true;
+  }
+
+  // Inflates some of the current zlib member.
+  void inflate_some() {
+    reserve_out(kInflateChunk);
+    for (;;) {
+      if (in_avail() == 0) {
+        if (eof) {
+          breaks(ReadErrorKind::gzip,
+                 format("truncated gzip stream: the member starting at file byte %llu ends "
+                        "early, at byte %llu",
+                        member_start, in_file_off + in_pos));
+          return;
+        }
+        if (!fill_input()) return;
+        continue;
+      }
+      zs.next_in = in.data() + in_pos;
+      zs.avail_in = static_cast<uInt>(in_avail());
+      zs.next_out = out.data() + out_end;
+      zs.avail_out = static_cast<uInt>(out.size() - out_end);
+      const uInt in_before = zs.avail_in, out_before = zs.avail_out;
+      const int r = inflate(&zs, Z_NO_FLUSH);
+      const std::size_t consumed = in_before - zs.avail_in, produced = out_before - zs.avail_out;
+      in_pos += consumed;
+      out_end += produced;
+      if (r == Z_STREAM_END) {
+        state = State::between;
+        any_member = true;
+        return;
+      }
+      if (r == Z_OK || (r == Z_BUF_ERROR && zs.avail_in == 0)) {
+        if (produced > 0) return;
+        continue;
+      }
+      if (r == Z_MEM_ERROR) throw std::bad_alloc();
+      breaks(ReadErrorKind::gzip,
+             format("corrupt gzip stream in the member starting at file byte %llu", member_start) +
+                 ": " + (zs.msg ? zs.msg : "invalid data"));
+      return;
+    }
+  }
+
+  // Starts the next member, or finds the end of the stream.
+  void start_member() {
+    for (;;) {  // zero padding after a member, as Python's gzip allows
+      if (any_member)
+        while (in_pos < in_end && in.data()[in_pos] == 0) ++in_pos;
+      if (in_avail() > 0) break;
+      if (eof) {
+        if (open_tail) {
+          member_start = in_file_off + in_pos;
+          breaks(ReadErrorKind::gzip,
+                 format("truncated gzip stream: the file ends at byte %llu, after a member of "
+                        "hotloop's writer that is not its last one (the file was cut between "
+                        "two members)",
+                        member_start));
+          return;
+        }
+        state = State::done;
+        return;
+      }
+      if (!fill_input()) return;
+    }
+    member_start = in_file_off + in_pos;
+    if (!ensure_input(2)) return;
+    const std::uint8_t* h = in.data() + in_pos;
+    if (in_avail() < 2 || h[0] != 0x1f || h[1] != 0x8b) {
+      if (in_avail() == 1 && h[0] == 0x1f) {
+        breaks(ReadErrorKind::gzip,
+               format("truncated gzip stream: the file ends inside a member header at byte %llu",
+                      member_start));
+      } else if (!any_member) {
+        breaks(ReadErrorKind::gzip, "not a gzip file (no gzip magic bytes 1f 8b at its start)");
+      } else {
+        breaks(ReadErrorKind::gzip,
+               format("junk after the last gzip member: byte %llu is neither a gzip member "
+                      "header nor zero padding",
+                      member_start));
+      }
+      return;
+    }
+    if (!ensure_input(gzip_member::kHeaderSize)) return;
+    bool last = false;
+    open_tail = in_avail() >= gzip_member::kHeaderSize &&
+                gzip_member::is_our_header(in.data() + in_pos, &last) && !last;
+    if (fast_member()) return;
+    if (state == State::broken) return;  // a read error while buffering
+    if (!zs_ready) {
+      if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
+      zs_ready = true;
+    } else {
+      inflateReset(&zs);
+    }
+    state = State::zlib_member;
+  }
+
+  ReadStatus next(RecordView* rec, bool may_block);
+
+  // Makes more inflated bytes available (or moves to done/broken).
+  void produce() {
+    if (out_pos > 0) {  // keep only the unread partial record
+      const std::size_t keep = out_end - out_pos;
+      std::memmove(out.data(), out.data() + out_pos, keep);
+      out_base += out_pos;
+      out_end = keep;
+      out_pos = 0;
+    }
+    if (state == State::between) start_member();
+    if (state == State::zlib_member) inflate_some();
+  }
+};
+
+DeviceAppsReader::DeviceAppsReader() : impl_(new Impl()) {}
+DeviceAppsReader::~DeviceAppsReader() = default;
+
+int DeviceAppsReader::open(const char* path) noexcept {
+  Impl& s = *impl_;
+  if (s.fd >= 0) return EBUSY;
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return EISDIR;
+  }
+  s.fd = fd;
+  return 0;
+}
+
+ReadStatus DeviceAppsReader::next(RecordView* rec, bool may_block) noexcept {
+  Impl& s = *impl_;
+  try {
+    return s.next(rec, may_block);
+  } catch (const std::bad_alloc&) {
+    s.err.kind = ReadErrorKind::os;
+    s.err.sys_errno = ENOMEM;
+    s.err.message.clear();
+    return s.fail_here();
+  }
+}
+
+ReadStatus DeviceAppsReader::Impl::next(RecordView* rec, bool may_block) {
+  Impl& s = *this;
+  for (;;) {
+    if (s.state == State::failed) return ReadStatus::error;
+    if (s.state == State::ended) return ReadStatus::end;
+    const std::size_t avail = s.out_end - s.out_pos;
+    if (avail >= kRecordHeaderSize) {
+      const std::uint8_t* h = s.out.data() + s.out_pos;
+      const std::uint32_t magic = gzip_member::get_u32(h);
+      if (magic != kDeviceAppsMagic)
+        return s.fail_now(ReadErrorKind::framing,
+                          format("bad record magic 0x%08llX (expected 0xFFFFFFFF)", magic));
+      const std::uint32_t size = static_cast<std::uint32_t>(h[6]) | (h[7] << 8);
+      if (avail >= kRecordHeaderSize + size) {
+        rec->type = static_cast<std::uint16_t>(h[4] | (h[5] << 8));
+        rec->size = size;
+        rec->data = h + kRecordHeaderSize;
+        rec->index = s.index++;
+        rec->offset = s.out_base + s.out_pos;
+        s.out_pos += kRecordHeaderSize + size;
+        return ReadStatus::record;
+      }
+    }
+    if (s.state == State::done) {
+      if (avail == 0) {
+        s.state = State::ended;
+        return ReadStatus::end;
+      }
+      if (avail < kRecordHeaderSize)
+        return s.fail_now(ReadErrorKind::framing,
+                          format("truncated record header: the stream ends %llu bytes into it "
+                                 "(a header has 8)",
+                                 avail));
+      const std::uint8_t* h = s.out.data() + s.out_pos;
+      return s.fail_now(
+          ReadErrorKind::framing,
+          format("truncated message: the header announces %llu bytes, the stream "
+                 "ends after %llu",
+                 static_cast<unsigned>(h[6] | (h[7] << 8)), avail - kRecordHeaderSize));
+    }
+    if (s.state == State::broken) return s.fail_here();
+    if (s.fd < 0) return s.fail_now(ReadErrorKind::os, "the reader is not open");
+    if (!may_block) return ReadStatus::need_input;
+    s.produce();
+  }
+}
+
+bool DeviceAppsReader::decode(const RecordView& rec, DeviceAppsMessage* out) noexcept {
+  Impl& s = *impl_;
+  DecodeError e;
+  try {
+    s.apps.grow(std::size_t{rec.size} + 1);
+  } catch (const std::bad_alloc&) {
+    e.what = "out of memory";
+  }
+  if (!e.what && hotloop::decode(rec.data, rec.size, out, s.apps.data(), &e)) return true;
+  s.err.kind = ReadErrorKind::message;
+  s.err.sys_errno = 0;
+  try {
+    s.err.message = std::string("malformed DeviceApps message: ") + e.what +
+                    format(" (at byte %llu of the %llu-byte message)", e.position, rec.size);
+  } catch (const std::bad_alloc&) {
+    s.err.message.clear();
+  }
+  s.err.record_index = rec.index;
+  s.err.offset = rec.offset;
+  s.err.file_offset = s.member_start;
+  s.state = Impl::State::failed;
+  return false;
+}
+
+const ReadError& DeviceAppsReader::error() const noexcept { return impl_->err; }
+
+void DeviceAppsReader::close() noexcept {
+  Impl& s = *impl_;
+  if (s.fd >= 0) ::close(s.fd);
+  s.fd = -1;
+  if (s.state != Impl::State::failed) s.state = Impl::State::ended;
+  // Buffers go back now: a closed reader may live on inside a Python object.
+  s.in.release();
+  s.out.release();
+  s.apps.release();
+  s.in_pos = s.in_end = s.out_pos = s.out_end = 0;
+}
+
+std::uint64_t DeviceAppsReader::records_read() const noexcept { return impl_->index; }
+std::uint64_t DeviceAppsReader::compressed_offset() const noexcept {
+  return impl_->in_file_off + impl_->in_pos;
+}
+
+}  // namespace hotloop

@@ -1,0 +1,292 @@
+#include "hotloop/diffusion.hpp"
+
+#include <cstdint>
+#include <cstring>
+
+#include "hotloop/config.hpp"
+#include "hotloop/detail/simd.hpp"
+
+namespace hotloop {
+namespace {
+
+using detail::load_vec;
+using detail::SimdOf;
+using detail::store_vec;
+
+// Cells per strip (about 4 KiB of a row) and the scratch a tile may use (about a quarter of a
+// typical L2 cache, leaving room for the rows of src and dst in flight).
+constexpr std::size_t kStripBytes = 4096;
+constexpr std::size_t kScratchBytes = 256 * 1024;
+constexpr int kMaxSteps = 32;
+// Cells of padding before each scratch row (one 64-byte line of floats, two of doubles).
+constexpr std::ptrdiff_t kPad = 16;
+
+// Distance between two scratch rows, in cells: a whole number of cache lines.
+constexpr std::ptrdiff_t scratch_pitch(std::ptrdiff_t strip, int steps) noexcept {
+  return (kPad + strip + 2 * static_cast<std::ptrdiff_t>(steps) + 1 + 15) / 16 * 16;
+}
+
+// out[i] for 0 <= i < m from the rows above (up), at (mid) and below (down), all pointing at the
+// first cell; mid[-1] and mid[m] are read too. The teaching material's expression, in its order.
+//
+// Vectorised with Bits-wide vectors. The left and right neighbours are not loaded from memory
+// (two unaligned loads that straddle cache lines) but shifted in from the neighbouring vectors of
+// mid, which are needed anyway: the row is then read once, with one load per vector.
+template <int Bits, class T>
+HOTLOOP_INLINE void stencil_row(const T* __restrict up, const T* __restrict mid,
+                                const T* __restrict down, T* __restrict out, std::ptrdiff_t m,
+                                T coef) noexcept {
+  using V = typename SimdOf<T, Bits>::type;
+  using I = typename SimdOf<T, Bits>::mask;
+  constexpr int W = SimdOf<T, Bits>::lanes;
+  std::ptrdiff_t i = 0;
+  if (m >= W) {
+    V c, four, prev, shift_left, shift_right;
+    I to_left, to_right;
+    for (int k = 0; k < W; ++k) {
+      c[k] = coef;
+      four[k] = T(4);
+      prev[k] = mid[-1];
+      to_left[k] = W - 1 + k;  // (prev, cur) -> mid[i - 1 .. i + W - 2]
+      to_right[k] = 1 + k;     // (cur, next) -> mid[i + 1 .. i + W]
+    }
+    V cur = load_vec<V>(mid);
+    auto body = [&](V next) noexcept {
+      shift_left = __builtin_shuffle(prev, cur, to_left);
+      shift_right = __builtin_shuffle(cur, next, to_right);
+      const V laplacian =
+          load_vec<V>(down + i) + load_vec<V>(up + i) + shift_right + shift_left - four * cur;
+      store_vec(out + i, cur + c * laplacian);
+      prev = cur;
+      cur = next;
+    };
+    for (; i + 2 * W <= m; i += W) body(load_vec<V>(mid + i + W));
+    if (i + W <= m) {  // the last whole vector: of the next one only mid[i + W] may be read
+      V next;
+      for (int k = 0; k < W; ++k) next[k] = mid[i + W];
+      body(next);
+      i += W;
+    }
+  }
+  for (; i < m; ++i) {
+    const T laplacian = down[i] + up[i] + mid[i + 1] + mid[i - 1] - T(4) * mid[i];
+    out[i] = mid[i] + coef * laplacian;
+  }
+}
+
+template <int Bits, class T>
+HOTLOOP_INLINE void step_impl(const T* in, std::ptrdiff_t in_ld, T* out, std::ptrdiff_t out_ld,
+                              std::ptrdiff_t ny, std::ptrdiff_t nx, T coef) noexcept {
+  for (std::ptrdiff_t i = 1; i < ny - 1; ++i) {
+    const T* mid = in + i * in_ld + 1;
+    stencil_row<Bits>(mid - in_ld, mid, mid + in_ld, out + i * out_ld + 1, nx - 2, coef);
+  }
+}
+
+HOTLOOP_INLINE std::ptrdiff_t wrap(std::ptrdiff_t i, std::ptrdiff_t n) noexcept {
+  const std::ptrdiff_t r = i % n;
+  return r < 0 ? r + n : r;
+}
+
+HOTLOOP_INLINE std::ptrdiff_t max_of(std::ptrdiff_t a, std::ptrdiff_t b) noexcept {
+  return a > b ? a : b;
+}
+HOTLOOP_INLINE std::ptrdiff_t min_of(std::ptrdiff_t a, std::ptrdiff_t b) noexcept {
+  return a < b ? a : b;
+}
+
+// The wavefront over one tile; see diffusion.hpp.
+//
+// Local coordinates: a scratch row holds the columns c0 - S .. c1 + S - 1 (S = steps) after
+// kPad cells of padding, local column q being global column c0 - S + q. Level s (0 = the input
+// at time t) is valid on the rows [lo[s], hi[s]) and, within a row, on the local columns
+// [qlo[s], qhi[s]): the tile widened by S - s on each side, clipped to the interior with the
+// fixed boundary. Level s keeps its rows in a ring of three (slot j mod 3); level S is written to
+// dst directly. Row j of level s is computed in wavefront round k = j + s, after rows j - 1, j
+// and j + 1 of level s - 1 (rounds k - 2, k - 1 and, earlier in round k, k itself).
+//
+// Scratch rows are computed from a 64-byte aligned column on, a few cells left of the valid
+// range: those extra cells read invalid neighbours and hold garbage, but no valid cell of the
+// next level reads them (its cone is one cell narrower), and aligned rows keep the vector loads
+// within cache lines. The held edge column of the fixed boundary is restored after each row.
+template <int Bits, class T>
+HOTLOOP_INLINE void tile_impl(const T* src, T* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
+                              std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1,
+                              std::ptrdiff_t c0, std::ptrdiff_t c1, int S, T coef,
+                              Boundary boundary, T* scratch) noexcept {
+  constexpr std::ptrdiff_t kAlign = 64 / sizeof(T);  // cells per cache line
+  const bool periodic = boundary == Boundary::periodic;
+  const std::ptrdiff_t width = (c1 - c0) + 2 * static_cast<std::ptrdiff_t>(S);
+  const std::ptrdiff_t pitch = scratch_pitch(c1 - c0, S);
+  const std::ptrdiff_t g0 = c0 - S;  // global column of local column 0
+  // Row buffers start on a cache line (diffusion_scratch leaves room for this).
+  const auto misalign = reinterpret_cast<std::uintptr_t>(scratch) % 64;
+  T* const base = scratch + (misalign ? (64 - misalign) / sizeof(T) : 0) + kPad;
+  T* const top = base + 3 * S * pitch;
+  T* const bottom = top + pitch;
+
+  std::ptrdiff_t lo[kMaxSteps + 1], hi[kMaxSteps + 1], qlo[kMaxSteps + 1], qhi[kMaxSteps + 1];
+  for (int s = 0; s <= S; ++s) {
+    const std::ptrdiff_t halo = S - s;
+    lo[s] = r0 - halo;
+    hi[s] = r1 + halo;
+    qlo[s] = s;
+    qhi[s] = width - s;
+    if (!periodic) {
+      const std::ptrdiff_t edge = s == 0 ? 0 : 1;  // level 0 includes the fixed edges
+      lo[s] = max_of(lo[s], edge);
+      hi[s] = min_of(hi[s], ny - edge);
+      qlo[s] = max_of(qlo[s], edge - g0);
+      qhi[s] = min_of(qhi[s], nx - edge - g0);
+    }
+  }
+  // The held edge columns of the fixed boundary, where they fall inside the local rows.
+  const std::ptrdiff_t left_edge = !periodic && g0 <= 0 ? -g0 : -1;
+  const std::ptrdiff_t right_edge = !periodic && nx - 1 - g0 < width ? nx - 1 - g0 : -1;
+
+  // Copies global row `row` (wrapped when periodic) into a local row: the columns of level 0.
+  auto load_row = [&](std::ptrdiff_t row, T* local) noexcept {
+    const T* g = src + (periodic ? wrap(row, ny) : row) * ld;
+    if (!periodic) {
+      std::memcpy(local + qlo[0], g + g0 + qlo[0],
+                  static_cast<std::size_t>(qhi[0] - qlo[0]) * sizeof(T));
+      return;
+    }
+    std::ptrdiff_t q = 0;
+    while (q < width) {  // runs of columns that do not wrap
+      const std::ptrdiff_t col = wrap(g0 + q, nx);
+      const std::ptrdiff_t run = min_of(width - q, nx - col);
+      std::memcpy(local + q, g + col, static_cast<std::size_t>(run) * sizeof(T));
+      q += run;
+    }
+  };
+  auto ring = [&](int s, std::ptrdiff_t j) noexcept -> T* {
+    return base + (3 * s + wrap(j, 3)) * pitch;
+  };
+  // Level s of row j as computed, or the held edge rows of the fixed boundary.
+  auto level_row = [&](int s, std::ptrdiff_t j) noexcept -> const T* {
+    if (!periodic && s > 0) {
+      if (j == 0) return top;
+      if (j == ny - 1) return bottom;
+    }
+    return ring(s, j);
+  };
+
+  if (!periodic) {
+    load_row(0, top);
+    load_row(ny - 1, bottom);
+  }
+  std::ptrdiff_t k_end = lo[0];
+  for (int s = 0; s <= S; ++s) {
+    if (hi[s] > lo[s]) k_end = max_of(k_end, hi[s] + s);
+  }
+  for (std::ptrdiff_t k = lo[0]; k < k_end; ++k) {
+    if (k < hi[0]) load_row(k, ring(0, k));
+    for (int s = 1; s <= S; ++s) {
+      const std::ptrdiff_t j = k - s;
+      if (j < lo[s] || j >= hi[s] || qhi[s] <= qlo[s]) continue;
+      const T* up = level_row(s - 1, j - 1);
+      const T* mid = level_row(s - 1, j);
+      const T* down = level_row(s - 1, j + 1);
+      if (s == S) {
+        const std::ptrdiff_t q0 = qlo[s];
+        stencil_row<Bits>(up + q0, mid + q0, down + q0, dst + j * ld + (g0 + q0), qhi[s] - q0,
+                          coef);
+        continue;
+      }
+      // From the cache line that holds qlo[s] (never left of the padding: qlo[s] >= 0).
+      const std::ptrdiff_t q0 = (kPad + qlo[s]) / kAlign * kAlign - kPad;
+      T* out = ring(s, j);
+      stencil_row<Bits>(up + q0, mid + q0, down + q0, out + q0, qhi[s] - q0, coef);
+      if (left_edge >= 0) out[left_edge] = mid[left_edge];
+      if (right_edge >= 0) out[right_edge] = mid[right_edge];
+    }
+  }
+}
+
+#define HOTLOOP_STEP_BODY(BITS) step_impl<BITS>(in, in_ld, out, out_ld, ny, nx, coef);
+HOTLOOP_ISA_VERSIONS(void step_f64(const double* in, std::ptrdiff_t in_ld, double* out,
+                                   std::ptrdiff_t out_ld, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                                   double coef) noexcept,
+                     HOTLOOP_STEP_BODY)
+HOTLOOP_ISA_VERSIONS(void step_f32(const float* in, std::ptrdiff_t in_ld, float* out,
+                                   std::ptrdiff_t out_ld, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                                   float coef) noexcept,
+                     HOTLOOP_STEP_BODY)
+
+#define HOTLOOP_TILE_BODY(BITS) \
+  tile_impl<BITS>(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
+HOTLOOP_ISA_VERSIONS(void tile_f64(const double* src, double* dst, std::ptrdiff_t ld,
+                                   std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t r0,
+                                   std::ptrdiff_t r1, std::ptrdiff_t c0, std::ptrdiff_t c1,
+                                   int steps, double coef, Boundary boundary,
+                                   double* scratch) noexcept,
+                     HOTLOOP_TILE_BODY)
+HOTLOOP_ISA_VERSIONS(void tile_f32(const float* src, float* dst, std::ptrdiff_t ld,
+                                   std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t r0,
+                                   std::ptrdiff_t r1, std::ptrdiff_t c0, std::ptrdiff_t c1,
+                                   int steps, float coef, Boundary boundary,
+                                   float* scratch) noexcept,
+                     HOTLOOP_TILE_BODY)
+
+}  // namespace
+
+void diffusion_step(const double* in, double* out, std::ptrdiff_t ny, std::ptrdiff_t nx, double D,
+                    double dt) noexcept {
+  step_f64(in, nx, out, nx, ny, nx, D * dt);
+}
+
+void diffusion_step(const double* in, std::ptrdiff_t in_ld, double* out, std::ptrdiff_t out_ld,
+                    std::ptrdiff_t ny, std::ptrdiff_t nx, double coef) noexcept {
+  step_f64(in, in_ld, out, out_ld, ny, nx, coef);
+}
+
+void diffusion_step(const float* in, std::ptrdiff_t in_ld, float* out, std::ptrdiff_t out_ld,
+                    std::ptrdiff_t ny, std::ptrdiff_t nx, float coef) noexcept {
+  step_f32(in, in_ld, out, out_ld, ny, nx, coef);
+}
+
+DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size_t itemsize,
+                                 int n_threads) noexcept {
+  DiffusionTiling t;
+  // Strips of about kStripBytes, all of the same width (the last one may be narrower).
+  const std::ptrdiff_t target = static_cast<std::ptrdiff_t>(kStripBytes / itemsize);
+  const std::ptrdiff_t strips = nx <= target + target / 2 ? 1 : (nx + target - 1) / target;
+  t.strip = (nx + strips - 1) / strips;
+  // Steps per block: three scratch rows per level within kScratchBytes.
+  const std::ptrdiff_t row_bytes = (t.strip + 16) * static_cast<std::ptrdiff_t>(itemsize);
+  std::ptrdiff_t steps = static_cast<std::ptrdiff_t>(kScratchBytes) / (3 * row_bytes);
+  steps = steps < 1 ? 1 : (steps > kMaxSteps ? kMaxSteps : steps);
+  t.steps = static_cast<int>(steps);
+  // Bands: with several threads, about four tiles per thread, handed out dynamically, so that a
+  // thread the OS leaves waiting (a busy machine) delays a block by one small tile, not by a
+  // thread's whole share. Bands stay at least 32 rows high, and a band recomputes about `steps`
+  // halo rows per block: steps are capped at band / 8 to keep that near 12% of the work.
+  std::ptrdiff_t bands = 1;
+  if (n_threads > 1) {
+    bands = (4 * static_cast<std::ptrdiff_t>(n_threads) + strips - 1) / strips;
+    const std::ptrdiff_t most = ny / 32 > 1 ? ny / 32 : 1;
+    if (bands > most) bands = most;
+  }
+  t.band = (ny + bands - 1) / bands;
+  if (bands > 1 && t.steps > t.band / 8)
+    t.steps = static_cast<int>(t.band / 8 > 1 ? t.band / 8 : 1);
+  t.scratch = diffusion_scratch(t.strip, t.steps);
+  return t;
+}
+
+void diffusion_tile(const double* src, double* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
+                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
+                    std::ptrdiff_t c1, int steps, double coef, Boundary boundary,
+                    double* scratch) noexcept {
+  tile_f64(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
+}
+
+void diffusion_tile(const float* src, float* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
+                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
+                    std::ptrdiff_t c1, int steps, float coef, Boundary boundary,
+                    float* scratch) noexcept {
+  tile_f32(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
+}
+
+}  // namespace hotloop

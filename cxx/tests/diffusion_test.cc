@@ -1,0 +1,147 @@
+// Tests of the diffusion kernels: one step against a naive loop written from the teaching
+// material's C function, and many steps (temporal blocking, any tiling) against repeated steps,
+// bit for bit.
+
+#include "hotloop/diffusion.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+namespace {
+
+using hotloop::Boundary;
+
+// One step, naive: interior only (fixed) or every cell with wrap-around (periodic).
+template <class T>
+void naive_step(const std::vector<T>& in, std::vector<T>& out, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                T coef, Boundary b) {
+  const bool periodic = b == Boundary::periodic;
+  const std::ptrdiff_t lo = periodic ? 0 : 1;
+  for (std::ptrdiff_t i = lo; i < ny - lo; ++i) {
+    for (std::ptrdiff_t j = lo; j < nx - lo; ++j) {
+      const std::ptrdiff_t ip = (i + 1) % ny, im = (i + ny - 1) % ny;
+      const std::ptrdiff_t jp = (j + 1) % nx, jm = (j + nx - 1) % nx;
+      const T laplacian = in[ip * nx + j] + in[im * nx + j] + in[i * nx + jp] + in[i * nx + jm] -
+                          4 * in[i * nx + j];
+      out[i * nx + j] = in[i * nx + j] + coef * laplacian;
+    }
+  }
+}
+
+template <class T>
+std::vector<T> naive_run(std::vector<T> a, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                         std::ptrdiff_t steps, T coef, Boundary b) {
+  std::vector<T> o = a;
+  for (std::ptrdiff_t s = 0; s < steps; ++s) {
+    naive_step(a, o, ny, nx, coef, b);
+    a.swap(o);
+  }
+  return a;
+}
+
+template <class T>
+std::vector<T> random_grid(std::ptrdiff_t ny, std::ptrdiff_t nx, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::vector<T> g(static_cast<std::size_t>(ny * nx));
+  for (auto& v : g) v = static_cast<T>(u(rng));
+  return g;
+}
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const T* b) {
+  return std::memcmp(a.data(), b, a.size() * sizeof(T)) == 0;
+}
+
+TEST(DiffusionStep, PlainEntryPointIsTheCFunction) {
+  for (auto [ny, nx] : {std::pair<int, int>{3, 3}, {3, 20}, {20, 3}, {33, 65}, {64, 130}}) {
+    const std::vector<double> in = random_grid<double>(ny, nx, 1);
+    std::vector<double> expected = random_grid<double>(ny, nx, 2), got = expected;
+    naive_step(in, expected, ny, nx, 0.7 * 0.3, Boundary::fixed);
+    hotloop::diffusion_step(in.data(), got.data(), ny, nx, 0.7, 0.3);
+    EXPECT_TRUE(same_bits(expected, got.data())) << ny << "x" << nx;
+  }
+}
+
+TEST(DiffusionStep, StridedFloatAndDouble) {
+  const std::ptrdiff_t ny = 17, nx = 29, ld_in = 40, ld_out = 33;
+  std::vector<float> in_f(ny * ld_in, 5.0f), out_f(ny * ld_out, -1.0f);
+  const std::vector<float> g = random_grid<float>(ny, nx, 3);
+  for (std::ptrdiff_t i = 0; i < ny; ++i)
+    for (std::ptrdiff_t j = 0; j < nx; ++j) in_f[i * ld_in + j] = g[i * nx + j];
+  hotloop::diffusion_step(in_f.data(), ld_in, out_f.data(), ld_out, ny, nx, 0.1f);
+  std::vector<float> expected(g.size(), -1.0f);
+  naive_step(g, expected, ny, nx, 0.1f, Boundary::fixed);
+  for (std::ptrdiff_t i = 0; i < ny; ++i) {
+    for (std::ptrdiff_t j = 0; j < ld_out; ++j) {
+      const float want = j < nx ? expected[i * nx + j] : -1.0f;
+      ASSERT_EQ(out_f[i * ld_out + j], want) << i << "," << j;
+    }
+  }
+}
+
+template <class T>
+void check_many(std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t steps, Boundary b) {
+  const std::vector<T> g = random_grid<T>(ny, nx, static_cast<unsigned>(ny * 31 + nx + steps));
+  std::vector<T> a = g, c = g;
+  const T* got = hotloop::diffuse_serial(a.data(), c.data(), ny, nx, steps, T(0.1), b);
+  EXPECT_TRUE(same_bits(naive_run(g, ny, nx, steps, T(0.1), b), got))
+      << ny << "x" << nx << " steps " << steps << " periodic " << (b == Boundary::periodic);
+}
+
+TEST(DiffuseSerial, MatchesRepeatedStepsBitwise) {
+  const std::pair<int, int> shapes[] = {{3, 3},    {3, 9},    {9, 3},    {5, 7},   {40, 40},
+                                        {70, 513}, {20, 769}, {100, 37}, {8, 1600}};
+  for (auto [ny, nx] : shapes) {
+    for (std::ptrdiff_t steps : {0, 1, 2, 5, 21, 45}) {
+      for (Boundary b : {Boundary::fixed, Boundary::periodic}) {
+        check_many<double>(ny, nx, steps, b);
+        check_many<float>(ny, nx, steps, b);
+      }
+    }
+  }
+}
+
+// Any tiling of a block gives the same cells: bands, strips and steps chosen at random.
+TEST(DiffusionTile, AnyTilingSameBits) {
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 60; ++trial) {
+    const std::ptrdiff_t ny = 3 + rng() % 60, nx = 3 + rng() % 90;
+    const int steps = 1 + static_cast<int>(rng() % 12);
+    const Boundary b = trial % 2 ? Boundary::periodic : Boundary::fixed;
+    const std::ptrdiff_t band = 1 + rng() % ny, strip = 1 + rng() % nx;
+    const std::vector<double> g = random_grid<double>(ny, nx, static_cast<unsigned>(trial));
+    std::vector<double> dst = g;
+    std::vector<double> scratch(static_cast<std::size_t>(hotloop::diffusion_scratch(strip, steps)));
+    for (std::ptrdiff_t r0 = 0; r0 < ny; r0 += band) {
+      for (std::ptrdiff_t c0 = 0; c0 < nx; c0 += strip) {
+        hotloop::diffusion_tile(g.data(), dst.data(), nx, ny, nx, r0, std::min(r0 + band, ny), c0,
+                                std::min(c0 + strip, nx), steps, 0.1, b, scratch.data());
+      }
+    }
+    EXPECT_TRUE(same_bits(naive_run(g, ny, nx, steps, 0.1, b), dst.data()))
+        << "trial " << trial << ": " << ny << "x" << nx << " band " << band << " strip " << strip
+        << " steps " << steps;
+  }
+}
+
+TEST(DiffusionTiling, Sane) {
+  for (std::ptrdiff_t n : {3, 64, 512, 2048, 5000}) {
+    for (int threads : {1, 2, 8}) {
+      for (std::size_t item : {4u, 8u}) {
+        const hotloop::DiffusionTiling t = hotloop::diffusion_tiling(n, n, item, threads);
+        EXPECT_GE(t.steps, 1);
+        EXPECT_LE(t.steps, 32);
+        EXPECT_GE(t.band, 1);
+        EXPECT_GE(t.strip, 1);
+        EXPECT_LE(t.strip, n);
+        EXPECT_GE(t.scratch, hotloop::diffusion_scratch(t.strip, t.steps));
+      }
+    }
+  }
+}
+
+}  // namespace

@@ -1,0 +1,21 @@
+# Declarations of cxx/include/hotloop/julia.hpp. No logic here.
+from libc.stdint cimport int32_t
+
+
+cdef extern from "hotloop/julia.hpp" namespace "hotloop" nogil:
+    cdef struct PixelGrid:
+        Py_ssize_t width
+        Py_ssize_t height
+        double x0, dx, y1, dy
+
+    enum class Fractal(int):
+        julia
+        mandelbrot
+
+    const Py_ssize_t kEscapeChunk
+
+    void julia(const double* z, const double* c, Py_ssize_t c_step, int32_t* out,
+               Py_ssize_t n, int32_t maxiter) noexcept
+    void escape_grid(const PixelGrid& grid, Fractal kind, double cr, double ci,
+                     int32_t maxiter, int32_t* out, Py_ssize_t begin,
+                     Py_ssize_t end) noexcept
