@@ -47,7 +47,9 @@ HOTLOOP_INLINE void add_difference(double& hi, double& lo, double v, double K) n
 
 // Pass 1: sum(x - K) and the number of values used.
 // CONTIG fixes the stride to 1 at compile time so the lanes become vector loads.
-template <class T, bool SKIPNA, bool CONTIG>
+// EXACT: keep every rounding error (for the mean itself); without it a plain sum, enough for the
+// centre of pass 2, which corrects for any offset of its centre.
+template <class T, bool SKIPNA, bool CONTIG, bool EXACT>
 HOTLOOP_INLINE void shifted_sum(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double K,
                                 double& sum_hi, double& sum_lo, double& count) noexcept {
   const std::ptrdiff_t s = CONTIG ? 1 : stride;
@@ -58,17 +60,27 @@ HOTLOOP_INLINE void shifted_sum(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
       const double v = static_cast<double>(x[(i + k) * s]);
       if constexpr (SKIPNA) {
         const bool ok = v == v;
-        add_difference(hi[k], lo[k], ok ? v : K, K);
+        if constexpr (EXACT) {
+          add_difference(hi[k], lo[k], ok ? v : K, K);
+        } else {
+          hi[k] += ok ? v - K : 0.0;
+        }
         cnt[k] += ok ? 1.0 : 0.0;
-      } else {
+      } else if constexpr (EXACT) {
         add_difference(hi[k], lo[k], v, K);
+      } else {
+        hi[k] += v - K;
       }
     }
   }
   for (; i < n; ++i) {
     const double v = static_cast<double>(x[i * s]);
     if (!SKIPNA || v == v) {
-      add_difference(hi[0], lo[0], v, K);
+      if constexpr (EXACT) {
+        add_difference(hi[0], lo[0], v, K);
+      } else {
+        hi[0] += v - K;
+      }
       cnt[0] += 1.0;
     }
   }
@@ -123,7 +135,11 @@ HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
                                 bool need_m2, double* mean_lo) noexcept {
   if (mean_lo) *mean_lo = 0.0;
   double sum_hi, sum_lo, count;
-  shifted_sum<T, SKIPNA, CONTIG>(x, n, stride, K, sum_hi, sum_lo, count);
+  if (need_m2) {
+    shifted_sum<T, SKIPNA, CONTIG, false>(x, n, stride, K, sum_hi, sum_lo, count);
+  } else {
+    shifted_sum<T, SKIPNA, CONTIG, true>(x, n, stride, K, sum_hi, sum_lo, count);
+  }
   Moments r{static_cast<std::int64_t>(count), kNaN, kNaN};
   if (r.count == 0) return r;
   if (!need_m2) {
@@ -131,8 +147,8 @@ HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
     r.m2 = 0.0;
     return r;
   }
-  // Pass 2 only needs a centre near the mean (its sums correct for the offset), so the cheap
-  // quotient serves; the mean is then refined from sum(x - m0), exactly as double-double.
+  // Pass 2 only needs a centre near the mean (its sums correct for the offset), so a plain sum
+  // and quotient serve; the mean is then refined from sum(x - m0), exactly as double-double.
   const double m0 = K + (sum_hi + sum_lo) / count;
   r.mean = m0;
   if (!std::isfinite(m0)) return r;  // inf or NaN in the data: the variance is NaN.
