@@ -10,41 +10,14 @@ import math
 import numpy as np
 import pytest
 from hotloop import julia, julia_grid, mandelbrot_grid
+from hotloop.reference import C_REF, calculate_z, teaching_case
 from hypothesis import given
 from hypothesis import strategies as st
 
-C_REF = complex(-0.62772, -0.42193)
-
 
 def counts_twin(zs, cs, maxiter):
-    """Pure-Python counts: the number of updates z = z*z + c while n < maxiter and |z|**2 < 4."""
-    out = []
-    for z, c in zip(zs, cs, strict=True):
-        n = 0
-        while n < maxiter and z.real * z.real + z.imag * z.imag < 4:
-            z = z * z + c
-            n += 1
-        out.append(n)
-    return out
-
-
-def teaching_case(width=1000):
-    """The reference case of the teaching material: coordinate lists built by repeated addition."""
-    x1, x2, y1, y2 = -1.8, 1.8, -1.8, 1.8
-    x_step = (x2 - x1) / width
-    y_step = (y1 - y2) / width
-    x, y = [], []
-    ycoord = y2
-    while ycoord > y1:
-        y.append(ycoord)
-        ycoord += y_step
-    xcoord = x1
-    while xcoord < x2:
-        x.append(xcoord)
-        xcoord += x_step
-    zs = [complex(xc, yc) for yc in y for xc in x]
-    cs = [C_REF] * len(zs)
-    return zs, cs
+    """Pure-Python counts (the teaching material's calculate_z, hotloop.reference)."""
+    return calculate_z(maxiter, zs, cs)
 
 
 @pytest.fixture(scope="module")

@@ -11,41 +11,10 @@ from __future__ import annotations
 import hotloop
 import numpy as np
 from harness import Case, Contender, Unavailable, at_least
+from hotloop.reference import calculate_z as python_calculate_z
+from hotloop.reference import teaching_case
 
-C_REF = complex(-0.62772, -0.42193)
 MAXITER = 300
-
-
-def teaching_case(width: int) -> tuple[list[complex], list[complex]]:
-    """The teaching material's zs and cs lists (y outer, x inner, coordinates by addition)."""
-    x1, x2, y1, y2 = -1.8, 1.8, -1.8, 1.8
-    x_step = (x2 - x1) / width
-    y_step = (y1 - y2) / width
-    x, y = [], []
-    ycoord = y2
-    while ycoord > y1:
-        y.append(ycoord)
-        ycoord += y_step
-    xcoord = x1
-    while xcoord < x2:
-        x.append(xcoord)
-        xcoord += x_step
-    zs = [complex(xc, yc) for yc in y for xc in x]
-    return zs, [C_REF] * len(zs)
-
-
-def python_calculate_z(maxiter: int, zs: list[complex], cs: list[complex]) -> list[int]:
-    """The pure-Python calculate_z of the teaching material (squared-modulus test)."""
-    output = [0] * len(zs)
-    for i in range(len(zs)):
-        n = 0
-        z = zs[i]
-        c = cs[i]
-        while n < maxiter and z.real * z.real + z.imag * z.imag < 4:
-            z = z * z + c
-            n += 1
-        output[i] = n
-    return output
 
 
 def numpy_calculate_z(maxiter: int, zs: np.ndarray, cs: np.ndarray) -> np.ndarray:
