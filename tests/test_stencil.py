@@ -134,6 +134,18 @@ def test_diffuse_many_steps_and_threads(boundary):
         np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("boundary", ["fixed", "periodic"])
+def test_diffuse_in_several_chunks(boundary):
+    """More than 2**26 cell updates run in several nogil chunks (Ctrl-C is checked between
+    them), each of whole blocks: the buffers must still alternate correctly."""
+    g = blob(521, 263)
+    steps = 2 * (1 << 26) // g.size + 7  # two chunks and a bit, an odd number of steps
+    periodic = boundary == "periodic"
+    expected = run_twin(g, steps, 0.1, periodic)
+    for nt in (1, 2):
+        np.testing.assert_array_equal(diffuse(g, steps, boundary=boundary, n_threads=nt), expected)
+
+
 def test_diffuse_fixed_is_repeated_evolve(rng):
     g = rng.random((70, 90))
     a, b = g.copy(), g.copy()

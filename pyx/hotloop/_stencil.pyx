@@ -14,7 +14,7 @@ import numpy as np
 cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
-from cython.parallel cimport prange, threadid
+from cython.parallel cimport parallel, prange, threadid
 
 from hotloop._cxx.diffusion cimport (
     Boundary,
@@ -25,6 +25,15 @@ from hotloop._cxx.diffusion cimport (
 )
 from hotloop._openmp cimport effective_n_threads
 
+
+cdef extern from *:
+    """
+    /* OpenMP's barrier, for a prange inside a parallel block: Cython ends each prange with
+       nowait, so the threads of a parallel block meet only where the code says so. */
+    #define hotloop_omp_barrier() _Pragma("omp barrier")
+    """
+    void omp_barrier "hotloop_omp_barrier"() noexcept nogil
+
 cnp.import_array()
 
 cdef object F64 = np.dtype(np.float64)
@@ -33,6 +42,8 @@ cdef object F32 = np.dtype(np.float32)
 cdef double STABLE_MAX = 0.25
 # Seconds between two progress reports.
 cdef double PROGRESS_EVERY = 0.2
+# Cell updates per nogil chunk of diffuse (some milliseconds): how often it checks for Ctrl-C.
+cdef Py_ssize_t CHUNK_CELLS = 1 << 26
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,45 +201,61 @@ cdef int run_step(const floating[:, :] src, floating[:, :] dst, double coef) exc
 # Many steps
 
 
-cdef void block_typed(const floating* src, floating* dst, floating* scratch,
-                      Py_ssize_t scratch_n, Py_ssize_t ny, Py_ssize_t nx, DiffusionTiling t,
-                      int steps, double coef, Boundary boundary, int n_threads) noexcept nogil:
-    """One block of `steps` time steps: every tile in parallel, src -> dst."""
+cdef int run_blocks(floating* a, floating* b, floating* scratch, Py_ssize_t scratch_n,
+                    Py_ssize_t ny, Py_ssize_t nx, DiffusionTiling t, Py_ssize_t steps,
+                    double coef, Boundary boundary, int n_threads) noexcept nogil:
+    """`steps` time steps from a (b the other buffer), block after block of t.steps steps, in
+    one parallel region: the threads start once and meet at a barrier after each block, whose
+    tiles they share out dynamically. Returns 0 when a holds the result, 1 when b does."""
     cdef Py_ssize_t nbands = (ny + t.band - 1) // t.band
     cdef Py_ssize_t nstrips = (nx + t.strip - 1) // t.strip
     cdef Py_ssize_t ntasks = nbands * nstrips
-    cdef Py_ssize_t k, r0, c0
+    cdef Py_ssize_t nblocks = (steps + t.steps - 1) // t.steps
+    cdef Py_ssize_t blk = 0, k, r0, c0
+    cdef floating* src = NULL
+    cdef floating* dst = NULL
+    cdef int s = 0
     if ntasks < n_threads:
         n_threads = <int>ntasks
-    for k in prange(ntasks, num_threads=n_threads, schedule="dynamic"):
-        r0 = (k // nstrips) * t.band
-        c0 = (k % nstrips) * t.strip
-        diffusion_tile(src, dst, nx, ny, nx, r0, min(r0 + t.band, ny), c0,
-                       min(c0 + t.strip, nx), steps, <floating>coef, boundary,
-                       scratch + threadid() * scratch_n)
+    with parallel(num_threads=n_threads):
+        for blk in range(nblocks):
+            s = <int>min(<Py_ssize_t>t.steps, steps - blk * t.steps)
+            src = a if blk % 2 == 0 else b
+            dst = b if blk % 2 == 0 else a
+            for k in prange(ntasks, schedule="dynamic"):
+                r0 = (k // nstrips) * t.band
+                c0 = (k % nstrips) * t.strip
+                diffusion_tile(src, dst, nx, ny, nx, r0, min(r0 + t.band, ny), c0,
+                               min(c0 + t.strip, nx), s, <floating>coef, boundary,
+                               scratch + threadid() * scratch_n)
+            # The prange ends without a barrier: the next block reads what this one wrote.
+            omp_barrier()
+    return <int>(nblocks % 2)
 
 
 cdef object run_many(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] scratch,
                      DiffusionTiling t, Py_ssize_t steps, double coef, Boundary boundary,
                      int n_threads, object report):
-    """Advances `a` by `steps` steps, block by block, b as the other buffer. Returns the
-    index (0 = a, 1 = b) of the buffer holding the result. Between blocks the GIL is taken
-    to report progress and to let Ctrl-C through."""
+    """Advances `a` by `steps` steps, b as the other buffer. Returns the index (0 = a, 1 = b)
+    of the buffer holding the result. The steps run in chunks of about CHUNK_CELLS cell
+    updates (some milliseconds); between chunks the GIL is taken to report progress and to let
+    Ctrl-C through."""
     cdef Py_ssize_t ny = a.shape[0], nx = a.shape[1]
     cdef floating* bufs[2]
     bufs[0] = &a[0, 0]
     bufs[1] = &b[0, 0]
-    cdef int cur = 0, s
-    cdef Py_ssize_t done = 0
+    cdef int cur = 0
+    cdef Py_ssize_t done = 0, n
     cdef floating* work = &scratch[0, 0]
     cdef Py_ssize_t work_n = scratch.shape[1]
+    # Whole blocks per chunk, at least one.
+    cdef Py_ssize_t chunk = max(1, CHUNK_CELLS // (ny * nx * t.steps)) * t.steps
     while done < steps:
-        s = <int>min(<Py_ssize_t>t.steps, steps - done)
+        n = min(chunk, steps - done)
         with nogil:
-            block_typed(bufs[cur], bufs[1 - cur], work, work_n, ny, nx, t, s, coef, boundary,
-                        n_threads)
-        cur = 1 - cur
-        done += s
+            cur ^= run_blocks(bufs[cur], bufs[1 - cur], work, work_n, ny, nx, t, n, coef,
+                              boundary, n_threads)
+        done += n
         PyErr_CheckSignals()
         if report is not None:
             report(done)

@@ -21,9 +21,10 @@
 // every side at time t and writes its own cells at time t + steps; the halo is recomputed by each
 // tile that needs it (overlapped tiling), so tiles are independent and run in parallel. Inside a
 // tile the levels t+1 .. t+steps advance together as a wavefront over the rows: once rows j-1, j,
-// j+1 of level s-1 exist, row j of level s is computed. Each level keeps only three rows, in a
-// scratch buffer small enough to stay in the L2 cache, so a tile reads and writes main memory
-// once per `steps` time steps instead of once per step.
+// j+1 of level s-1 exist, row j of level s is computed. Level 0 is read from the grid in place
+// and the last level written to it; each level in between keeps only three rows, in a scratch
+// buffer small enough to stay in the L1 cache, so a tile reads and writes the grid once per
+// `steps` time steps instead of once per step.
 #pragma once
 
 #include <cstddef>
@@ -62,8 +63,9 @@ struct DiffusionTiling {
 };
 
 // The tiling for an ny x nx grid of `itemsize`-byte cells (4 or 8) and n_threads threads: strips
-// of about 4 KiB of cells, steps chosen so that a tile's 3 * steps scratch rows take about
-// 256 KiB, and with several threads about four tiles per thread (bands of at least 32 rows, steps
+// of about 4 KiB of cells, steps chosen so that a tile's 3 * steps scratch rows take at most
+// 48 KiB (the L1 data cache) when both grids fit in 8 MiB, 256 KiB (L2) when they come from main
+// memory, and with several threads about four tiles per thread (bands of at least 32 rows, steps
 // at most band / 8). Preconditions: ny, nx >= 1, n_threads >= 1.
 DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size_t itemsize,
                                  int n_threads) noexcept;
