@@ -9,6 +9,7 @@
 namespace hotloop {
 namespace {
 
+using detail::broadcast;
 using detail::load_vec;
 using detail::SimdOf;
 using detail::store_vec;
@@ -49,12 +50,10 @@ HOTLOOP_INLINE void stencil_row(const T* __restrict up, const T* __restrict mid,
   constexpr int W = SimdOf<T, Bits>::lanes;
   std::ptrdiff_t i = 0;
   if (m >= W) {
-    V c, four, prev, shift_left, shift_right;
+    const V c = broadcast<V>(coef), four = broadcast<V>(T(4));
+    V prev = broadcast<V>(mid[-1]), shift_left, shift_right;
     I to_left, to_right;
     for (int k = 0; k < W; ++k) {
-      c[k] = coef;
-      four[k] = T(4);
-      prev[k] = mid[-1];
       to_left[k] = W - 1 + k;  // (prev, cur) -> mid[i - 1 .. i + W - 2]
       to_right[k] = 1 + k;     // (cur, next) -> mid[i + 1 .. i + W]
     }
@@ -88,9 +87,7 @@ HOTLOOP_INLINE void stencil_row(const T* __restrict up, const T* __restrict mid,
     }
     for (; i + 2 * W <= m; i += W) body(load_vec<V>(mid + i + W));
     if (i + W <= m) {  // the last whole vector: of the next one only mid[i + W] may be read
-      V next;
-      for (int k = 0; k < W; ++k) next[k] = mid[i + W];
-      body(next);
+      body(broadcast<V>(mid[i + W]));
       i += W;
     }
     if (i < m) {  // the last m - i cells: one vector ending at m, overlapping cells done above

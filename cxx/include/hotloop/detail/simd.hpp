@@ -40,6 +40,14 @@ HOTLOOP_INLINE void store_vec(void* p, V v) noexcept {
   std::memcpy(p, &v, sizeof v);
 }
 
+// Every lane x, in one broadcast instruction: x - 0 is x for every x (-0 included, unlike
+// x + 0), and GCC folds the subtraction away. Filling the lanes one by one (v[k] = x) compiles
+// to one masked insert per lane.
+template <class V, class T>
+HOTLOOP_INLINE V broadcast(T x) noexcept {
+  return x - V{};
+}
+
 }  // namespace hotloop::detail
 
 // HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY) defines the function SIGNATURE once per instruction set,
