@@ -40,12 +40,16 @@ HOTLOOP_INLINE void store_vec(void* p, V v) noexcept {
   std::memcpy(p, &v, sizeof v);
 }
 
-// Every lane x, in one broadcast instruction: x - 0 is x for every x (-0 included, unlike
-// x + 0), and GCC folds the subtraction away. Filling the lanes one by one (v[k] = x) compiles
-// to one masked insert per lane.
+// Every lane x, in one broadcast instruction: lane 0 set, then copied to every lane by a shuffle
+// (pure data movement, so every x, -0 and NaN included, comes through unchanged). Filling the
+// lanes one by one (v[k] = x), or the vector expression x - V{}, compiles with GCC 12 to one
+// masked insert per lane when the code is inlined into an AVX-512 version.
 template <class V, class T>
 HOTLOOP_INLINE V broadcast(T x) noexcept {
-  return x - V{};
+  using I = typename SimdOf<T, static_cast<int>(sizeof(V) * 8)>::mask;
+  V v{};
+  v[0] = x;
+  return __builtin_shuffle(v, I{});
 }
 
 }  // namespace hotloop::detail
