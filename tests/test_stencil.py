@@ -146,6 +146,34 @@ def test_diffuse_in_several_chunks(boundary):
         np.testing.assert_array_equal(diffuse(g, steps, boundary=boundary, n_threads=nt), expected)
 
 
+def same_bits(a, b):
+    """Bitwise equality: -0.0 and +0.0 differ, NaNs compare by payload."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    return np.array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}"))
+
+
+@pytest.mark.parametrize("boundary", ["fixed", "periodic"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_diffuse_cold_grid_skips_bitwise(boundary, dtype, rng):
+    """Quiescent (+0.0) tiles are skipped: a mostly cold grid with warm spots at an edge and
+    across the wrap-around, a -0.0 cell (which becomes +0.0 when stepped: it must not count as
+    zero) and a subnormal, compared bit for bit with the NumPy twin, for 1, 2 and 3 threads."""
+    g = np.zeros((330, 700), dtype=dtype)
+    g[130:170, 280:350] = rng.random((40, 70))
+    g[1, 698] = 0.5
+    g[329, 0] = 0.25
+    g[300, 100] = -0.0
+    g[40, 600] = np.finfo(dtype).smallest_subnormal
+    periodic = boundary == "periodic"
+    for steps in (1, 7, 60):
+        expected = run_twin(g, steps, 0.1, periodic)
+        for nt in (1, 2, 3):
+            got = diffuse(g, steps, boundary=boundary, n_threads=nt)
+            assert same_bits(got, expected), (steps, nt)
+    # The -0.0 cell is +0.0 after one step in both.
+    assert not np.signbit(diffuse(g, 1, boundary=boundary)[300, 100])
+
+
 def test_diffuse_fixed_is_repeated_evolve(rng):
     g = rng.random((70, 90))
     a, b = g.copy(), g.copy()

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "hotloop/config.hpp"
 #include "hotloop/detail/simd.hpp"
@@ -27,6 +28,8 @@ constexpr std::size_t kL1Scratch = 48 * 1024;
 constexpr std::size_t kL2Scratch = 256 * 1024;
 constexpr std::size_t kCachedGrids = 8 * 1024 * 1024;
 constexpr int kMaxSteps = 32;
+// Rows of a band per step of a block (see diffusion_tiling).
+constexpr std::ptrdiff_t kBandSteps = 16;
 // Cells of padding before each scratch row (one 64-byte line of floats, two of doubles).
 constexpr std::ptrdiff_t kPad = 16;
 
@@ -286,16 +289,19 @@ DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size
   std::ptrdiff_t steps = static_cast<std::ptrdiff_t>(budget) / (3 * row_bytes);
   steps = steps < 1 ? 1 : (steps > kMaxSteps ? kMaxSteps : steps);
   t.steps = static_cast<int>(steps);
-  // Bands: with several threads, about four tiles per thread, handed out dynamically, so that a
-  // thread the OS leaves waiting (a busy machine) delays a block by one small tile, not by a
-  // thread's whole share. Bands stay at least 32 rows high, and a band recomputes about `steps`
-  // halo rows per block: steps are capped at band / 8 to keep that near 12% of the work.
-  std::ptrdiff_t bands = 1;
+  // Bands: at most kBandSteps * steps rows high, so that a band's halo (about `steps` rows
+  // recomputed per block) stays near 1 / kBandSteps of the work, while tiles stay small enough
+  // for quiescent ones to be skipped (diffusion.hpp). With several threads, also about four
+  // tiles per thread, handed out dynamically, so that a thread the OS leaves waiting (a busy
+  // machine) delays a block by one small tile, not by a thread's whole share. Bands are at least
+  // 32 rows high, and steps are capped at band / 8.
+  const std::ptrdiff_t band_rows = max_of(32, kBandSteps * t.steps);
+  std::ptrdiff_t bands = (ny + band_rows - 1) / band_rows;
   if (n_threads > 1) {
-    bands = (4 * static_cast<std::ptrdiff_t>(n_threads) + strips - 1) / strips;
-    const std::ptrdiff_t most = ny / 32 > 1 ? ny / 32 : 1;
-    if (bands > most) bands = most;
+    const std::ptrdiff_t want = (4 * static_cast<std::ptrdiff_t>(n_threads) + strips - 1) / strips;
+    bands = max_of(bands, want);
   }
+  bands = max_of(1, min_of(bands, ny / 32));
   t.band = (ny + bands - 1) / bands;
   if (bands > 1 && t.steps > t.band / 8)
     t.steps = static_cast<int>(t.band / 8 > 1 ? t.band / 8 : 1);
@@ -315,6 +321,134 @@ void diffusion_tile(const float* src, float* dst, std::ptrdiff_t ld, std::ptrdif
                     std::ptrdiff_t c1, int steps, float coef, Boundary boundary,
                     float* scratch) noexcept {
   tile_f32(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
+}
+
+namespace {
+
+// True when every cell of rows [r0, r1) x columns [c0, c1) of the grid is +0.0 (all bits zero).
+template <class T>
+bool zero_rect(const T* grid, std::ptrdiff_t ld, std::ptrdiff_t r0, std::ptrdiff_t r1,
+               std::ptrdiff_t c0, std::ptrdiff_t c1) noexcept {
+  using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+  for (std::ptrdiff_t r = r0; r < r1; ++r) {
+    const T* row = grid + r * ld;
+    Bits any = 0;
+    for (std::ptrdiff_t c = c0; c < c1; ++c) {
+      Bits b;
+      std::memcpy(&b, row + c, sizeof b);
+      any |= b;
+    }
+    if (any != 0) return false;
+  }
+  return true;
+}
+
+struct TileGrid {
+  std::ptrdiff_t bands, strips;
+};
+
+TileGrid tile_grid(std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTiling& t) noexcept {
+  return {(ny + t.band - 1) / t.band, (nx + t.strip - 1) / t.strip};
+}
+
+// True when every tile that holds a cell of rows [lo, hi) x columns [clo, chi) is flagged zero;
+// coordinates outside the grid wrap (periodic) or are dropped (fixed).
+bool zero_around(const unsigned char* zero, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                 const DiffusionTiling& t, std::ptrdiff_t lo, std::ptrdiff_t hi, std::ptrdiff_t clo,
+                 std::ptrdiff_t chi, bool periodic) noexcept {
+  const TileGrid g = tile_grid(ny, nx, t);
+  if (!periodic) {
+    lo = max_of(lo, 0);
+    hi = min_of(hi, ny);
+    clo = max_of(clo, 0);
+    chi = min_of(chi, nx);
+  } else if (hi - lo >= ny || chi - clo >= nx) {
+    // The halo wraps onto the tile itself: every band or strip is involved.
+    if (hi - lo >= ny) lo = 0, hi = ny;
+    if (chi - clo >= nx) clo = 0, chi = nx;
+  }
+  // The bands and strips met by the ranges, each visited once per run of rows or columns.
+  for (std::ptrdiff_t r = lo; r < hi;) {
+    const std::ptrdiff_t row = wrap(r, ny);
+    const std::ptrdiff_t band = row / t.band;
+    const std::ptrdiff_t band_end = min_of((band + 1) * t.band, ny);
+    for (std::ptrdiff_t c = clo; c < chi;) {
+      const std::ptrdiff_t col = wrap(c, nx);
+      const std::ptrdiff_t strip = col / t.strip;
+      if (!zero[band * g.strips + strip]) return false;
+      c += min_of((strip + 1) * t.strip, nx) - col;
+    }
+    r += band_end - row;
+  }
+  return true;
+}
+
+template <class T>
+void zero_tiles_impl(const T* grid, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTiling& t,
+                     unsigned char* zero) noexcept {
+  const TileGrid g = tile_grid(ny, nx, t);
+  for (std::ptrdiff_t b = 0; b < g.bands; ++b)
+    for (std::ptrdiff_t s = 0; s < g.strips; ++s)
+      zero[b * g.strips + s] = zero_rect(grid, nx, b * t.band, min_of((b + 1) * t.band, ny),
+                                         s * t.strip, min_of((s + 1) * t.strip, nx));
+}
+
+template <class T>
+void tile_sparse_impl(const T* src, T* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                      const DiffusionTiling& t, std::ptrdiff_t k, int steps, T coef,
+                      Boundary boundary, T* scratch, const unsigned char* zero_src,
+                      unsigned char* zero_dst) noexcept {
+  const TileGrid g = tile_grid(ny, nx, t);
+  const std::ptrdiff_t r0 = (k / g.strips) * t.band, r1 = min_of(r0 + t.band, ny);
+  const std::ptrdiff_t c0 = (k % g.strips) * t.strip, c1 = min_of(c0 + t.strip, nx);
+  if (zero_around(zero_src, ny, nx, t, r0 - steps, r1 + steps, c0 - steps, c1 + steps,
+                  boundary == Boundary::periodic)) {
+    if (!zero_dst[k]) {
+      // All +0.0, edge cells of the fixed boundary included (they are +0 in src, and equal
+      // in both buffers).
+      for (std::ptrdiff_t r = r0; r < r1; ++r)
+        std::memset(dst + r * nx + c0, 0, static_cast<std::size_t>(c1 - c0) * sizeof(T));
+      zero_dst[k] = 1;
+    }
+    return;
+  }
+  diffusion_tile(src, dst, nx, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
+  // A flag may say "not known to be zero" (0) of a zero tile: that only costs a skip. So only
+  // tiles at the edge of the warm region, zero in src but next to a warm one, are scanned;
+  // a warm tile stays warm (its values spread, they do not vanish but by underflow).
+  zero_dst[k] = zero_src[k] ? zero_rect(dst, nx, r0, r1, c0, c1) : 0;
+}
+
+}  // namespace
+
+std::ptrdiff_t diffusion_tiles(std::ptrdiff_t ny, std::ptrdiff_t nx,
+                               const DiffusionTiling& tiling) noexcept {
+  const TileGrid g = tile_grid(ny, nx, tiling);
+  return g.bands * g.strips;
+}
+
+void diffusion_zero_tiles(const double* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                          const DiffusionTiling& tiling, unsigned char* zero) noexcept {
+  zero_tiles_impl(grid, ny, nx, tiling, zero);
+}
+
+void diffusion_zero_tiles(const float* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                          const DiffusionTiling& tiling, unsigned char* zero) noexcept {
+  zero_tiles_impl(grid, ny, nx, tiling, zero);
+}
+
+void diffusion_tile_sparse(const double* src, double* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, double coef,
+                           Boundary boundary, double* scratch, const unsigned char* zero_src,
+                           unsigned char* zero_dst) noexcept {
+  tile_sparse_impl(src, dst, ny, nx, tiling, k, steps, coef, boundary, scratch, zero_src, zero_dst);
+}
+
+void diffusion_tile_sparse(const float* src, float* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, float coef,
+                           Boundary boundary, float* scratch, const unsigned char* zero_src,
+                           unsigned char* zero_dst) noexcept {
+  tile_sparse_impl(src, dst, ny, nx, tiling, k, steps, coef, boundary, scratch, zero_src, zero_dst);
 }
 
 }  // namespace hotloop

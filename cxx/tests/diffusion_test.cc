@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -103,6 +104,69 @@ TEST(DiffuseSerial, MatchesRepeatedStepsBitwise) {
       }
     }
   }
+}
+
+// A mostly cold grid: +0.0 everywhere but a few warm spots (one next to an edge, one that wraps
+// around with the periodic boundary), a -0.0 cell and a subnormal in the cold part. Skipped
+// (quiescent) tiles must give the bits of stepping every cell: -0.0 is not "zero" to them.
+template <class T>
+std::vector<T> cold_grid(std::ptrdiff_t ny, std::ptrdiff_t nx, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<T> g(static_cast<std::size_t>(ny * nx), T(0));
+  auto at = [&](std::ptrdiff_t i, std::ptrdiff_t j) -> T& { return g[(i % ny) * nx + (j % nx)]; };
+  for (std::ptrdiff_t i = ny * 4 / 10; i < ny / 2 + 1; ++i)
+    for (std::ptrdiff_t j = nx * 4 / 10; j < nx / 2 + 1; ++j) at(i, j) = static_cast<T>(u(rng));
+  at(1, nx - 2) = T(0.5);
+  at(ny - 1, 0) = T(0.25);
+  at(ny * 9 / 10, nx / 5) = T(-0.0);
+  at(ny / 7, nx * 8 / 10) = std::numeric_limits<T>::denorm_min();
+  return g;
+}
+
+template <class T>
+void check_cold(std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t steps, Boundary b) {
+  const std::vector<T> g = cold_grid<T>(ny, nx, static_cast<unsigned>(ny + 7 * nx + steps));
+  const std::vector<T> want = naive_run(g, ny, nx, steps, T(0.1), b);
+  for (bool sparse : {true, false}) {
+    std::vector<T> a = g, c = g;
+    const T* got = hotloop::diffuse_serial(a.data(), c.data(), ny, nx, steps, T(0.1), b, sparse);
+    EXPECT_TRUE(same_bits(want, got)) << ny << "x" << nx << " steps " << steps << " periodic "
+                                      << (b == Boundary::periodic) << " sparse " << sparse;
+  }
+}
+
+TEST(DiffuseSerial, QuiescentTilesSkippedBitwise) {
+  const std::pair<int, int> shapes[] = {{3, 3}, {64, 64}, {200, 150}, {257, 600}, {100, 1100}};
+  for (auto [ny, nx] : shapes) {
+    for (std::ptrdiff_t steps : {1, 3, 7, 40, 130}) {
+      for (Boundary b : {Boundary::fixed, Boundary::periodic}) {
+        check_cold<double>(ny, nx, steps, b);
+        check_cold<float>(ny, nx, steps, b);
+      }
+    }
+  }
+}
+
+// The tiles of a cold grid are flagged, and the skipping actually happens: a tile far from the
+// warm spot stays flagged zero, one at it does not.
+TEST(DiffusionZeroTiles, FlagsMatchTheGrid) {
+  const std::ptrdiff_t n = 512;
+  const hotloop::DiffusionTiling t = hotloop::diffusion_tiling(n, n, sizeof(double), 1);
+  const std::ptrdiff_t tiles = hotloop::diffusion_tiles(n, n, t);
+  ASSERT_GT(tiles, 4);
+  std::vector<double> g(static_cast<std::size_t>(n * n), 0.0);
+  g[static_cast<std::size_t>(n / 2 * n + n / 2)] = 1.0;
+  std::vector<unsigned char> zero(static_cast<std::size_t>(tiles));
+  hotloop::diffusion_zero_tiles(g.data(), n, n, t, zero.data());
+  const std::ptrdiff_t strips = (n + t.strip - 1) / t.strip;
+  const std::ptrdiff_t warm = (n / 2 / t.band) * strips + (n / 2) / t.strip;
+  for (std::ptrdiff_t k = 0; k < tiles; ++k) EXPECT_EQ(zero[k], k == warm ? 0 : 1) << k;
+  // A -0.0 cell is not zero.
+  g.assign(g.size(), 0.0);
+  g[0] = -0.0;
+  hotloop::diffusion_zero_tiles(g.data(), n, n, t, zero.data());
+  EXPECT_EQ(zero[0], 0);
 }
 
 // Any tiling of a block gives the same cells: bands, strips and steps chosen at random.

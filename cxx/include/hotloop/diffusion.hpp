@@ -27,7 +27,9 @@
 // `steps` time steps instead of once per step.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 namespace hotloop {
@@ -63,10 +65,10 @@ struct DiffusionTiling {
 };
 
 // The tiling for an ny x nx grid of `itemsize`-byte cells (4 or 8) and n_threads threads: strips
-// of about 4 KiB of cells, steps chosen so that a tile's 3 * steps scratch rows take at most
+// of about 4 KiB of cells; steps chosen so that a tile's 3 * steps scratch rows take at most
 // 48 KiB (the L1 data cache) when both grids fit in 8 MiB, 256 KiB (L2) when they come from main
-// memory, and with several threads about four tiles per thread (bands of at least 32 rows, steps
-// at most band / 8). Preconditions: ny, nx >= 1, n_threads >= 1.
+// memory; bands of about 16 * steps rows (at least 32, and steps at most band / 8), more of them
+// with several threads (about four tiles per thread). Preconditions: ny, nx >= 1, n_threads >= 1.
 DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size_t itemsize,
                                  int n_threads) noexcept;
 
@@ -97,28 +99,62 @@ void diffusion_tile(const float* src, float* dst, std::ptrdiff_t ld, std::ptrdif
                     std::ptrdiff_t c1, int steps, float coef, Boundary boundary,
                     float* scratch) noexcept;
 
-// `steps` steps of a C-contiguous ny x nx grid on the calling thread, tile after tile (the C++
-// tests and benchmarks use it; the Python wrapper runs the tiles of a block in parallel).
+// Quiescent tiles. A cell whose inputs are all +0.0 (every bit zero) stays +0.0 exactly:
+// 0 + 0 + 0 + 0 - 4 * 0 is +0, and +0 + coef * +0 is +0 for any coef >= 0. So a tile whose cells
+// and halo (the cells within `steps` of it) are all +0 at time t is all +0 at t + steps, and a
+// block can skip it instead of computing it: diffusion on a mostly cold grid (a heat source in
+// a cold plate) then costs in proportion to the warm part. -0.0 is not zero here (a -0 cell
+// becomes +0 after a step), so results stay bitwise identical to stepping every cell.
+//
+// Tiles are numbered k = band_index * strips + strip_index, 0 <= k < diffusion_tiles(...).
+std::ptrdiff_t diffusion_tiles(std::ptrdiff_t ny, std::ptrdiff_t nx,
+                               const DiffusionTiling& tiling) noexcept;
+
+// zero[k] = 1 when every cell of tile k of the C-contiguous ny x nx grid is +0.0, else 0.
+void diffusion_zero_tiles(const double* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                          const DiffusionTiling& tiling, unsigned char* zero) noexcept;
+void diffusion_zero_tiles(const float* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                          const DiffusionTiling& tiling, unsigned char* zero) noexcept;
+
+// Tile k of one block of `steps` steps (steps <= tiling.steps), src -> dst (C-contiguous
+// ny x nx), skipping it when zero_src says that it and its halo are +0.0: then it is written as
+// zeros, or not at all when zero_dst[k] says dst holds zeros there already. Sets zero_dst[k]
+// (a computed tile is scanned when it was zero in src; one that was warm is flagged 0, "not
+// known to be zero", which is always safe). Tiles of one block may run concurrently (they write
+// disjoint parts of dst and of zero_dst). scratch: tiling.scratch elements private to the call.
+void diffusion_tile_sparse(const double* src, double* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, double coef,
+                           Boundary boundary, double* scratch, const unsigned char* zero_src,
+                           unsigned char* zero_dst) noexcept;
+void diffusion_tile_sparse(const float* src, float* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, float coef,
+                           Boundary boundary, float* scratch, const unsigned char* zero_src,
+                           unsigned char* zero_dst) noexcept;
+
+// `steps` steps of a C-contiguous ny x nx grid on the calling thread, block after block, tile
+// after tile (the C++ tests and benchmarks use it; the Python wrapper runs the tiles of a block
+// in parallel). With `sparse`, quiescent tiles are skipped (above).
 //   a, b: read and written, both holding the initial grid (b's edge cells matter with the fixed
 //         boundary). Returns the buffer, a or b, that holds the grid after `steps` steps.
 // Allocates the scratch (std::vector, may throw std::bad_alloc).
 template <class T>
 T* diffuse_serial(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t steps, T coef,
-                  Boundary boundary) {
+                  Boundary boundary, bool sparse = true) {
   const DiffusionTiling tiling = diffusion_tiling(ny, nx, sizeof(T), 1);
   std::vector<T> scratch(static_cast<std::size_t>(tiling.scratch));
+  const std::ptrdiff_t tiles = diffusion_tiles(ny, nx, tiling);
+  std::vector<unsigned char> za(static_cast<std::size_t>(tiles)), zb(za.size());
+  diffusion_zero_tiles(a, ny, nx, tiling, za.data());
+  zb = za;
+  if (!sparse) std::fill(za.begin(), za.end(), 0);  // nothing known: every tile computed
   for (std::ptrdiff_t done = 0; done < steps; done += tiling.steps) {
     const int s = static_cast<int>(steps - done < tiling.steps ? steps - done : tiling.steps);
-    for (std::ptrdiff_t r0 = 0; r0 < ny; r0 += tiling.band) {
-      const std::ptrdiff_t r1 = r0 + tiling.band < ny ? r0 + tiling.band : ny;
-      for (std::ptrdiff_t c0 = 0; c0 < nx; c0 += tiling.strip) {
-        const std::ptrdiff_t c1 = c0 + tiling.strip < nx ? c0 + tiling.strip : nx;
-        diffusion_tile(a, b, nx, ny, nx, r0, r1, c0, c1, s, coef, boundary, scratch.data());
-      }
-    }
-    T* t = a;
-    a = b;
-    b = t;
+    for (std::ptrdiff_t k = 0; k < tiles; ++k)
+      diffusion_tile_sparse(a, b, ny, nx, tiling, k, s, coef, boundary, scratch.data(), za.data(),
+                            zb.data());
+    if (!sparse) std::fill(zb.begin(), zb.end(), 0);
+    std::swap(a, b);
+    std::swap(za, zb);
   }
   return a;
 }
