@@ -301,7 +301,18 @@ DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size
     const std::ptrdiff_t want = (4 * static_cast<std::ptrdiff_t>(n_threads) + strips - 1) / strips;
     bands = max_of(bands, want);
   }
-  bands = max_of(1, min_of(bands, ny / 32));
+  const std::ptrdiff_t most = max_of(1, ny / 32);
+  bands = min_of(bands, most);
+  // With several threads, a whole number of tiles per thread where the rows allow it: every
+  // block ends at a barrier, and one tile left over costs a thread's idle tile time per block.
+  const auto tiles = [&](std::ptrdiff_t b) {
+    return (ny + (ny + b - 1) / b - 1) / ((ny + b - 1) / b) * strips;
+  };
+  if (n_threads > 1) {
+    std::ptrdiff_t b = bands;
+    while (b < most && tiles(b) % n_threads != 0) ++b;
+    if (tiles(b) % n_threads == 0) bands = b;
+  }
   t.band = (ny + bands - 1) / bands;
   if (bands > 1 && t.steps > t.band / 8)
     t.steps = static_cast<int>(t.band / 8 > 1 ? t.band / 8 : 1);
