@@ -136,10 +136,10 @@ def test_diffuse_many_steps_and_threads(boundary):
 
 @pytest.mark.parametrize("boundary", ["fixed", "periodic"])
 def test_diffuse_in_several_chunks(boundary):
-    """More than 2**26 cell updates run in several nogil chunks (Ctrl-C is checked between
+    """More than 2**28 cell updates run in several nogil chunks (Ctrl-C is checked between
     them), each of whole blocks: the buffers must still alternate correctly."""
-    g = blob(521, 263)
-    steps = 2 * (1 << 26) // g.size + 7  # two chunks and a bit, an odd number of steps
+    g = blob(301, 173)
+    steps = 2 * (1 << 28) // g.size + 7  # two chunks and a bit, an odd number of steps
     periodic = boundary == "periodic"
     expected = run_twin(g, steps, 0.1, periodic)
     for nt in (1, 2):

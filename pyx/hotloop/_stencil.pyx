@@ -26,16 +26,10 @@ from hotloop._cxx.diffusion cimport (
     diffusion_tiling,
     diffusion_zero_tiles,
 )
+from hotloop._cxx.config cimport openmp_team_size
+from hotloop._cxx.spin_barrier cimport SpinBarrier
 from hotloop._openmp cimport effective_n_threads
 
-
-cdef extern from *:
-    """
-    /* OpenMP's barrier, for a prange inside a parallel block: Cython ends each prange with
-       nowait, so the threads of a parallel block meet only where the code says so. */
-    #define hotloop_omp_barrier() _Pragma("omp barrier")
-    """
-    void omp_barrier "hotloop_omp_barrier"() noexcept nogil
 
 cnp.import_array()
 
@@ -45,8 +39,9 @@ cdef object F32 = np.dtype(np.float32)
 cdef double STABLE_MAX = 0.25
 # Seconds between two progress reports.
 cdef double PROGRESS_EVERY = 0.2
-# Cell updates per nogil chunk of diffuse (some milliseconds): how often it checks for Ctrl-C.
-cdef Py_ssize_t CHUNK_CELLS = 1 << 26
+# Cell updates per nogil chunk of diffuse (~50 ms): how often it checks for Ctrl-C and reports
+# progress; each chunk is one parallel region (threads woken once).
+cdef Py_ssize_t CHUNK_CELLS = 1 << 28
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,7 +205,8 @@ cdef int run_blocks(floating* a, floating* b, unsigned char* zero_a, unsigned ch
                     int n_threads) noexcept nogil:
     """`steps` time steps from a (b the other buffer), block after block of t.steps steps, in
     one parallel region: the threads start once and meet at a barrier after each block, whose
-    tiles they share out dynamically. zero_a/zero_b flag the tiles of a/b that are all +0.0
+    tiles they share out dynamically (a spinning barrier: see spin_barrier.hpp for why not
+    OpenMP's, which sleeps). zero_a/zero_b flag the tiles of a/b that are all +0.0
     (quiescent tiles are skipped; see diffusion.hpp). Returns 0 when a holds the result, 1
     when b does."""
     cdef Py_ssize_t ntasks = diffusion_tiles(ny, nx, t)
@@ -221,6 +217,7 @@ cdef int run_blocks(floating* a, floating* b, unsigned char* zero_a, unsigned ch
     cdef unsigned char* zsrc = NULL
     cdef unsigned char* zdst = NULL
     cdef int s = 0
+    cdef SpinBarrier barrier
     if ntasks < n_threads:
         n_threads = <int>ntasks
     with parallel(num_threads=n_threads):
@@ -233,8 +230,9 @@ cdef int run_blocks(floating* a, floating* b, unsigned char* zero_a, unsigned ch
             for k in prange(ntasks, schedule="dynamic"):
                 diffusion_tile_sparse(src, dst, ny, nx, t, k, s, <floating>coef, boundary,
                                       scratch + threadid() * scratch_n, zsrc, zdst)
-            # The prange ends without a barrier: the next block reads what this one wrote.
-            omp_barrier()
+            # The prange ends without a barrier (Cython's nowait): the next block reads what
+            # this one wrote.
+            barrier.wait(openmp_team_size())
     return <int>(nblocks % 2)
 
 
@@ -243,7 +241,7 @@ cdef object run_many(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] sc
                      double coef, Boundary boundary, int n_threads, object report):
     """Advances `a` by `steps` steps, b (a copy of a) as the other buffer. Returns the index
     (0 = a, 1 = b) of the buffer holding the result. zero: 2 x diffusion_tiles(...) flags,
-    set here. The steps run in chunks of about CHUNK_CELLS cell updates (some milliseconds);
+    set here. The steps run in chunks of about CHUNK_CELLS cell updates (~50 ms);
     between chunks the GIL is taken to report progress and to let Ctrl-C through."""
     cdef Py_ssize_t ny = a.shape[0], nx = a.shape[1]
     cdef floating* bufs[2]

@@ -50,6 +50,16 @@ inline int openmp_max_threads() noexcept {
 #endif
 }
 
+// omp_get_num_threads(): the threads of the current parallel region's team (1 outside one), or 1
+// without OpenMP.
+inline int openmp_team_size() noexcept {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
 // The widest instruction set the multiversioned kernels use on this CPU:
 // "avx512f", "avx2" or "baseline" ("baseline" also when built without multiversioning).
 const char* simd_level() noexcept;

@@ -3,4 +3,5 @@
 cdef extern from "hotloop/config.hpp" namespace "hotloop" nogil:
     bint openmp_enabled() noexcept
     int openmp_max_threads() noexcept
+    int openmp_team_size() noexcept
     const char* simd_level() noexcept
