@@ -305,8 +305,9 @@ DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size
   bands = min_of(bands, most);
   // With several threads, a whole number of tiles per thread where the rows allow it: every
   // block ends at a barrier, and one tile left over costs a thread's idle tile time per block.
-  const auto tiles = [&](std::ptrdiff_t b) {
-    return (ny + (ny + b - 1) / b - 1) / ((ny + b - 1) / b) * strips;
+  const auto tiles = [&](std::ptrdiff_t b) {  // tiles when asking for b bands
+    const std::ptrdiff_t rows = (ny + b - 1) / b;
+    return (ny + rows - 1) / rows * strips;
   };
   if (n_threads > 1) {
     std::ptrdiff_t b = bands;
@@ -373,10 +374,16 @@ bool zero_around(const unsigned char* zero, std::ptrdiff_t ny, std::ptrdiff_t nx
     hi = min_of(hi, ny);
     clo = max_of(clo, 0);
     chi = min_of(chi, nx);
-  } else if (hi - lo >= ny || chi - clo >= nx) {
-    // The halo wraps onto the tile itself: every band or strip is involved.
-    if (hi - lo >= ny) lo = 0, hi = ny;
-    if (chi - clo >= nx) clo = 0, chi = nx;
+  } else {
+    // A halo that wraps onto the tile itself involves every band (every strip).
+    if (hi - lo >= ny) {
+      lo = 0;
+      hi = ny;
+    }
+    if (chi - clo >= nx) {
+      clo = 0;
+      chi = nx;
+    }
   }
   // The bands and strips met by the ranges, each visited once per run of rows or columns.
   for (std::ptrdiff_t r = lo; r < hi;) {

@@ -27,7 +27,6 @@
 // `steps` time steps instead of once per step.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <utility>
 #include <vector>
@@ -143,16 +142,18 @@ T* diffuse_serial(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff
   const DiffusionTiling tiling = diffusion_tiling(ny, nx, sizeof(T), 1);
   std::vector<T> scratch(static_cast<std::size_t>(tiling.scratch));
   const std::ptrdiff_t tiles = diffusion_tiles(ny, nx, tiling);
-  std::vector<unsigned char> za(static_cast<std::size_t>(tiles)), zb(za.size());
-  diffusion_zero_tiles(a, ny, nx, tiling, za.data());
-  zb = za;
-  if (!sparse) std::fill(za.begin(), za.end(), 0);  // nothing known: every tile computed
+  // A flag of 0 ("not known to be zero") makes a tile computed, and a computed tile is flagged
+  // zero only when it was flagged zero in src: without `sparse`, every flag stays 0.
+  std::vector<unsigned char> za(static_cast<std::size_t>(tiles), 0), zb(za.size(), 0);
+  if (sparse) {
+    diffusion_zero_tiles(a, ny, nx, tiling, za.data());
+    zb = za;
+  }
   for (std::ptrdiff_t done = 0; done < steps; done += tiling.steps) {
     const int s = static_cast<int>(steps - done < tiling.steps ? steps - done : tiling.steps);
     for (std::ptrdiff_t k = 0; k < tiles; ++k)
       diffusion_tile_sparse(a, b, ny, nx, tiling, k, s, coef, boundary, scratch.data(), za.data(),
                             zb.data());
-    if (!sparse) std::fill(zb.begin(), zb.end(), 0);
     std::swap(a, b);
     std::swap(za, zb);
   }
