@@ -6,6 +6,7 @@
 namespace hotloop {
 namespace {
 
+using detail::broadcast;
 using detail::load_vec;
 using detail::SimdOf;
 using detail::store_vec;
@@ -106,11 +107,11 @@ HOTLOOP_INLINE void escape_engine(Source& src, std::ptrdiff_t n, std::int32_t ma
     }
   }
   const long long max_count = maxiter;
-  V four, ZR[U], ZI[U], CR[U], CI[U];
-  M weight[U], CNT[U], AL[U], max_vec;
+  const V four = broadcast<V>(4.0);
+  const M max_vec = broadcast<M>(max_count);
+  V ZR[U], ZI[U], CR[U], CI[U];
+  M weight[U], CNT[U], AL[U];
   for (int i = 0; i < W; ++i) {
-    four[i] = 4.0;
-    max_vec[i] = max_count;
     for (int u = 0; u < U; ++u) weight[u][i] = 1LL << (u * W + i);
   }
   auto load_state = [&]() noexcept {
