@@ -40,21 +40,9 @@ def numba_versions():
     except ImportError as exc:  # pragma: no cover - numba is in requirements-dev.txt
         raise Unavailable(f"numba is not installed ({exc})") from None
 
-    @njit(cache=False)
-    def serial(maxiter, zs, cs):
-        output = np.empty(len(zs), np.int32)
-        for i in range(len(zs)):
-            n = 0
-            z = zs[i]
-            c = cs[i]
-            while n < maxiter and z.real * z.real + z.imag * z.imag < 4:
-                z = z * z + c
-                n += 1
-            output[i] = n
-        return output
-
-    @njit(parallel=True, cache=False)
-    def parallel(maxiter, zs, cs):
+    def calculate_z(maxiter, zs, cs):
+        # The teaching material's loop, compiled twice below: prange runs as range when numba
+        # compiles without parallel=True, so both versions are this same code.
         output = np.empty(len(zs), np.int32)
         for i in prange(len(zs)):
             n = 0
@@ -65,6 +53,9 @@ def numba_versions():
                 n += 1
             output[i] = n
         return output
+
+    serial = njit(cache=False)(calculate_z)
+    parallel = njit(parallel=True, cache=False)(calculate_z)
 
     @njit(parallel=True, cache=False)
     def mandelbrot(width, height, x0, x1, y0, y1, maxiter):
