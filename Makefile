@@ -80,10 +80,9 @@ showcase-smoke: build
 notebooks: build
 	$(PY) tools/run_notebooks.py
 
+# Every Google Benchmark program that CMake built (it lists them in build/cxx/benchmarks.txt).
 bench-cxx: test-cxx
-	build/cxx/stats_benchmark
-	build/cxx/bytes_benchmark
-	build/cxx/recursion_benchmark
+	@for b in $$(cat build/cxx/benchmarks.txt); do echo "== $$b"; build/cxx/$$b || exit 1; done
 
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check setup.py tools tests benchmarks pyx

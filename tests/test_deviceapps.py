@@ -6,7 +6,7 @@ is checked with Python's gzip and a pure-Python twin of the record framing.
 """
 
 import gzip
-import importlib
+import importlib.util
 import math
 import os
 import struct
@@ -20,6 +20,8 @@ from hotloop import HotloopError
 from hotloop import deviceapps as da
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from benchmarks import deviceapps_records
 
 ROOT = Path(__file__).resolve().parents[1]
 HOMEWORK = [
@@ -57,20 +59,15 @@ def pb(tmp_path_factory):
     try:
         from grpc_tools import protoc
     except ImportError:
-        sys.path.insert(0, str(ROOT / "benchmarks"))
-        import deviceapps_records
-
         return deviceapps_records.message_class()
     out = tmp_path_factory.mktemp("pb")
     rc = protoc.main(
         ["protoc", f"-I{da.PROTO_PATH.parent}", f"--python_out={out}", str(da.PROTO_PATH)]
     )
     assert rc == 0, "protoc failed on the shipped deviceapps.proto"
-    sys.path.insert(0, str(out))
-    try:
-        module = importlib.import_module("deviceapps_pb2")
-    finally:
-        sys.path.remove(str(out))
+    spec = importlib.util.spec_from_file_location("deviceapps_pb2", out / "deviceapps_pb2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module.DeviceApps
 
 
@@ -323,7 +320,7 @@ def test_bytes_equal_pure_python_backend():
     pytest.importorskip("google.protobuf")
     recs = [*HOMEWORK, {}, {"device": {}}, {"lat": -0.0, "lon": 1e300, "apps": [0, 2**32 - 1]}]
     script = (
-        "import json, sys; sys.path.insert(0, sys.argv[1]); import deviceapps_records as R\n"
+        "import json, sys; from benchmarks import deviceapps_records as R\n"
         "from google.protobuf.internal import api_implementation as a\n"
         "assert a.Type() == 'python', a.Type()\n"
         "cls = R.message_class(); out = []\n"
@@ -342,7 +339,8 @@ def test_bytes_equal_pure_python_backend():
 
     env = dict(os.environ, PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION="python")
     run = subprocess.run(
-        [sys.executable, "-c", script, str(ROOT / "benchmarks")],
+        [sys.executable, "-c", script],
+        cwd=ROOT,
         input=json.dumps(recs),
         capture_output=True,
         text=True,
@@ -353,9 +351,6 @@ def test_bytes_equal_pure_python_backend():
 
 
 def test_file_payloads_equal_official(pb, tmp_path):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import deviceapps_records
-
     recs = list(deviceapps_records.generate(3000, seed=5))
     path = tmp_path / "f.gz"
     da.write(recs, path, block_size=10_000, n_threads=2)
@@ -442,9 +437,6 @@ def test_decode_never_crashes(pb, data):
 
 @pytest.mark.parametrize("block_size", [1, 100, 4096, da.DEFAULT_BLOCK_SIZE])
 def test_members_and_threads(tmp_path, block_size):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import deviceapps_records
-
     recs = list(deviceapps_records.generate(2000, seed=block_size))
     files = []
     for n_threads in (1, 2, 5):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tools import run_notebooks
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import run_notebooks  # noqa: E402
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from reference import rolling_twin, sliding_std_longdouble
+from twins import rolling_twin, sliding_std_longdouble
 
 TOL = 2.0**-36  # documented relative error bound of the rolling variance
 U = 2.0**-53

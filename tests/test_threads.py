@@ -7,7 +7,7 @@ import sys
 import hotloop
 import numpy as np
 import pytest
-from hotloop._openmp import usable_cpu_count
+from hotloop._threads import usable_cpu_count
 
 
 def test_openmp_is_built_in():
@@ -56,7 +56,7 @@ def test_effective_n_threads_bad(value, exc, match):
 @pytest.mark.parametrize(("env", "expected"), [("1", 1), ("2", 2), ("64", None)])
 def test_none_honours_omp_num_threads(env, expected):
     code = (
-        "import hotloop; from hotloop._openmp import usable_cpu_count; "
+        "import hotloop; from hotloop._threads import usable_cpu_count; "
         "print(hotloop.effective_n_threads(None), usable_cpu_count())"
     )
     out = subprocess.run(

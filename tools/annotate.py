@@ -648,7 +648,7 @@ def summary(reports: Iterable[ModuleReport], out_dir: Path | str) -> dict:
 def select_modules(
     names: Iterable[str], modules: Mapping[str, Path] | None = None
 ) -> dict[str, Path]:
-    """The named modules (``hotloop._stats`` or ``_stats``) of the package or of ``modules``."""
+    """The named modules (``hotloop._rolling`` or ``_rolling``) of the package or of ``modules``."""
     available = package_modules() if modules is None else dict(modules)
     chosen = {}
     for name in names:
@@ -704,7 +704,7 @@ def main(argv: list[str] | None = None, modules: Mapping[str, Path] | None = Non
         action="append",
         default=[],
         metavar="NAME",
-        help="annotate only this module (repeatable; hotloop._stats or _stats)",
+        help="annotate only this module (repeatable; hotloop._rolling or _rolling)",
     )
     parser.add_argument(
         "--no-check",

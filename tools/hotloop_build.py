@@ -10,11 +10,12 @@ Environment knobs:
   HOTLOOP_CYTHON_DEBUG=1    turn Cython's bounds, wraparound and initialisation checks back on.
   HOTLOOP_NATIVE=1          add -march=native (never by default: wheels must run on any x86-64;
                             the kernels that gain from AVX2/AVX-512 pick them at run time).
-  HOTLOOP_MODULES=a,b       build only these modules (e.g. hotloop._stats), for quick rebuilds.
+  HOTLOOP_MODULES=a,b       build only these modules (e.g. hotloop._rolling), for quick rebuilds.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -26,47 +27,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CXX_INCLUDE = "cxx/include"
+# The families, their sources and libraries, and the compiler flags: shared with CMake.
+FAMILIES_FILE = ROOT / "cxx" / "families.json"
+_SPEC = json.loads(FAMILIES_FILE.read_text())
 
-# One entry per compiled module: its .pyx and the cxx/src files it links, and optionally
-# "libraries" (system libraries to link, e.g. "z"). A new kernel family adds one entry here.
+# One compiled module per family: hotloop._X from pyx/hotloop/_X.pyx and its cxx/src files.
 MODULES: dict[str, dict[str, list[str]]] = {
-    "hotloop._openmp": {"sources": ["pyx/hotloop/_openmp.pyx", "cxx/src/config.cpp"]},
-    "hotloop._stats": {
-        "sources": [
-            "pyx/hotloop/_stats.pyx",
-            "cxx/src/moments.cpp",
-            "cxx/src/rolling.cpp",
-        ],
-    },
-    "hotloop._bytes": {"sources": ["pyx/hotloop/_bytes.pyx", "cxx/src/wsmask.cpp"]},
-    "hotloop._recursion": {"sources": ["pyx/hotloop/_recursion.pyx", "cxx/src/fib.cpp"]},
-    "hotloop._deviceapps": {
-        "sources": [
-            "pyx/hotloop/_deviceapps.pyx",
-            "cxx/src/deviceapps_codec.cpp",
-            "cxx/src/deviceapps_writer.cpp",
-            "cxx/src/deviceapps_reader.cpp",
-        ],
-        "libraries": ["deflate", "z"],
-    },
-    "hotloop._fractal": {"sources": ["pyx/hotloop/_fractal.pyx", "cxx/src/julia.cpp"]},
-    "hotloop._stencil": {"sources": ["pyx/hotloop/_stencil.pyx", "cxx/src/diffusion.cpp"]},
+    f"hotloop._{family}": {
+        "sources": [f"pyx/hotloop/_{family}.pyx", *(f"cxx/src/{s}" for s in spec["sources"])],
+        "libraries": spec.get("libraries", []),
+    }
+    for family, spec in _SPEC["families"].items()
 }
 
-BASE_CXX_FLAGS = [
-    "-std=c++17",
-    "-O3",
-    # No fused multiply-add behind our back: the accurate kernels rely on IEEE rounding of each
-    # operation (TwoSum), and counts of escape-time kernels must not change with the ISA.
-    "-ffp-contract=off",
-    # sqrt without errno handling, so it inlines and vectorises; results are unchanged.
-    "-fno-math-errno",
-    # `#pragma omp simd` even in a build without OpenMP threads.
-    "-fopenmp-simd",
-    "-Wno-unused-function",
-    # Eight-double vector types only live inside always-inline helpers: no ABI crosses a call.
-    "-Wno-psabi",
-]
+# The same flags as the C++ tests and benchmarks (CMake reads them from the same file), plus one
+# for the Cython-generated code only: it defines helpers that a module may not use.
+BASE_CXX_FLAGS = [*_SPEC["cxx_flags"], "-Wno-unused-function"]
 
 
 def env_flag(name: str) -> bool:
@@ -160,6 +136,7 @@ def extensions(omp: list[str] | None = None):
         Extension(
             name,
             sources=spec["sources"],
+            depends=[str(FAMILIES_FILE)],
             language="c++",
             include_dirs=[CXX_INCLUDE, numpy.get_include()],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
@@ -173,26 +150,21 @@ def extensions(omp: list[str] | None = None):
 
 
 # --------------------------------------------------------------------------------------------
-# Plain shared libraries shipped inside the package: no Python inside, loaded with ctypes/cffi
-# (hotloop.ffi). setup.py's build_ext builds them next to the extension modules with the same
-# compiler and BASE_CXX_FLAGS, but named lib<name>.so (no Python ABI tag), with hidden
-# visibility and a linker version script so that only their C functions are exported. The
-# "headers" are copied next to the library (hotloop.ffi reads the cffi declarations there).
-# HOTLOOP_MODULES=hotloop.libhotloop_c builds one alone.
+# The C ABI, a plain shared library shipped inside the package: no Python inside, loaded with
+# ctypes/cffi (hotloop.ffi). build_ext builds it next to the extension modules with the same
+# compiler and flags, but named lib<name>.so (no Python ABI tag), with hidden visibility and a
+# linker version script so that only its C functions are exported. Its header is copied next to
+# the library (hotloop.ffi reads the cffi declarations there).
+# HOTLOOP_MODULES=hotloop.libhotloop_c builds it alone.
+_C_ABI = _SPEC["c_abi"]
 SHARED_LIBRARIES: dict[str, dict[str, list[str]]] = {
-    "hotloop.libhotloop_c": {
+    f"hotloop.lib{_C_ABI['name']}": {
         "sources": [
-            "cxx/capi/hotloop_c.cpp",
-            "cxx/src/config.cpp",
-            "cxx/src/moments.cpp",
-            "cxx/src/rolling.cpp",
-            "cxx/src/wsmask.cpp",
-            "cxx/src/fib.cpp",
-            "cxx/src/diffusion.cpp",
-            "cxx/src/julia.cpp",
+            *(f"cxx/{s}" for s in _C_ABI["sources"]),
+            *(f"cxx/src/{s}" for f in _C_ABI["families"] for s in _SPEC["families"][f]["sources"]),
         ],
-        "headers": ["cxx/capi/hotloop_c.h"],
-        "version_script": ["cxx/capi/hotloop_c.map"],
+        "headers": [f"cxx/{_C_ABI['header']}"],
+        "version_script": [f"cxx/{_C_ABI['version_script']}"],
     },
 }
 

@@ -2,7 +2,7 @@
  * per call, the grid as a 2-D array), with the grid size a run-time parameter (C99 variably
  * modified array parameters: the same indexing as its fixed GRID_SIZE arrays).
  *
- * Built at run time by benchmarks/suites/stencil.py and tests/test_stencil.py:
+ * Built at run time by benchmarks/suites/diffusion.py and tests/test_diffusion.py:
  *     gcc -O3 -shared -fPIC diffusion.c -o libdiffusion.so
  * and called through ctypes, one call per step. */
 

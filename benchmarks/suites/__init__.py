@@ -17,11 +17,11 @@ from harness import Accuracy, Case, Unavailable
 
 FAMILIES: tuple[str, ...] = (
     "stats",
-    "fractal",
-    "stencil",
+    "julia",
+    "diffusion",
     "deviceapps",
-    "bytes",
-    "recursion",
+    "wsmask",
+    "fib",
     "ffi",
 )
 

@@ -10,12 +10,12 @@
 #include <cstdint>
 #include <limits>
 
-#include "hotloop/config.hpp"
 #include "hotloop/diffusion.hpp"
 #include "hotloop/fib.hpp"
 #include "hotloop/julia.hpp"
 #include "hotloop/moments.hpp"
 #include "hotloop/rolling.hpp"
+#include "hotloop/threads.hpp"
 #include "hotloop/wsmask.hpp"
 
 #if defined(__GNUC__)

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <type_traits>
 
-#include "hotloop/config.hpp"
 #include "hotloop/detail/simd.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop {
 namespace {

@@ -1,7 +1,7 @@
 #include "hotloop/julia.hpp"
 
-#include "hotloop/config.hpp"
 #include "hotloop/detail/simd.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop {
 namespace {

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <limits>
 
-#include "hotloop/config.hpp"
 #include "hotloop/detail/twosum.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop {
 namespace {

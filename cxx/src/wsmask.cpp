@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "hotloop/config.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop {
 namespace {

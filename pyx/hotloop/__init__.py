@@ -5,24 +5,14 @@ against an independent reference; see the README and benchmarks/RESULTS.md.
 """
 
 from hotloop import deviceapps
-from hotloop._bytes import ws_mask
+from hotloop._diffusion import diffuse, evolve
 from hotloop._errors import HotloopError
-from hotloop._fractal import julia, julia_grid, mandelbrot_grid
-from hotloop._openmp import effective_n_threads, openmp_enabled, simd_level
-from hotloop._recursion import fib, fib_fast
-from hotloop._stats import (
-    RunningStats,
-    mean,
-    nanmean,
-    nanstd,
-    nanvar,
-    rolling_mean,
-    rolling_std,
-    rolling_var,
-    std,
-    var,
-)
-from hotloop._stencil import diffuse, evolve
+from hotloop._fib import fib, fib_fast
+from hotloop._julia import julia, julia_grid, mandelbrot_grid
+from hotloop._moments import RunningStats, mean, nanmean, nanstd, nanvar, std, var
+from hotloop._rolling import rolling_mean, rolling_std, rolling_var
+from hotloop._threads import effective_n_threads, openmp_enabled, simd_level
+from hotloop._wsmask import ws_mask
 
 __version__ = "0.1.0"
 

@@ -51,7 +51,7 @@ from hotloop._cxx.deviceapps cimport (
     kMaxBlockSize,
     kMaxMessageSize,
 )
-from hotloop._openmp cimport effective_n_threads
+from hotloop._threads cimport effective_n_threads
 
 cdef extern from "Python.h":
     PyObject* new_uint "PyLong_FromUnsignedLong" (unsigned long v) except NULL

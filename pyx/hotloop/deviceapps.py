@@ -55,7 +55,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from hotloop import _deviceapps as _cxx
+from hotloop import _deviceapps
 from hotloop._deviceapps import (
     DEFAULT_BLOCK_SIZE,
     DEVICE_APPS_TYPE,
@@ -170,7 +170,7 @@ def write(
     including one raised by the ``records`` iterable itself or a KeyboardInterrupt, stops the
     write and removes the temporary file.
     """
-    return _cxx.write(records, path, level=level, n_threads=n_threads, block_size=block_size)
+    return _deviceapps.write(records, path, level=level, n_threads=n_threads, block_size=block_size)
 
 
 def read(path: PathLike, *, as_bytes: bool = False) -> DeviceAppsReader:
@@ -215,7 +215,7 @@ def read(path: PathLike, *, as_bytes: bool = False) -> DeviceAppsReader:
     marked (a gzip "extra" subfield ``HE``), and cannot tell for other writers' files. Doubles
     are returned bit for bit as stored (NaN payloads, infinities, -0.0).
     """
-    return _cxx.read(path, as_bytes=as_bytes)
+    return _deviceapps.read(path, as_bytes=as_bytes)
 
 
 def write_raw(
@@ -228,32 +228,34 @@ def write_raw(
 ) -> int:
     """Write ``(type, payload)`` records as they are (any type 0..65535, payloads of at most
     65535 bytes), with the framing and compression of :func:`write`. Returns the file size."""
-    return _cxx.write_raw(items, path, level=level, n_threads=n_threads, block_size=block_size)
+    return _deviceapps.write_raw(
+        items, path, level=level, n_threads=n_threads, block_size=block_size
+    )
 
 
 def read_raw(path: PathLike) -> DeviceAppsReader:
     """Iterate over every record of a file as ``(type, payload_bytes)``, without decoding;
     damage is reported as by :func:`read`."""
-    return _cxx.read_raw(path)
+    return _deviceapps.read_raw(path)
 
 
 def encode_message(record: Mapping[str, Any]) -> bytes:
     """The serialized DeviceApps message of one record (as :func:`write` stores it)."""
-    return _cxx.encode_message(record)
+    return _deviceapps.encode_message(record)
 
 
 def decode_message(data: bytes, *, as_bytes: bool = False) -> dict:
     """One serialized DeviceApps message as a dict (as :func:`read` yields it). Raises
     MessageDecodeError (with ``offset``, the byte position in ``data``) for bytes that are not
     a valid message."""
-    return _cxx.decode_message(data, as_bytes=as_bytes)
+    return _deviceapps.decode_message(data, as_bytes=as_bytes)
 
 
 def deviceapps_xwrite_pb(records: Iterable[Mapping[str, Any]], path: PathLike) -> int:
     """The homework's name for :func:`write` with the default options."""
-    return _cxx.write(records, path)
+    return _deviceapps.write(records, path)
 
 
 def deviceapps_xread_pb(path: PathLike) -> Iterator[dict]:
     """The homework's name for :func:`read`."""
-    return _cxx.read(path)
+    return _deviceapps.read(path)

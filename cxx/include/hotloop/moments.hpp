@@ -21,7 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "hotloop/config.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop {
 

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "hotloop/config.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop::detail {
 

@@ -5,7 +5,7 @@
 // multiply-add is fused behind our back.
 #pragma once
 
-#include "hotloop/config.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop::detail {
 

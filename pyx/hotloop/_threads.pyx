@@ -2,12 +2,12 @@
 import operator
 import os
 
-from hotloop._cxx cimport config
+from hotloop._cxx cimport threads as cpp_threads
 
 
 def openmp_enabled():
     """Return True when hotloop's kernels were compiled with OpenMP (parallel), else False."""
-    return config.openmp_enabled()
+    return cpp_threads.openmp_enabled()
 
 
 def simd_level():
@@ -16,7 +16,7 @@ def simd_level():
     One of ``"avx512f"``, ``"avx2"`` or ``"baseline"``. The choice is made at run time, so the
     same build runs on any x86-64 and uses the wide vectors where the CPU has them.
     """
-    return config.simd_level().decode("ascii")
+    return cpp_threads.simd_level().decode("ascii")
 
 
 def usable_cpu_count():
@@ -57,9 +57,9 @@ cpdef int effective_n_threads(object n_threads) except -1:
     """
     cdef long n
     if n_threads is None:
-        if not config.openmp_enabled():
+        if not cpp_threads.openmp_enabled():
             return 1
-        return max(1, min(config.openmp_max_threads(), usable_cpu_count()))
+        return max(1, min(cpp_threads.openmp_max_threads(), usable_cpu_count()))
     if isinstance(n_threads, bool):
         raise TypeError("n_threads must be None or an int, got bool")
     try:
@@ -73,7 +73,7 @@ cpdef int effective_n_threads(object n_threads) except -1:
             "n_threads=0 is not a thread count; use None (all usable CPUs), "
             "a positive count, or a negative one (-1 = all CPUs)"
         )
-    if not config.openmp_enabled():
+    if not cpp_threads.openmp_enabled():
         return 1
     if n < 0:
         return max(1, usable_cpu_count() + 1 + n)

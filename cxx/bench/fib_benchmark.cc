@@ -1,7 +1,7 @@
 // Google Benchmark programs for Fibonacci: the naive recursion (the teaching material's
 // fib 32/33/35 table, call overhead in its purest form) and fast doubling.
 //
-//   build/cxx/recursion_benchmark --benchmark_min_time=0.05
+//   build/cxx/fib_benchmark --benchmark_min_time=0.05
 //
 // Items processed are recursive calls (2 fib(n+1) - 1 of them), so items_per_second is the call
 // rate and 1e9 / items_per_second the nanoseconds one call costs.

@@ -14,8 +14,8 @@ from cython.parallel cimport prange
 from libc.stdint cimport int32_t
 
 from hotloop._cxx.julia cimport Fractal, PixelGrid, escape_grid, kEscapeChunk
-from hotloop._cxx.julia cimport julia as cxx_julia
-from hotloop._openmp cimport effective_n_threads
+from hotloop._cxx.julia cimport julia as cpp_julia
+from hotloop._threads cimport effective_n_threads
 
 cnp.import_array()
 
@@ -111,7 +111,7 @@ cdef void julia_chunks(const double* z, const double* c, Py_ssize_t c_step, int3
         n_threads = <int>ntasks
     for t in prange(ntasks, num_threads=n_threads, schedule="dynamic"):
         b = t * kEscapeChunk
-        cxx_julia(z + 2 * b, c + 2 * b * c_step, c_step, out + b,
+        cpp_julia(z + 2 * b, c + 2 * b * c_step, c_step, out + b,
                   min(kEscapeChunk, n - b), maxiter)
 
 

@@ -1,4 +1,4 @@
-#include "hotloop/config.hpp"
+#include "hotloop/threads.hpp"
 
 namespace hotloop {
 

@@ -1,7 +1,7 @@
 // Google Benchmark programs for the byte family: WebSocket masking against memcpy of the same
 // size (the ceiling: masking reads and writes as many bytes as a copy does).
 //
-//   build/cxx/bytes_benchmark --benchmark_min_time=0.05
+//   build/cxx/wsmask_benchmark --benchmark_min_time=0.05
 //
 // Sizes: the 64 KiB, 1 MiB and 16 MiB plus 256 KiB (where in-place masking must beat
 // websockets by 1.5x) and 1 KiB (call-sized). Bytes processed count the payload once, so

@@ -1,6 +1,6 @@
 // Google Benchmark programs for the escape-time kernels.
 //
-//   build/cxx/fractal_benchmark --benchmark_min_time=0.2
+//   build/cxx/julia_benchmark --benchmark_min_time=0.2
 //
 // JuliaReferenceCase is the teaching material's case (1000 x 1000 points, c = -0.62772 - 0.42193i,
 // maxiter 300, 33,219,980 iterations in all); items are iterations, so 1e9 / items_per_second is

@@ -1,6 +1,6 @@
 // Google Benchmark programs for the diffusion stencil.
 //
-//   build/cxx/stencil_benchmark --benchmark_min_time=0.2
+//   build/cxx/diffusion_benchmark --benchmark_min_time=0.2
 //
 // The grid is the teaching material's start: zeros with the block [0.4N:0.5N, 0.4N:0.5N] = 0.005.
 // Items are cell updates (N * N per step), so 1e9 / items_per_second is the time per cell.

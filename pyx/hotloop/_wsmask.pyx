@@ -20,7 +20,7 @@ from libc.string cimport memcpy
 
 from hotloop._cxx.wsmask cimport kWsMaskChunk
 from hotloop._cxx.wsmask cimport ws_mask as cpp_ws_mask
-from hotloop._openmp cimport effective_n_threads
+from hotloop._threads cimport effective_n_threads
 
 cnp.import_array()
 

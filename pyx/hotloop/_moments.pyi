@@ -14,32 +14,6 @@ def std(x: _Values, *, ddof: SupportsIndex = 0) -> float: ...
 def nanmean(x: _Values) -> float: ...
 def nanvar(x: _Values, *, ddof: SupportsIndex = 0) -> float: ...
 def nanstd(x: _Values, *, ddof: SupportsIndex = 0) -> float: ...
-def rolling_mean(
-    x: _Values,
-    window: SupportsIndex,
-    *,
-    min_periods: SupportsIndex | None = None,
-    out: _F | None = None,
-    n_threads: int | None = None,
-) -> _F: ...
-def rolling_var(
-    x: _Values,
-    window: SupportsIndex,
-    *,
-    ddof: SupportsIndex = 0,
-    min_periods: SupportsIndex | None = None,
-    out: _F | None = None,
-    n_threads: int | None = None,
-) -> _F: ...
-def rolling_std(
-    x: _Values,
-    window: SupportsIndex,
-    *,
-    ddof: SupportsIndex = 0,
-    min_periods: SupportsIndex | None = None,
-    out: _F | None = None,
-    n_threads: int | None = None,
-) -> _F: ...
 
 class RunningStats:
     def __init__(self, *, skipna: bool = False) -> None: ...

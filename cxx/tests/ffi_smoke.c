@@ -48,6 +48,6 @@ int main(void) {
   CHECK(fabs(next[4] - 0.6) < 1e-15 && next[0] == 0.0);
   CHECK(hotloop_julia(z, c, 0, counts, 2, 10) == HOTLOOP_OK);
   CHECK(counts[0] == 10 && counts[1] == 0);
-  if (failures == 0) printf("capi_smoke: all checks passed\n");
+  if (failures == 0) printf("ffi_smoke: all checks passed\n");
   return failures == 0 ? 0 : 1;
 }

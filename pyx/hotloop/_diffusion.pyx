@@ -26,9 +26,9 @@ from hotloop._cxx.diffusion cimport (
     diffusion_tiling,
     diffusion_zero_tiles,
 )
-from hotloop._cxx.config cimport openmp_team_size
+from hotloop._cxx.threads cimport openmp_team_size
 from hotloop._cxx.spin_barrier cimport SpinBarrier
-from hotloop._openmp cimport effective_n_threads
+from hotloop._threads cimport effective_n_threads
 
 
 cnp.import_array()

@@ -1,6 +1,6 @@
-# Declarations of cxx/include/hotloop/config.hpp. No logic here.
+# Declarations of cxx/include/hotloop/threads.hpp. No logic here.
 
-cdef extern from "hotloop/config.hpp" namespace "hotloop" nogil:
+cdef extern from "hotloop/threads.hpp" namespace "hotloop" nogil:
     bint openmp_enabled() noexcept
     int openmp_max_threads() noexcept
     int openmp_team_size() noexcept

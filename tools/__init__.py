@@ -1,0 +1,1 @@
+"""Build, annotation and notebook tools (importable from the project root)."""
