@@ -45,7 +45,8 @@ Errors (all subclasses of :class:`hotloop.HotloopError`)::
         └── MessageDecodeError   malformed protobuf, a field of the wrong wire type, an id or
                                  type that is not UTF-8 (when reading text)
 
-The homework's names are aliases: :func:`deviceapps_xwrite_pb` and :func:`deviceapps_xread_pb`.
+The teaching material's names are aliases: :func:`deviceapps_xwrite_pb` and
+:func:`deviceapps_xread_pb`.
 """
 
 from __future__ import annotations
@@ -252,10 +253,10 @@ def decode_message(data: bytes, *, as_bytes: bool = False) -> dict:
 
 
 def deviceapps_xwrite_pb(records: Iterable[Mapping[str, Any]], path: PathLike) -> int:
-    """The homework's name for :func:`write` with the default options."""
+    """The teaching material's name for :func:`write` with the default options."""
     return _deviceapps.write(records, path)
 
 
 def deviceapps_xread_pb(path: PathLike) -> Iterator[dict]:
-    """The homework's name for :func:`read`."""
+    """The teaching material's name for :func:`read`."""
     return _deviceapps.read(path)
