@@ -63,13 +63,13 @@ test-py: build
 	$(PY) -m pytest tests
 
 annotate: build
-	$(PY) tools/annotate.py
+	$(PY) -m tools.annotate
 
 # Record the current per-function figures in tools/annotate_baseline.json; commit the file with
 # the change that moved them (`make annotate` fails when a function's score grows past it).
 .PHONY: annotate-baseline
 annotate-baseline: $(VENV)/.deps
-	$(PY) tools/annotate.py --update-baseline
+	$(PY) -m tools.annotate --update-baseline
 
 showcase-smoke: build
 	$(PY) benchmarks/showcase.py --quick
