@@ -7,8 +7,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 JOBS ?= 2
 DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format python3-dev python3-venv
-# headless browser for tests/test_annotate_browser.py (opens build/annotate's index page)
-DEBIAN_PACKAGES += chromium
 # hotloop.deviceapps: libdeflate compresses and inflates its gzip members, zlib streams others
 DEBIAN_PACKAGES += zlib1g-dev libdeflate-dev
 
