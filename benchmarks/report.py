@@ -370,42 +370,50 @@ def write_plot(path: Path, timings: Sequence[CaseResult], subtitle: str) -> None
     ]
     xlim = (min(0.5, min(speedups) / 1.5), max(speedups) * 3.5)
 
-    # Two columns of panels on one grid, a row per bar plus one per panel title, split where the
-    # columns are most even: bars are as thick in every panel.
+    # Two columns of panels, split where the numbers of bars are most even; a panel's height is
+    # its number of bars plus one for its title, and the shorter column is padded at the bottom,
+    # so that bars are about as thick in every panel.
     names = list(families)
-    rows_of = [len(families[n]) + 1 for n in names]
-    split = min(range(1, len(names) + 1), key=lambda k: abs(sum(rows_of[:k]) - sum(rows_of[k:])))
-    height = max(sum(rows_of[:split]), sum(rows_of[split:]))
-    ncols = 2 if split < len(names) else 1
-    fig = plt.figure(figsize=(14 if ncols == 2 else 9.5, 1.8 + 0.5 * height), layout="constrained")
-    grid = fig.add_gridspec(height, ncols)
-    top = [0, 0]
-    last = [None, None]  # the bottom panel of each column, which gets the axis label
-    for i, family in enumerate(names):
-        col = 0 if i < split else 1
-        ax = fig.add_subplot(grid[top[col] : top[col] + rows_of[i], col])
-        top[col] += rows_of[i]
-        last[col] = ax
-        rows = families[family]
-        y = np.arange(len(rows))
-        pairs = [pair for _, _, pair in rows]
-        ax.barh(y, [p.speedup for p in pairs], color=[COLOURS[p.status] for p in pairs])
-        for yi, (_, text, pair) in zip(y, rows, strict=True):
-            end = max(pair.speedup, 1.0)
-            if pair.requirement is not None:
-                ax.plot(pair.requirement.threshold, yi, "k|", markersize=16, mew=2.5)
-                end = max(end, pair.requirement.threshold)
-            ax.text(end * 1.08, yi, text, va="center", fontsize=8)
-        ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
-        ax.set_xscale("log")
-        ax.set_xlim(*xlim)
-        ax.set_ylim(len(rows) - 0.5, -0.5)
-        ax.set_yticks(y, [tick for tick, _, _ in rows], fontsize=7.5)
-        ax.set_title(family, loc="left", fontsize=10, fontweight="bold")
-        ax.grid(axis="x", which="major", alpha=0.3)
-        ax.tick_params(axis="x", labelsize=8)
-    for ax in filter(None, last):
-        ax.set_xlabel("speed-up = best other tool's time ÷ hotloop's time (log scale)")
+    units = [len(families[n]) + 1 for n in names]
+    split = min(range(1, len(names) + 1), key=lambda k: abs(sum(units[:k]) - sum(units[k:])))
+    columns = [(names[:split], units[:split]), (names[split:], units[split:])]
+    columns = [c for c in columns if c[0]]
+    height = max(sum(u) for _, u in columns)
+    fig = plt.figure(
+        figsize=(14 if len(columns) == 2 else 9.5, 1.6 + 0.5 * height), layout="constrained"
+    )
+    subfigs = fig.subfigures(1, len(columns), squeeze=False)[0]
+    for subfig, (column, ratios) in zip(subfigs, columns, strict=True):
+        pad = height - sum(ratios)
+        axes = subfig.subplots(
+            len(column) + bool(pad), 1, height_ratios=[*ratios, pad] if pad else ratios
+        )
+        axes = np.atleast_1d(axes)
+        if pad:
+            axes[-1].axis("off")
+        for ax, family in zip(axes, column, strict=False):
+            rows = families[family]
+            y = np.arange(len(rows))
+            pairs = [pair for _, _, pair in rows]
+            ax.barh(y, [p.speedup for p in pairs], color=[COLOURS[p.status] for p in pairs])
+            for yi, (_, text, pair) in zip(y, rows, strict=True):
+                end = max(pair.speedup, 1.0)
+                if pair.requirement is not None:
+                    ax.plot(pair.requirement.threshold, yi, "k|", markersize=16, mew=2.5)
+                    end = max(end, pair.requirement.threshold)
+                ax.text(end * 1.08, yi, text, va="center", fontsize=8)
+            ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+            ax.set_xscale("log")
+            ax.set_xlim(*xlim)
+            ax.set_ylim(len(rows) - 0.5, -0.5)
+            ax.set_yticks(y, [tick for tick, _, _ in rows], fontsize=7.5)
+            ax.set_title(family, loc="left", fontsize=10, fontweight="bold")
+            ax.grid(axis="x", which="major", alpha=0.3)
+            # One scale for all panels: numbers under the column's last panel only.
+            ax.tick_params(axis="x", labelsize=8, labelbottom=family == column[-1])
+        axes[len(column) - 1].set_xlabel(
+            "speed-up = best other tool's time ÷ hotloop's time (log scale)", fontsize=9
+        )
     fig.suptitle(
         "hotloop against the fastest alternative, per case (> 1: hotloop is faster)\n" + subtitle,
         fontsize=10,
@@ -419,7 +427,7 @@ def write_plot(path: Path, timings: Sequence[CaseResult], subtitle: str) -> None
             Line2D([], [], color="black", ls="--", lw=0.8, label="same speed"),
         ],
         loc="outside lower center",
-        ncols=5 if ncols == 2 else 3,
+        ncols=5 if len(columns) == 2 else 3,
         fontsize=8,
     )
     fig.savefig(path, dpi=100)

@@ -22,7 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import harness, report, suites
+try:
+    from benchmarks import harness, report, suites
+except ModuleNotFoundError as exc:  # run as a script: benchmarks/ is on sys.path, not the root
+    if exc.name != "benchmarks":
+        raise
+    sys.exit("run the showcase from the repository root as: python -m benchmarks.showcase")
 
 HERE = Path(__file__).resolve().parent
 
