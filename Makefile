@@ -1,5 +1,7 @@
 # hotloop: one entry point for set-up, build, showcase and tests on Debian 12.
-#   make demo   - install everything, build, run the showcase (benchmarks/RESULTS.md + results.png)
+#   make demo   - install everything, build, run the showcase (~2 min: a table on screen);
+#                 make demo FULL=1 runs every case (~10 min) and writes benchmarks/RESULTS.md
+#                 and benchmarks/results.png
 #   make test   - install everything, build, C++ tests (+ ASan/UBSan), pytest, notebooks,
 #                 annotation check, showcase smoke run, linters
 PYTHON ?= python3
@@ -42,7 +44,7 @@ build: $(VENV)/.deps
 	$(PY) -c "import hotloop; hotloop.show_config()"
 
 demo: build
-	$(PY) benchmarks/showcase.py
+	$(PY) -m benchmarks.showcase $(if $(FULL),--full)
 
 test: build test-cxx test-asan test-py annotate showcase-smoke lint
 	@echo "all checks passed"
@@ -70,7 +72,7 @@ annotate-baseline: $(VENV)/.deps
 	$(PY) -m tools.annotate --update-baseline
 
 showcase-smoke: build
-	$(PY) benchmarks/showcase.py --quick
+	$(PY) -m benchmarks.showcase --quick
 
 # Re-execute the teaching notebooks in place and save their outputs (commit the result);
 # `make test` only executes them (tests/test_notebooks.py) and never rewrites them.

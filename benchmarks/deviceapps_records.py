@@ -1,14 +1,15 @@
 """DeviceApps test records, and the official-protobuf way of writing and reading them.
 
-    generate(n, seed)                    n records as the homework describes them (a generator)
+    generate(n, seed)                    n random DeviceApps records (a generator)
     message_class(implementation=None)   the DeviceApps message class of the official protobuf
                                          package, built from pyx/hotloop/deviceapps.proto's
                                          descriptor at run time (no generated code)
     protobuf_write(records, path, level) what a user writes with protobuf and Python's gzip
     protobuf_read(path)                  ... and reads back, as dicts of the same shape
 
-Run as a script with --worker it serves protobuf_write/protobuf_read to another process (used
-by the showcase to time the pure-Python protobuf backend, which is chosen at import time).
+Run as ``python -m benchmarks.deviceapps_records --worker`` (from the repository root) it
+serves protobuf_write/protobuf_read to another process (used by the showcase to time the
+pure-Python protobuf backend, which is chosen at import time).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def message_class():
 
 
 def protobuf_write(records: Iterable[dict], path: str, level: int = 6, cls=None) -> int:
-    """The homework's writer with the official package: one message per record, Python's gzip."""
+    """The usual writer with the official package: one message per record, Python's gzip."""
     cls = cls or message_class()
     pack = HEADER.pack
     with gzip.open(path, "wb", compresslevel=level) as f:
@@ -114,7 +115,7 @@ def protobuf_write(records: Iterable[dict], path: str, level: int = 6, cls=None)
 
 
 def protobuf_read(path: str, cls=None) -> Iterator[dict]:
-    """The homework's reader with the official package: dicts of the same shape as
+    """The usual reader with the official package: dicts of the same shape as
     hotloop.deviceapps.read yields."""
     cls = cls or message_class()
     unpack = HEADER.unpack

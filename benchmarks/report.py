@@ -1,4 +1,4 @@
-"""Turning showcase results into a console table, RESULTS.md and a bar chart of speed-ups."""
+"""Turning showcase results into a console table, RESULTS.md and a chart of speed-ups."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import hotloop
 import numpy as np
-from harness import AccuracyResult, CaseResult, Pair, Plan, Timing
+
+from benchmarks.harness import AccuracyResult, CaseResult, Pair, Plan, Timing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +30,16 @@ TIMING_HEADER = (
     "Status",
 )
 # Python packages whose versions a result depends on; missing ones show as "not installed".
-PACKAGES = ("numpy", "bottleneck", "pandas", "numba", "matplotlib")
+PACKAGES = (
+    "numpy",
+    "bottleneck",
+    "pandas",
+    "numba",
+    "websockets",
+    "protobuf",
+    "cffi",
+    "matplotlib",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,6 +215,12 @@ def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], grouped: bo
     return "\n".join(out)
 
 
+def versions(env: dict[str, str]) -> str:
+    """The software the figures depend on, on one line for the console."""
+    names = ["Python", *PACKAGES, "hotloop"]
+    return "Versions: " + ", ".join(f"{name} {env[name]}" for name in names)
+
+
 def console(timings: Sequence[CaseResult], accuracies: Sequence[AccuracyResult]) -> str:
     parts = []
     if timings:
@@ -236,7 +252,7 @@ def markdown(
         "",
         "Each hotloop kernel against the tools a user would otherwise pick, on the same data, in "
         "the same process. **Speed-up = the other tool's median time ÷ hotloop's median time** "
-        "from the same run (> 1: hotloop is faster). Requirements are the targets of the issues; "
+        "from the same run (> 1: hotloop is faster). Requirements are the project's targets; "
         "PASS/FAIL is information, not a test. Generated file: do not edit, rerun the command.",
         "",
         f"Command (from the repository root): `{command}`",
@@ -288,8 +304,12 @@ def markdown(
         "- The machine may be shared: the load averages above say how busy it was. A team of "
         "threads waits for its slowest member, so when other processes hold a core the "
         "multi-threaded figures suffer most.",
-        "- The call loop is compiled like `timeit`'s, so only the call itself is timed; results "
-        "that a call allocates (hotloop's and the others' outputs alike) are part of its time.",
+        "- The call loop is `timeit.Timer`'s with the function and its arguments bound as "
+        "locals, so only the call itself is timed; results that a call allocates (hotloop's and "
+        "the others' outputs alike) are part of its time.",
+        "- The chart shows, per case, the fastest other tool (memcpy ceilings left out) against "
+        "hotloop's fastest variant among those with a requirement on that tool, and the "
+        "requirement; the table has every pair.",
         "",
     ]
     return "\n".join(out)
@@ -301,7 +321,36 @@ def markdown(
 COLOURS = {"PASS": "#2a9d8f", "FAIL": "#e76f51", "": "#8d99ae"}
 
 
+def chart_rows(results: Sequence[CaseResult]) -> dict[str, list[tuple[str, str, Pair]]]:
+    """{family: [(tick label, text at the bar's end, headline pair)]}, in the run's order."""
+    families: dict[str, list[tuple[str, str, Pair]]] = {}
+    for res in results:
+        pair = res.headline()
+        if pair is None:
+            continue
+        peer = pair.anchor.contender.label
+        peer = peer if len(peer) <= 44 else peer[:43] + "…"
+        tick = f"{res.case.title}\nvs {peer}"
+        others = [p for p in res.all_pairs() if p.requirement is not None]
+        others = [
+            p
+            for p in others
+            if (p.anchor, p.subject) != (pair.anchor, pair.subject)
+            and p.anchor.contender.label not in res.mismatches
+        ]
+        if others:
+            met = sum(p.status == "PASS" for p in others)
+            tick += f"\nother requirements: {met} of {len(others)} met"
+        text = ratio(pair.speedup)
+        if len(res.subjects) > 1:
+            text += f" ({pair.subject.contender.key})"
+        families.setdefault(res.case.family, []).append((tick, text, pair))
+    return families
+
+
 def write_plot(path: Path, timings: Sequence[CaseResult], subtitle: str) -> None:
+    """One panel per family: for each case, the headline pair (``CaseResult.headline``) as a
+    speed-up on a log scale shared by all panels, with that pair's requirement."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -309,66 +358,77 @@ def write_plot(path: Path, timings: Sequence[CaseResult], subtitle: str) -> None
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    bars: list[tuple[str, Pair]] = []
-    case_starts = []
-    for res in timings:
-        case_starts.append(len(bars))
-        several = len(res.subjects) > 1
-        for pair in res.all_pairs():
-            label = f"{res.case.title}: {pair.anchor.contender.label}"
-            if several:
-                label += f" ({pair.subject.contender.key})"
-            bars.append((label, pair))
-    if not bars:
+    families = chart_rows(timings)
+    if not families:
         return
+    speedups = [pair.speedup for rows in families.values() for _, _, pair in rows]
+    speedups += [
+        pair.requirement.threshold
+        for rows in families.values()
+        for _, _, pair in rows
+        if pair.requirement is not None
+    ]
+    xlim = (min(0.5, min(speedups) / 1.5), max(speedups) * 3.5)
 
-    y = np.arange(len(bars))
-    speedups = np.array([p.speedup for _, p in bars])
-    fig, ax = plt.subplots(figsize=(11, 1.6 + 0.32 * len(bars)), layout="constrained")
-    ax.barh(y, speedups, color=[COLOURS[p.status] for _, p in bars], height=0.7)
-    for yi, (_, pair) in zip(y, bars, strict=True):
-        end = max(pair.speedup, 1.0)  # right of the bar, the "same speed" line and the marker
-        if pair.requirement is not None and pair.requirement.threshold is not None:
-            end = max(end, pair.requirement.threshold)
-        ax.text(end * 1.06, yi, ratio(pair.speedup), va="center", fontsize=8)
-        if pair.requirement is not None and pair.requirement.threshold is not None:
-            ax.plot(
-                pair.requirement.threshold,
-                yi,
-                marker="|",
-                markersize=13,
-                color="black",
-                markeredgewidth=2,
-            )
-    for start in case_starts[1:]:
-        ax.axhline(start - 0.5, color="#dddddd", linewidth=0.8)
-    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xscale("log")
-    ax.set_xlim(min(0.5, speedups.min() / 1.5), speedups.max() * 2.5)
-    ax.set_yticks(y, [label for label, _ in bars], fontsize=8)
-    ax.set_ylim(len(bars) - 0.5, -0.5)
-    ax.set_xlabel("speed-up of hotloop = other tool's time ÷ hotloop's time (log scale)")
-    ax.set_title("hotloop showcase: speed-up over the alternatives\n" + subtitle, fontsize=10)
-    ax.grid(axis="x", which="major", alpha=0.3)
+    # Two columns of panels, split where the numbers of bars are most even; a panel's height is
+    # its number of bars plus one for its title, and the shorter column is padded at the bottom,
+    # so that bars are about as thick in every panel.
+    names = list(families)
+    units = [len(families[n]) + 1 for n in names]
+    split = min(range(1, len(names) + 1), key=lambda k: abs(sum(units[:k]) - sum(units[k:])))
+    columns = [(names[:split], units[:split]), (names[split:], units[split:])]
+    columns = [c for c in columns if c[0]]
+    height = max(sum(u) for _, u in columns)
+    fig = plt.figure(
+        figsize=(14 if len(columns) == 2 else 9.5, 1.6 + 0.5 * height), layout="constrained"
+    )
+    subfigs = fig.subfigures(1, len(columns), squeeze=False)[0]
+    for subfig, (column, ratios) in zip(subfigs, columns, strict=True):
+        pad = height - sum(ratios)
+        axes = subfig.subplots(
+            len(column) + bool(pad), 1, height_ratios=[*ratios, pad] if pad else ratios
+        )
+        axes = np.atleast_1d(axes)
+        if pad:
+            axes[-1].axis("off")
+        for ax, family in zip(axes, column, strict=False):
+            rows = families[family]
+            y = np.arange(len(rows))
+            pairs = [pair for _, _, pair in rows]
+            ax.barh(y, [p.speedup for p in pairs], color=[COLOURS[p.status] for p in pairs])
+            for yi, (_, text, pair) in zip(y, rows, strict=True):
+                end = max(pair.speedup, 1.0)
+                if pair.requirement is not None:
+                    ax.plot(pair.requirement.threshold, yi, "k|", markersize=16, mew=2.5)
+                    end = max(end, pair.requirement.threshold)
+                ax.text(end * 1.08, yi, text, va="center", fontsize=8)
+            ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+            ax.set_xscale("log")
+            ax.set_xlim(*xlim)
+            ax.set_ylim(len(rows) - 0.5, -0.5)
+            ax.set_yticks(y, [tick for tick, _, _ in rows], fontsize=7.5)
+            ax.set_title(family, loc="left", fontsize=10, fontweight="bold")
+            ax.grid(axis="x", which="major", alpha=0.3)
+            # One scale for all panels: numbers under the column's last panel only.
+            ax.tick_params(axis="x", labelsize=8, labelbottom=family == column[-1])
+        axes[len(column) - 1].set_xlabel(
+            "speed-up = best other tool's time ÷ hotloop's time (log scale)", fontsize=9
+        )
+    fig.suptitle(
+        "hotloop against the fastest alternative, per case (> 1: hotloop is faster)\n" + subtitle,
+        fontsize=10,
+    )
     fig.legend(
         handles=[
             Patch(color=COLOURS["PASS"], label="meets its requirement"),
             Patch(color=COLOURS["FAIL"], label="misses its requirement"),
-            Patch(color=COLOURS[""], label="no requirement (information)"),
-            Line2D(
-                [],
-                [],
-                color="black",
-                marker="|",
-                linestyle="",
-                markersize=11,
-                markeredgewidth=2,
-                label="required speed-up",
-            ),
+            Patch(color=COLOURS[""], label="no requirement on this pair"),
+            Line2D([], [], color="black", marker="|", ls="", ms=11, mew=2, label="required"),
+            Line2D([], [], color="black", ls="--", lw=0.8, label="same speed"),
         ],
         loc="outside lower center",
-        ncols=4,
+        ncols=5 if len(columns) == 2 else 3,
         fontsize=8,
     )
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)

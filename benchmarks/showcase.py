@@ -1,14 +1,17 @@
 """hotloop's showcase: every kernel against the tools a user would otherwise pick.
 
-    python benchmarks/showcase.py [--quick] [--only SUBSTRING] [--results PATH] [--plot PATH]
+    python -m benchmarks.showcase [--full | --quick] [--only SUBSTRING] [--list]
+                                  [--results PATH] [--plot PATH]
 
-Runs every case of the families listed in ``suites.FAMILIES``, prints a table of median times
-and speed-ups (other tool's time ÷ hotloop's time, measured in the same run), and writes it as
-Markdown with the machine's and the packages' facts, plus a PNG bar chart of the speed-ups.
+Run from the repository root. Prints a table of median times and speed-ups (other tool's time ÷
+hotloop's time, measured in the same run) with the versions of the packages compared, and
+writes it as Markdown with the machine's facts, plus a PNG chart of the speed-ups.
 
-A full run writes benchmarks/RESULTS.md and benchmarks/results.png. ``--quick`` (tiny sizes, a
-few rounds: a smoke test that keeps the showcase from rotting) and ``--only`` (a subset) write to
-a fresh temporary directory instead, unless ``--results``/``--plot`` say where.
+The default run (about two minutes) times the one or two cases per family that carry its
+claims, with fewer rounds; ``--full`` times every case and alone writes the committed
+benchmarks/RESULTS.md and benchmarks/results.png. ``--quick`` (tiny sizes, three rounds: a
+smoke test that keeps the showcase from rotting), the default run and any ``--only`` run write
+to a fresh temporary directory instead, unless ``--results``/``--plot`` say where.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import harness
-import report
-import suites
+try:
+    from benchmarks import harness, report, suites
+except ModuleNotFoundError as exc:  # run as a script: benchmarks/ is on sys.path, not the root
+    if exc.name != "benchmarks":
+        raise
+    sys.exit("run the showcase from the repository root as: python -m benchmarks.showcase")
 
 HERE = Path(__file__).resolve().parent
 
@@ -44,21 +50,25 @@ class Progress:
             print(f"\r\033[K{self.prefix}: {message}", end="", file=sys.stderr, flush=True)
 
     def done(self, summary: str) -> None:
-        if self.tty:
-            print(f"\r\033[K{self.prefix}: {summary}", file=sys.stderr, flush=True)
-        else:
-            print(f"    {summary}", file=sys.stderr, flush=True)
+        line = f"\r\033[K{self.prefix}: {summary}" if self.tty else f"    {summary}"
+        print(line, file=sys.stderr, flush=True)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="benchmarks/showcase.py",
-        description="Time hotloop's kernels against NumPy, bottleneck, pandas and plain Python.",
+        prog="python -m benchmarks.showcase",
+        description="Time hotloop's kernels against NumPy, bottleneck, pandas, numba and others.",
     )
-    parser.add_argument(
+    scale = parser.add_mutually_exclusive_group()
+    scale.add_argument(
+        "--full",
+        action="store_true",
+        help="every case, more rounds (~10 min); writes benchmarks/RESULTS.md and results.png",
+    )
+    scale.add_argument(
         "--quick",
         action="store_true",
-        help="tiny sizes and 3 rounds: a smoke run (writes to a temporary directory by default)",
+        help="tiny sizes and 3 rounds: a smoke run (writes to a temporary directory)",
     )
     parser.add_argument(
         "--only",
@@ -71,10 +81,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--results",
         type=Path,
-        help="Markdown output (default: benchmarks/RESULTS.md for a full run)",
+        help="Markdown output (default: benchmarks/RESULTS.md for --full, else a temporary dir)",
     )
     parser.add_argument(
-        "--plot", type=Path, help="PNG output (default: benchmarks/results.png for a full run)"
+        "--plot",
+        type=Path,
+        help="PNG output (default: benchmarks/results.png for --full, else a temporary dir)",
     )
     return parser.parse_args(argv)
 
@@ -83,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     started = time.perf_counter()
+    scale = "full" if args.full else "quick" if args.quick else "default"
 
-    cases, skipped = suites.load(quick=args.quick)
+    cases, skipped = suites.load(scale)
     if args.only:
         cases = [c for c in cases if args.only.lower() in c.name.lower()]
         if not cases:
@@ -97,14 +110,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{family}: skipped ({reason})")
         return 0
 
-    if args.quick or args.only:
-        default_dir = Path(tempfile.mkdtemp(prefix="hotloop-showcase-"))
-    else:
+    if scale == "full" and not args.only:
         default_dir = HERE
+    else:
+        default_dir = Path(tempfile.mkdtemp(prefix="hotloop-showcase-"))
     results_path = args.results or default_dir / "RESULTS.md"
     plot_path = args.plot or default_dir / "results.png"
 
-    plan = harness.QUICK if args.quick else harness.FULL
+    plan = harness.PLANS[scale]
     env = report.environment()
     progress = Progress(len(cases))
     timings, accuracies = [], []
@@ -123,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 
     elapsed = time.perf_counter() - started
     env["Load average at end"] = report.load_average()
-    command = report.command_line(["benchmarks/showcase.py", *argv])
+    command = report.command_line(["-m", "benchmarks.showcase", *argv])
+    print()
+    print(report.versions(env))
     print()
     print(report.console(timings, accuracies))
     print()

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import hotloop
 import numpy as np
-from harness import Accuracy, Case, Contender, Unavailable, at_least, at_most
 from hotloop.reference import diffuse_roll
+
+from benchmarks.harness import Accuracy, Case, Contender, Unavailable, at_least, at_most
 
 C_SOURCE = Path(__file__).resolve().parent.parent / "c" / "diffusion.c"
 D, DT = 1.0, 0.1
@@ -148,10 +149,10 @@ def diffuse_case(
     )
 
 
-def cases(quick: bool) -> list[Case | Accuracy]:
+def cases(scale: str) -> list[Case | Accuracy]:
     serial, parallel = numba_versions()
     run_c = c_runner(build_c_evolve())
-    n_small, n_large, steps = (64, 128, 20) if quick else (512, 2048, 500)
+    n_small, n_large, steps = (64, 128, 20) if scale == "quick" else (512, 2048, 500)
     anchors = [
         Contender(
             "plain C (gcc -O3), ctypes, 1 call per step",
@@ -166,11 +167,24 @@ def cases(quick: bool) -> list[Case | Accuracy]:
         Contender("numba @njit (serial)", serial),
         Contender("NumPy slicing", numpy_slicing, require={"2 threads": at_least(10)}),
     ]
+    headline = diffuse_case(n_small, steps, anchors, require=True)
+    against_c = Accuracy(
+        f"diffusion {n_small}x{n_small}, {steps} steps, against the plain C version",
+        lambda: (start_grid(n_small), steps),
+        Contender("plain C (gcc -O3)", run_c),
+        [
+            Contender("hotloop.diffuse", hotloop.diffuse, require=at_most(0.0)),
+            Contender("numba @njit(parallel=True)", parallel),
+            Contender("NumPy slicing", numpy_slicing),
+        ],
+    )
+    if scale == "default":
+        return [headline, against_c]
     return [
-        diffuse_case(n_small, steps, anchors, require=True),
+        headline,
         # NumPy would take about 10 s per call here: left out to keep the showcase short.
         diffuse_case(n_large, steps, anchors[:3], require=False),
-        # The grid is cold outside the block, and diffuse skips cold tiles until the
+        # The teaching grid is cold outside the block, and diffuse skips cold tiles until the
         # heat reaches them: the same run on a grid that is warm everywhere.
         diffuse_case(
             n_small, steps, anchors[:3], require=False, grid=dense_grid, what="fixed, dense grid"
@@ -188,16 +202,7 @@ def cases(quick: bool) -> list[Case | Accuracy]:
             ],
             [Contender("NumPy np.roll (teaching material)", numpy_roll)],
         ),
-        Accuracy(
-            f"diffusion {n_small}x{n_small}, {steps} steps, against the plain C version",
-            lambda: (start_grid(n_small), steps),
-            Contender("plain C (gcc -O3)", run_c),
-            [
-                Contender("hotloop.diffuse", hotloop.diffuse, require=at_most(0.0)),
-                Contender("numba @njit(parallel=True)", parallel),
-                Contender("NumPy slicing", numpy_slicing),
-            ],
-        ),
+        against_c,
         Accuracy(
             f"diffusion {n_small}x{n_small}, {steps} steps, periodic, against NumPy np.roll",
             lambda: (start_grid(n_small), steps),

@@ -2,13 +2,15 @@
 recursion, C++ against pure Python) and fast doubling against the Python loop.
 
 Each figure is the median over the harness's interleaved rounds (at least 5; fib(35) in Python
-takes about a second per call, so its rounds are few).
+takes about a second per call, so its rounds are few). The default run keeps fib(32) and
+fib_fast(10,000).
 """
 
 from __future__ import annotations
 
 import hotloop
-from harness import Case, Contender
+
+from benchmarks.harness import Case, Contender
 
 
 def python_fib(n: int) -> int:
@@ -42,7 +44,10 @@ def fast_case(n: int) -> Case:
     )
 
 
-def cases(quick: bool) -> list[Case]:
-    ns = (15, 16, 18) if quick else (32, 33, 35)
-    fast = (90, 1_000) if quick else (90, 10_000, 100_000)
+def cases(scale: str) -> list[Case]:
+    ns, fast = {
+        "quick": ((15, 16, 18), (90, 1_000)),
+        "default": ((32,), (10_000,)),
+        "full": ((32, 33, 35), (90, 10_000, 100_000)),
+    }[scale]
     return [*(recursive_case(n) for n in ns), *(fast_case(n) for n in fast)]

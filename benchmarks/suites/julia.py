@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hotloop
 import numpy as np
-from harness import Case, Contender, Unavailable, at_least
 from hotloop.reference import calculate_z as python_calculate_z
 from hotloop.reference import teaching_case
+
+from benchmarks.harness import Case, Contender, Unavailable, at_least
 
 MAXITER = 300
 
@@ -77,10 +78,10 @@ def numba_versions():
     return serial, parallel, mandelbrot
 
 
-def cases(quick: bool) -> list[Case]:
+def cases(scale: str) -> list[Case]:
     serial, parallel, mandelbrot = numba_versions()
-    width = 60 if quick else 1000
-    img = 100 if quick else 1000
+    width = 60 if scale == "quick" else 1000
+    img = 100 if scale == "quick" else 1000
 
     def setup():
         zs, cs = teaching_case(width)
@@ -88,7 +89,7 @@ def cases(quick: bool) -> list[Case]:
 
     arrays = lambda d: (d["zs"], d["cs"], MAXITER)  # noqa: E731
     numba_args = lambda d: (MAXITER, d["zs"], d["cs"])  # noqa: E731
-    return [
+    reference = [
         Case(
             f"julia reference case {width}x{width}, maxiter {MAXITER}",
             setup,
@@ -122,13 +123,20 @@ def cases(quick: bool) -> list[Case]:
                     require={"1 thread": at_least(2)},
                 ),
                 Contender("NumPy vectorised", numpy_calculate_z, args=numba_args),
-                Contender(
-                    "pure Python calculate_z (lists)",
-                    python_calculate_z,
-                    args=lambda d: (MAXITER, d["zs_list"], d["cs_list"]),
-                ),
             ],
         ),
+    ]
+    if scale == "default":  # pure Python takes 5.5 s a call at full size
+        return reference
+    reference[0].anchors.append(
+        Contender(
+            "pure Python calculate_z (lists)",
+            python_calculate_z,
+            args=lambda d: (MAXITER, d["zs_list"], d["cs_list"]),
+        )
+    )
+    return [
+        *reference,
         Case(
             f"mandelbrot_grid {img}x{img}, maxiter {MAXITER}",
             lambda: (img, img),

@@ -15,7 +15,8 @@ import importlib.metadata
 
 import hotloop
 import numpy as np
-from harness import Case, Contender, Unavailable, at_least
+
+from benchmarks.harness import Case, Contender, Unavailable, at_least
 
 SEED = 20240604
 KEY = b"\x37\xfa\x21\x3d"
@@ -109,6 +110,7 @@ def out_of_place(n: int, apply_mask, ws_label: str, with_python: bool) -> Case:
             copy_bytes,
             args=lambda d: (d[2],),
             note="the copy of the masked bytes: same allocation and traffic",
+            peer=False,
         ),
     ]
     if with_python:
@@ -158,20 +160,28 @@ def in_place(n: int, apply_mask, ws_label: str) -> Case:
         Contender(
             "NumPy uint32-view XOR in place", numpy_mask_inplace, args=lambda d: (d[3], d[1])
         ),
-        Contender("memcpy ceiling: np.copyto(dst, src)", np.copyto, args=lambda d: (d[4], d[3])),
+        Contender(
+            "memcpy ceiling: np.copyto(dst, src)",
+            np.copyto,
+            args=lambda d: (d[4], d[3]),
+            peer=False,
+        ),
     ]
     # In-place calls toggle the buffer: results differ between contenders by design.
     return Case(f"ws_mask in place, {label(n)}", setup, subjects, anchors, agree=None)
 
 
-def cases(quick: bool) -> list[Case]:
+def cases(scale: str) -> list[Case]:
     try:
         from websockets.speedups import apply_mask
     except ImportError as exc:
         raise Unavailable(f"websockets with its C speedups is not installed ({exc})") from None
     ws_label = f"websockets {importlib.metadata.version('websockets')} apply_mask (C)"
-    outs = (4 * KIB, 64 * KIB) if quick else (64 * KIB, MIB, 16 * MIB)
-    ins = (4 * KIB, 64 * KIB) if quick else (64 * KIB, 256 * KIB, MIB, 16 * MIB)
+    outs, ins = {
+        "quick": ((4 * KIB, 64 * KIB), (4 * KIB, 64 * KIB)),
+        "default": ((64 * KIB, MIB), (256 * KIB,)),
+        "full": ((64 * KIB, MIB, 16 * MIB), (64 * KIB, 256 * KIB, MIB, 16 * MIB)),
+    }[scale]
     return [
         *(out_of_place(n, apply_mask, ws_label, with_python=n == 64 * KIB) for n in outs),
         *(in_place(n, apply_mask, ws_label) for n in ins),
