@@ -4,7 +4,9 @@
 #include <cstring>
 #include <type_traits>
 
+#include "hotloop/detail/float_types.hpp"
 #include "hotloop/detail/simd.hpp"
+#include "hotloop/detail/spin_barrier.hpp"
 #include "hotloop/threads.hpp"
 
 namespace hotloop {
@@ -232,46 +234,35 @@ HOTLOOP_INLINE void tile_impl(const T* src, T* dst, std::ptrdiff_t ld, std::ptrd
   }
 }
 
+// One version per instruction set of each kernel, for each float type. GCC dispatches calls to
+// such a version set only from this file (a caller elsewhere would bind to the default version),
+// so the entry points below are the way in.
 #define HOTLOOP_STEP_BODY(BITS) step_impl<BITS>(in, in_ld, out, out_ld, ny, nx, coef);
-HOTLOOP_ISA_VERSIONS(void step_f64(const double* in, std::ptrdiff_t in_ld, double* out,
-                                   std::ptrdiff_t out_ld, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                                   double coef) noexcept,
-                     HOTLOOP_STEP_BODY)
-HOTLOOP_ISA_VERSIONS(void step_f32(const float* in, std::ptrdiff_t in_ld, float* out,
-                                   std::ptrdiff_t out_ld, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                                   float coef) noexcept,
-                     HOTLOOP_STEP_BODY)
-
 #define HOTLOOP_TILE_BODY(BITS) \
   tile_impl<BITS>(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
-HOTLOOP_ISA_VERSIONS(void tile_f64(const double* src, double* dst, std::ptrdiff_t ld,
-                                   std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t r0,
-                                   std::ptrdiff_t r1, std::ptrdiff_t c0, std::ptrdiff_t c1,
-                                   int steps, double coef, Boundary boundary,
-                                   double* scratch) noexcept,
-                     HOTLOOP_TILE_BODY)
-HOTLOOP_ISA_VERSIONS(void tile_f32(const float* src, float* dst, std::ptrdiff_t ld,
-                                   std::ptrdiff_t ny, std::ptrdiff_t nx, std::ptrdiff_t r0,
-                                   std::ptrdiff_t r1, std::ptrdiff_t c0, std::ptrdiff_t c1,
-                                   int steps, float coef, Boundary boundary,
-                                   float* scratch) noexcept,
-                     HOTLOOP_TILE_BODY)
+#define HOTLOOP_DIFFUSION_VERSIONS(T)                                                              \
+  HOTLOOP_ISA_VERSIONS(                                                                            \
+      void step_isa(const T* in, std::ptrdiff_t in_ld, T* out, std::ptrdiff_t out_ld,              \
+                    std::ptrdiff_t ny, std::ptrdiff_t nx, T coef) noexcept,                        \
+      HOTLOOP_STEP_BODY)                                                                           \
+  HOTLOOP_ISA_VERSIONS(                                                                            \
+      void tile_isa(const T* src, T* dst, std::ptrdiff_t ld, std::ptrdiff_t ny, std::ptrdiff_t nx, \
+                    std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0, std::ptrdiff_t c1,    \
+                    int steps, T coef, Boundary boundary, T* scratch) noexcept,                    \
+      HOTLOOP_TILE_BODY)
+HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_DIFFUSION_VERSIONS)
 
 }  // namespace
 
 void diffusion_step(const double* in, double* out, std::ptrdiff_t ny, std::ptrdiff_t nx, double D,
                     double dt) noexcept {
-  step_f64(in, nx, out, nx, ny, nx, D * dt);
+  step_isa(in, nx, out, nx, ny, nx, D * dt);
 }
 
-void diffusion_step(const double* in, std::ptrdiff_t in_ld, double* out, std::ptrdiff_t out_ld,
-                    std::ptrdiff_t ny, std::ptrdiff_t nx, double coef) noexcept {
-  step_f64(in, in_ld, out, out_ld, ny, nx, coef);
-}
-
-void diffusion_step(const float* in, std::ptrdiff_t in_ld, float* out, std::ptrdiff_t out_ld,
-                    std::ptrdiff_t ny, std::ptrdiff_t nx, float coef) noexcept {
-  step_f32(in, in_ld, out, out_ld, ny, nx, coef);
+template <class T>
+void diffusion_step(const T* in, std::ptrdiff_t in_ld, T* out, std::ptrdiff_t out_ld,
+                    std::ptrdiff_t ny, std::ptrdiff_t nx, T coef) noexcept {
+  step_isa(in, in_ld, out, out_ld, ny, nx, coef);
 }
 
 DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size_t itemsize,
@@ -321,18 +312,11 @@ DiffusionTiling diffusion_tiling(std::ptrdiff_t ny, std::ptrdiff_t nx, std::size
   return t;
 }
 
-void diffusion_tile(const double* src, double* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
-                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
-                    std::ptrdiff_t c1, int steps, double coef, Boundary boundary,
-                    double* scratch) noexcept {
-  tile_f64(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
-}
-
-void diffusion_tile(const float* src, float* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
-                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
-                    std::ptrdiff_t c1, int steps, float coef, Boundary boundary,
-                    float* scratch) noexcept {
-  tile_f32(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
+template <class T>
+void diffusion_tile(const T* src, T* dst, std::ptrdiff_t ld, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                    std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0, std::ptrdiff_t c1,
+                    int steps, T coef, Boundary boundary, T* scratch) noexcept {
+  tile_isa(src, dst, ld, ny, nx, r0, r1, c0, c1, steps, coef, boundary, scratch);
 }
 
 namespace {
@@ -401,9 +385,17 @@ bool zero_around(const unsigned char* zero, std::ptrdiff_t ny, std::ptrdiff_t nx
   return true;
 }
 
+}  // namespace
+
+std::ptrdiff_t diffusion_tiles(std::ptrdiff_t ny, std::ptrdiff_t nx,
+                               const DiffusionTiling& tiling) noexcept {
+  const TileGrid g = tile_grid(ny, nx, tiling);
+  return g.bands * g.strips;
+}
+
 template <class T>
-void zero_tiles_impl(const T* grid, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTiling& t,
-                     unsigned char* zero) noexcept {
+void diffusion_zero_tiles(const T* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                          const DiffusionTiling& t, unsigned char* zero) noexcept {
   const TileGrid g = tile_grid(ny, nx, t);
   for (std::ptrdiff_t b = 0; b < g.bands; ++b)
     for (std::ptrdiff_t s = 0; s < g.strips; ++s)
@@ -412,10 +404,10 @@ void zero_tiles_impl(const T* grid, std::ptrdiff_t ny, std::ptrdiff_t nx, const 
 }
 
 template <class T>
-void tile_sparse_impl(const T* src, T* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                      const DiffusionTiling& t, std::ptrdiff_t k, int steps, T coef,
-                      Boundary boundary, T* scratch, const unsigned char* zero_src,
-                      unsigned char* zero_dst) noexcept {
+void diffusion_tile_sparse(const T* src, T* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                           const DiffusionTiling& t, std::ptrdiff_t k, int steps, T coef,
+                           Boundary boundary, T* scratch, const unsigned char* zero_src,
+                           unsigned char* zero_dst) noexcept {
   const TileGrid g = tile_grid(ny, nx, t);
   const std::ptrdiff_t r0 = (k / g.strips) * t.band, r1 = min_of(r0 + t.band, ny);
   const std::ptrdiff_t c0 = (k % g.strips) * t.strip, c1 = min_of(c0 + t.strip, nx);
@@ -437,36 +429,60 @@ void tile_sparse_impl(const T* src, T* dst, std::ptrdiff_t ny, std::ptrdiff_t nx
   zero_dst[k] = zero_src[k] ? zero_rect(dst, nx, r0, r1, c0, c1) : 0;
 }
 
-}  // namespace
-
-std::ptrdiff_t diffusion_tiles(std::ptrdiff_t ny, std::ptrdiff_t nx,
-                               const DiffusionTiling& tiling) noexcept {
-  const TileGrid g = tile_grid(ny, nx, tiling);
-  return g.bands * g.strips;
+template <class T>
+int diffuse(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTiling& tiling,
+            std::ptrdiff_t steps, T coef, Boundary boundary, int n_threads, T* scratch,
+            unsigned char* zero_a, unsigned char* zero_b) noexcept {
+  const std::ptrdiff_t tiles = diffusion_tiles(ny, nx, tiling);
+  const std::ptrdiff_t blocks = (steps + tiling.steps - 1) / tiling.steps;
+  if (blocks == 0) return 0;
+  if (tiles < n_threads) n_threads = static_cast<int>(tiles);
+  // The threads start once per call and meet at this barrier after each block, whose tiles
+  // they take one at a time (dynamic schedule): a thread that the OS leaves waiting delays a
+  // block by one small tile, not by a share of the grid. The spinning barrier, not OpenMP's
+  // (detail/spin_barrier.hpp): a block is ~0.1 ms of work on 512 x 512, and on a 2-vCPU VM
+  // 2-thread runs came out bimodal, 19 or 33-45 ms, with libgomp's barrier, whose waiting
+  // threads end up asleep in the kernel, against 18-21 ms with threads that never sleep.
+  detail::SpinBarrier barrier;
+#pragma omp parallel num_threads(n_threads)
+  {
+    // The team may be smaller than asked for (nested regions, thread limits): count the
+    // threads that are actually there.
+    const int team = openmp_team_size();
+    T* const work = scratch + static_cast<std::ptrdiff_t>(openmp_thread_num()) * tiling.scratch;
+    for (std::ptrdiff_t blk = 0; blk < blocks; ++blk) {
+      const bool even = blk % 2 == 0;
+      const int s = static_cast<int>(min_of(tiling.steps, steps - blk * tiling.steps));
+      const T* const src = even ? a : b;
+      T* const dst = even ? b : a;
+      const unsigned char* const zsrc = even ? zero_a : zero_b;
+      unsigned char* const zdst = even ? zero_b : zero_a;
+      // No barrier at the end of the loop (nowait): the spinning one below takes its place.
+#pragma omp for schedule(dynamic) nowait
+      for (std::ptrdiff_t k = 0; k < tiles; ++k)
+        diffusion_tile_sparse(src, dst, ny, nx, tiling, k, s, coef, boundary, work, zsrc, zdst);
+      // The next block reads what this one wrote.
+      barrier.wait(team);
+    }
+  }
+  return static_cast<int>(blocks % 2);
 }
 
-void diffusion_zero_tiles(const double* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                          const DiffusionTiling& tiling, unsigned char* zero) noexcept {
-  zero_tiles_impl(grid, ny, nx, tiling, zero);
-}
-
-void diffusion_zero_tiles(const float* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                          const DiffusionTiling& tiling, unsigned char* zero) noexcept {
-  zero_tiles_impl(grid, ny, nx, tiling, zero);
-}
-
-void diffusion_tile_sparse(const double* src, double* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, double coef,
-                           Boundary boundary, double* scratch, const unsigned char* zero_src,
-                           unsigned char* zero_dst) noexcept {
-  tile_sparse_impl(src, dst, ny, nx, tiling, k, steps, coef, boundary, scratch, zero_src, zero_dst);
-}
-
-void diffusion_tile_sparse(const float* src, float* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, float coef,
-                           Boundary boundary, float* scratch, const unsigned char* zero_src,
-                           unsigned char* zero_dst) noexcept {
-  tile_sparse_impl(src, dst, ny, nx, tiling, k, steps, coef, boundary, scratch, zero_src, zero_dst);
-}
+// The entry points, for each float type.
+#define HOTLOOP_DIFFUSION_ENTRY_POINTS(T)                                                          \
+  template void diffusion_step<T>(const T*, std::ptrdiff_t, T*, std::ptrdiff_t, std::ptrdiff_t,    \
+                                  std::ptrdiff_t, T) noexcept;                                     \
+  template void diffusion_tile<T>(const T*, T*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,    \
+                                  std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,  \
+                                  int, T, Boundary, T*) noexcept;                                  \
+  template void diffusion_zero_tiles<T>(const T*, std::ptrdiff_t, std::ptrdiff_t,                  \
+                                        const DiffusionTiling&, unsigned char*) noexcept;          \
+  template void diffusion_tile_sparse<T>(const T*, T*, std::ptrdiff_t, std::ptrdiff_t,             \
+                                         const DiffusionTiling&, std::ptrdiff_t, int, T, Boundary, \
+                                         T*, const unsigned char*, unsigned char*) noexcept;       \
+  template int diffuse<T>(T*, T*, std::ptrdiff_t, std::ptrdiff_t, const DiffusionTiling&,          \
+                          std::ptrdiff_t, T, Boundary, int, T*, unsigned char*,                    \
+                          unsigned char*) noexcept;
+HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_DIFFUSION_ENTRY_POINTS)
 
 }  // namespace hotloop

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hotloop/detail/float_types.hpp"
 #include "hotloop/detail/twosum.hpp"
 
 namespace hotloop {
@@ -128,19 +129,18 @@ HOTLOOP_INLINE void centred_sums(const T* x, std::ptrdiff_t n, std::ptrdiff_t st
   s2 = lanes_total(h2, l2);
 }
 
-// mean_lo (may be null): receives sum(x - mean) / n, the part of the mean below its rounding,
-// so that mean + *mean_lo is the mean to about u^2 (0 when it is not computed).
+// r.mean_lo: sum(x - mean) / n, the part of the mean below its rounding, so that
+// mean + mean_lo is the mean to about u^2 (0 when it is not computed).
 template <class T, bool SKIPNA, bool CONTIG>
 HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double K,
-                                bool need_m2, double* mean_lo) noexcept {
-  if (mean_lo) *mean_lo = 0.0;
+                                bool need_m2) noexcept {
   double sum_hi, sum_lo, count;
   if (need_m2) {
     shifted_sum<T, SKIPNA, CONTIG, false>(x, n, stride, K, sum_hi, sum_lo, count);
   } else {
     shifted_sum<T, SKIPNA, CONTIG, true>(x, n, stride, K, sum_hi, sum_lo, count);
   }
-  Moments r{static_cast<std::int64_t>(count), kNaN, kNaN};
+  Moments r{static_cast<std::int64_t>(count), kNaN, kNaN, 0.0};
   if (r.count == 0) return r;
   if (!need_m2) {
     r.mean = detail::shifted_quotient(K, sum_hi, sum_lo, count);
@@ -154,17 +154,18 @@ HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
   if (!std::isfinite(m0)) return r;  // inf or NaN in the data: the variance is NaN.
   double s1, s2;
   centred_sums<T, SKIPNA, CONTIG>(x, n, stride, m0, s1, s2);
-  double lo;
-  two_sum(m0, s1 / count, r.mean, lo);
-  if (mean_lo) *mean_lo = lo;
+  two_sum(m0, s1 / count, r.mean, r.mean_lo);
   const double m2 = s2 - s1 * (s1 / count);
   r.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
   return r;
 }
 
+}  // namespace
+
+// Compiled once per instruction set (HOTLOOP_CLONES), for each float type (the list at the end).
 template <class T>
-HOTLOOP_INLINE Moments moments_impl(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
-                                    bool skipna, bool need_m2, double* mean_lo) noexcept {
+HOTLOOP_CLONES Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+                               bool need_m2) noexcept {
   // The shift: the first finite value. Equal values then sum to exactly 0 in pass 1.
   double K = 0.0;
   for (std::ptrdiff_t i = 0; i < n; ++i) {
@@ -175,44 +176,11 @@ HOTLOOP_INLINE Moments moments_impl(const T* x, std::ptrdiff_t n, std::ptrdiff_t
     }
   }
   if (stride == 1) {
-    return skipna ? two_pass<T, true, true>(x, n, 1, K, need_m2, mean_lo)
-                  : two_pass<T, false, true>(x, n, 1, K, need_m2, mean_lo);
+    return skipna ? two_pass<T, true, true>(x, n, 1, K, need_m2)
+                  : two_pass<T, false, true>(x, n, 1, K, need_m2);
   }
-  return skipna ? two_pass<T, true, false>(x, n, stride, K, need_m2, mean_lo)
-                : two_pass<T, false, false>(x, n, stride, K, need_m2, mean_lo);
-}
-
-HOTLOOP_CLONES Moments moments_f64(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride,
-                                   bool skipna, bool need_m2, double* mean_lo) noexcept {
-  return moments_impl(x, n, stride, skipna, need_m2, mean_lo);
-}
-
-HOTLOOP_CLONES Moments moments_f32(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride,
-                                   bool skipna, bool need_m2, double* mean_lo) noexcept {
-  return moments_impl(x, n, stride, skipna, need_m2, mean_lo);
-}
-
-// For RunningStats::extend: the batch's moments with the mean as mean + *mean_lo.
-Moments moments_dd(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                   double* mean_lo) noexcept {
-  return moments_f64(x, n, stride, skipna, /*need_m2=*/true, mean_lo);
-}
-
-Moments moments_dd(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                   double* mean_lo) noexcept {
-  return moments_f32(x, n, stride, skipna, /*need_m2=*/true, mean_lo);
-}
-
-}  // namespace
-
-Moments moments(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                bool need_m2) noexcept {
-  return moments_f64(x, n, stride, skipna, need_m2, nullptr);
-}
-
-Moments moments(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                bool need_m2) noexcept {
-  return moments_f32(x, n, stride, skipna, need_m2, nullptr);
+  return skipna ? two_pass<T, true, false>(x, n, stride, K, need_m2)
+                : two_pass<T, false, false>(x, n, stride, K, need_m2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,7 +225,7 @@ void RunningStats::push(double x) noexcept {
 }
 
 template <class T>
-void RunningStats::extend_impl(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept {
+void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept {
   // One accurate two-pass over the batch, then one merge. Batches holding infinities (or whose
   // values overflow) go value by value so that the non-finite counts stay right.
   // The batch mean goes in as a double-double: merging a mean rounded to double moves M2 by
@@ -265,25 +233,16 @@ void RunningStats::extend_impl(const T* x, std::ptrdiff_t n, std::ptrdiff_t stri
   // offset of 1e9 cost ~1e-11 relative error after a few hundred batches (push(): ~1e-16).
   // Most batches hold finite values only: try the plain two-pass first (the NaN-skipping one
   // is 2-4x slower) and fall back to it when a NaN showed up.
-  double mean_lo;
-  Moments r = moments_dd(x, n, stride, /*skipna=*/false, &mean_lo);
+  Moments r = moments(x, n, stride, /*skipna=*/false, /*need_m2=*/true);
   if (!(std::isfinite(r.mean) && std::isfinite(r.m2))) {
-    r = moments_dd(x, n, stride, /*skipna=*/true, &mean_lo);
+    r = moments(x, n, stride, /*skipna=*/true, /*need_m2=*/true);
   }
   if (r.count == 0 || (std::isfinite(r.mean) && std::isfinite(r.m2))) {
     if (!skipna_) n_nan_ += n - r.count;
-    merge_finite(r.count, r.mean, mean_lo, r.m2, 0.0);
+    merge_finite(r.count, r.mean, r.mean_lo, r.m2, 0.0);
     return;
   }
   for (std::ptrdiff_t i = 0; i < n; ++i) push(static_cast<double>(x[i * stride]));
-}
-
-void RunningStats::extend(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept {
-  extend_impl(x, n, stride);
-}
-
-void RunningStats::extend(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept {
-  extend_impl(x, n, stride);
 }
 
 void RunningStats::merge(const RunningStats& o) noexcept {
@@ -333,5 +292,11 @@ RunningStats RunningStats::from_state(const State& s) noexcept {
   r.m2_lo_ = s.m2_lo;
   return r;
 }
+
+// The entry points, for each float type.
+#define HOTLOOP_MOMENTS_ENTRY_POINTS(T)                                                       \
+  template Moments moments<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, bool, bool) noexcept; \
+  template void RunningStats::extend<T>(const T*, std::ptrdiff_t, std::ptrdiff_t) noexcept;
+HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_MOMENTS_ENTRY_POINTS)
 
 }  // namespace hotloop

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "hotloop/detail/float_types.hpp"
 #include "hotloop/detail/twosum.hpp"
 #include "hotloop/threads.hpp"
 
@@ -325,34 +326,22 @@ HOTLOOP_INLINE void block_dispatch(const T* x, std::ptrdiff_t xs, std::ptrdiff_t
   }
 }
 
-HOTLOOP_CLONES void block_f64(const double* x, std::ptrdiff_t xs, std::ptrdiff_t W,
-                              std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
-                              double* out, std::ptrdiff_t os, std::ptrdiff_t begin,
-                              std::ptrdiff_t end) noexcept {
-  block_dispatch(x, xs, W, min_periods, ddof, stat, out, os, begin, end);
-}
-
-HOTLOOP_CLONES void block_f32(const float* x, std::ptrdiff_t xs, std::ptrdiff_t W,
-                              std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
-                              float* out, std::ptrdiff_t os, std::ptrdiff_t begin,
-                              std::ptrdiff_t end) noexcept {
-  block_dispatch(x, xs, W, min_periods, ddof, stat, out, os, begin, end);
-}
-
 }  // namespace
 
-void rolling_moments_block(const double* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
-                           std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
-                           double* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
-                           std::ptrdiff_t end) noexcept {
-  block_f64(x, x_stride, window, min_periods, ddof, stat, out, out_stride, begin, end);
+// Compiled once per instruction set (HOTLOOP_CLONES), for each float type (the list below).
+template <class T>
+HOTLOOP_CLONES void rolling_moments_block(const T* x, std::ptrdiff_t x_stride,
+                                          std::ptrdiff_t window, std::ptrdiff_t min_periods,
+                                          std::ptrdiff_t ddof, RollingStat stat, T* out,
+                                          std::ptrdiff_t out_stride, std::ptrdiff_t begin,
+                                          std::ptrdiff_t end) noexcept {
+  block_dispatch(x, x_stride, window, min_periods, ddof, stat, out, out_stride, begin, end);
 }
 
-void rolling_moments_block(const float* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
-                           std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
-                           float* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
-                           std::ptrdiff_t end) noexcept {
-  block_f32(x, x_stride, window, min_periods, ddof, stat, out, out_stride, begin, end);
-}
+#define HOTLOOP_ROLLING_ENTRY_POINTS(T)                                                            \
+  template void rolling_moments_block<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, \
+                                         std::ptrdiff_t, RollingStat, T*, std::ptrdiff_t,          \
+                                         std::ptrdiff_t, std::ptrdiff_t) noexcept;
+HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_ROLLING_ENTRY_POINTS)
 
 }  // namespace hotloop

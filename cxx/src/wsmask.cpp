@@ -31,11 +31,17 @@ HOTLOOP_INLINE std::size_t misalignment(const std::uint8_t* p, std::size_t align
   return (align - (reinterpret_cast<std::uintptr_t>(p) & (align - 1))) & (align - 1);
 }
 
-// The masking loop for a key already rotated so that in[0] pairs with k[0].
+}  // namespace
+
+// Compiled once per instruction set (HOTLOOP_CLONES).
 // In place (in == out) is safe: every block is loaded before it is stored, and no store reaches a
 // byte that is still to be loaded.
-HOTLOOP_CLONES void mask_rotated(const std::uint8_t* in, std::uint8_t* out, std::size_t n,
-                                 const std::uint8_t* k) noexcept {
+HOTLOOP_CLONES void ws_mask(const std::uint8_t* in, std::uint8_t* out, std::size_t n,
+                            const std::uint8_t* key, std::size_t offset) noexcept {
+  if (n == 0) return;
+  // The key rotated so that in[0] pairs with k[0].
+  const std::uint8_t k[4] = {key[offset & 3], key[(offset + 1) & 3], key[(offset + 2) & 3],
+                             key[(offset + 3) & 3]};
   std::size_t i = 0;
   if (n >= 64) {
     // Single bytes up to an 8-byte aligned output address.
@@ -67,16 +73,6 @@ HOTLOOP_CLONES void mask_rotated(const std::uint8_t* in, std::uint8_t* out, std:
   }
   for (; i + 8 <= n; i += 8) xor_word(in + i, out + i, p8);
   for (; i < n; ++i) out[i] = in[i] ^ k[i & 3];
-}
-
-}  // namespace
-
-void ws_mask(const std::uint8_t* in, std::uint8_t* out, std::size_t n, const std::uint8_t* key,
-             std::size_t offset) noexcept {
-  if (n == 0) return;
-  const std::uint8_t k[4] = {key[offset & 3], key[(offset + 1) & 3], key[(offset + 2) & 3],
-                             key[(offset + 3) & 3]};
-  mask_rotated(in, out, n, k);
 }
 
 }  // namespace hotloop

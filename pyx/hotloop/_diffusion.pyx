@@ -15,19 +15,16 @@ cimport numpy as cnp
 from cpython.exc cimport PyErr_CheckSignals
 from cython cimport floating
 from libc.string cimport memcpy
-from cython.parallel cimport parallel, prange, threadid
 
 from hotloop._cxx.diffusion cimport (
     Boundary,
     DiffusionTiling,
+    diffuse as cpp_diffuse,
     diffusion_step,
-    diffusion_tile_sparse,
     diffusion_tiles,
     diffusion_tiling,
     diffusion_zero_tiles,
 )
-from hotloop._cxx.threads cimport openmp_team_size
-from hotloop._cxx.spin_barrier cimport SpinBarrier
 from hotloop._threads cimport effective_n_threads
 
 
@@ -199,50 +196,14 @@ cdef int run_step(const floating[:, :] src, floating[:, :] dst, double coef) exc
 # Many steps
 
 
-cdef int run_blocks(floating* a, floating* b, unsigned char* zero_a, unsigned char* zero_b,
-                    floating* scratch, Py_ssize_t scratch_n, Py_ssize_t ny, Py_ssize_t nx,
-                    DiffusionTiling t, Py_ssize_t steps, double coef, Boundary boundary,
-                    int n_threads) noexcept nogil:
-    """`steps` time steps from a (b the other buffer), block after block of t.steps steps, in
-    one parallel region: the threads start once and meet at a barrier after each block, whose
-    tiles they share out dynamically (a spinning barrier: see spin_barrier.hpp for why not
-    OpenMP's, which sleeps). zero_a/zero_b flag the tiles of a/b that are all +0.0
-    (quiescent tiles are skipped; see diffusion.hpp). Returns 0 when a holds the result, 1
-    when b does."""
-    cdef Py_ssize_t ntasks = diffusion_tiles(ny, nx, t)
-    cdef Py_ssize_t nblocks = (steps + t.steps - 1) // t.steps
-    cdef Py_ssize_t blk = 0, k
-    cdef floating* src = NULL
-    cdef floating* dst = NULL
-    cdef unsigned char* zsrc = NULL
-    cdef unsigned char* zdst = NULL
-    cdef int s = 0
-    cdef SpinBarrier barrier
-    if ntasks < n_threads:
-        n_threads = <int>ntasks
-    with parallel(num_threads=n_threads):
-        for blk in range(nblocks):
-            s = <int>min(<Py_ssize_t>t.steps, steps - blk * t.steps)
-            src = a if blk % 2 == 0 else b
-            dst = b if blk % 2 == 0 else a
-            zsrc = zero_a if blk % 2 == 0 else zero_b
-            zdst = zero_b if blk % 2 == 0 else zero_a
-            for k in prange(ntasks, schedule="dynamic"):
-                diffusion_tile_sparse(src, dst, ny, nx, t, k, s, <floating>coef, boundary,
-                                      scratch + threadid() * scratch_n, zsrc, zdst)
-            # The prange ends without a barrier (Cython's nowait): the next block reads what
-            # this one wrote.
-            barrier.wait(openmp_team_size())
-    return <int>(nblocks % 2)
-
-
 cdef object run_many(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] scratch,
                      unsigned char[:, ::1] zero, DiffusionTiling t, Py_ssize_t steps,
                      double coef, Boundary boundary, int n_threads, object report):
     """Advances `a` by `steps` steps, b (a copy of a) as the other buffer. Returns the index
     (0 = a, 1 = b) of the buffer holding the result. zero: 2 x diffusion_tiles(...) flags,
-    set here. The steps run in chunks of about CHUNK_CELLS cell updates (~50 ms);
-    between chunks the GIL is taken to report progress and to let Ctrl-C through."""
+    set here. The steps run in chunks of about CHUNK_CELLS cell updates (~50 ms), each one
+    call of the C++ driver (one parallel region); between chunks the GIL is taken to report
+    progress and to let Ctrl-C through."""
     cdef Py_ssize_t ny = a.shape[0], nx = a.shape[1]
     cdef floating* bufs[2]
     bufs[0] = &a[0, 0]
@@ -251,19 +212,17 @@ cdef object run_many(floating[:, ::1] a, floating[:, ::1] b, floating[:, ::1] sc
     cdef unsigned char* zeros[2]
     zeros[0] = &zero[0, 0]
     zeros[1] = &zero[1, 0]
-    diffusion_zero_tiles(bufs[0], ny, nx, t, zeros[0])
+    diffusion_zero_tiles(<const floating*>bufs[0], ny, nx, t, zeros[0])
     memcpy(zeros[1], zeros[0], <size_t>zero.shape[1])
     cdef int cur = 0
     cdef Py_ssize_t done = 0, n
-    cdef floating* work = &scratch[0, 0]
-    cdef Py_ssize_t work_n = scratch.shape[1]
     # Whole blocks per chunk, at least one.
     cdef Py_ssize_t chunk = max(1, CHUNK_CELLS // (ny * nx * t.steps)) * t.steps
     while done < steps:
         n = min(chunk, steps - done)
         with nogil:
-            cur ^= run_blocks(bufs[cur], bufs[1 - cur], zeros[cur], zeros[1 - cur], work,
-                              work_n, ny, nx, t, n, coef, boundary, n_threads)
+            cur ^= cpp_diffuse(bufs[cur], bufs[1 - cur], ny, nx, t, n, <floating>coef,
+                               boundary, n_threads, &scratch[0, 0], zeros[cur], zeros[1 - cur])
         done += n
         PyErr_CheckSignals()
         if report is not None:

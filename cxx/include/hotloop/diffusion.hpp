@@ -16,6 +16,9 @@
 // any tiling, any thread count and any number of steps per block give results bitwise identical
 // to calling diffusion_step once per step.
 //
+// Entry points for both float types are templates, defined in diffusion.cpp for T = float and
+// double (detail/float_types.hpp); coef is D * dt, already rounded to T.
+//
 // Temporal blocking. The grid is cut into tiles (bands of rows x strips of columns) that advance
 // `steps` time steps at once. A tile reads its rows and columns plus a halo of `steps` cells on
 // every side at time t and writes its own cells at time t + steps; the halo is recomputed by each
@@ -43,11 +46,10 @@ void diffusion_step(const double* in, double* out, std::ptrdiff_t ny, std::ptrdi
                     double dt) noexcept;
 
 // One step with the fixed boundary on grids with row strides (in elements; cells of a row are
-// contiguous). coef is D * dt, already rounded to T. Same contract as above.
-void diffusion_step(const double* in, std::ptrdiff_t in_ld, double* out, std::ptrdiff_t out_ld,
-                    std::ptrdiff_t ny, std::ptrdiff_t nx, double coef) noexcept;
-void diffusion_step(const float* in, std::ptrdiff_t in_ld, float* out, std::ptrdiff_t out_ld,
-                    std::ptrdiff_t ny, std::ptrdiff_t nx, float coef) noexcept;
+// contiguous), float or double. Same contract as above.
+template <class T>
+void diffusion_step(const T* in, std::ptrdiff_t in_ld, T* out, std::ptrdiff_t out_ld,
+                    std::ptrdiff_t ny, std::ptrdiff_t nx, T coef) noexcept;
 
 enum class Boundary : int {
   fixed = 0,     // edge cells held at their initial values
@@ -89,14 +91,10 @@ constexpr std::ptrdiff_t diffusion_scratch(std::ptrdiff_t strip, int steps) noex
 // and write disjoint parts of dst.
 // Preconditions: ny, nx >= 3, 0 <= r0 < r1 <= ny, 0 <= c0 < c1 <= nx, steps >= 1.
 // Never throws, never allocates.
-void diffusion_tile(const double* src, double* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
-                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
-                    std::ptrdiff_t c1, int steps, double coef, Boundary boundary,
-                    double* scratch) noexcept;
-void diffusion_tile(const float* src, float* dst, std::ptrdiff_t ld, std::ptrdiff_t ny,
-                    std::ptrdiff_t nx, std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0,
-                    std::ptrdiff_t c1, int steps, float coef, Boundary boundary,
-                    float* scratch) noexcept;
+template <class T>
+void diffusion_tile(const T* src, T* dst, std::ptrdiff_t ld, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                    std::ptrdiff_t r0, std::ptrdiff_t r1, std::ptrdiff_t c0, std::ptrdiff_t c1,
+                    int steps, T coef, Boundary boundary, T* scratch) noexcept;
 
 // Quiescent tiles. A cell whose inputs are all +0.0 (every bit zero) stays +0.0 exactly:
 // 0 + 0 + 0 + 0 - 4 * 0 is +0, and +0 + coef * +0 is +0 for any coef >= 0. So a tile whose cells
@@ -110,9 +108,9 @@ std::ptrdiff_t diffusion_tiles(std::ptrdiff_t ny, std::ptrdiff_t nx,
                                const DiffusionTiling& tiling) noexcept;
 
 // zero[k] = 1 when every cell of tile k of the C-contiguous ny x nx grid is +0.0, else 0.
-void diffusion_zero_tiles(const double* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                          const DiffusionTiling& tiling, unsigned char* zero) noexcept;
-void diffusion_zero_tiles(const float* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
+//   grid: read. zero: written, diffusion_tiles(ny, nx, tiling) flags.
+template <class T>
+void diffusion_zero_tiles(const T* grid, std::ptrdiff_t ny, std::ptrdiff_t nx,
                           const DiffusionTiling& tiling, unsigned char* zero) noexcept;
 
 // Tile k of one block of `steps` steps (steps <= tiling.steps), src -> dst (C-contiguous
@@ -121,18 +119,45 @@ void diffusion_zero_tiles(const float* grid, std::ptrdiff_t ny, std::ptrdiff_t n
 // (a computed tile is scanned when it was zero in src; one that was warm is flagged 0, "not
 // known to be zero", which is always safe). Tiles of one block may run concurrently (they write
 // disjoint parts of dst and of zero_dst). scratch: tiling.scratch elements private to the call.
-void diffusion_tile_sparse(const double* src, double* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, double coef,
-                           Boundary boundary, double* scratch, const unsigned char* zero_src,
-                           unsigned char* zero_dst) noexcept;
-void diffusion_tile_sparse(const float* src, float* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
-                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, float coef,
-                           Boundary boundary, float* scratch, const unsigned char* zero_src,
+template <class T>
+void diffusion_tile_sparse(const T* src, T* dst, std::ptrdiff_t ny, std::ptrdiff_t nx,
+                           const DiffusionTiling& tiling, std::ptrdiff_t k, int steps, T coef,
+                           Boundary boundary, T* scratch, const unsigned char* zero_src,
                            unsigned char* zero_dst) noexcept;
 
+// The parallel driver: `steps` steps of a C-contiguous ny x nx grid, block after block of
+// tiling.steps steps, the tiles of each block shared out dynamically among the threads of one
+// OpenMP parallel region of n_threads threads (fewer when there are fewer tiles), who meet at a
+// spinning barrier after each block (detail/spin_barrier.hpp: OpenMP's own barrier sleeps, and
+// waking a sleeping thread costs milliseconds on a busy machine, against ~0.1 ms of work per
+// block on 512 x 512). Quiescent tiles are skipped (above). Results are bitwise those of
+// diffuse_serial (and of repeated diffusion_step) for any n_threads and any tiling.
+//
+// The function runs to the end and has no callback: a caller that must react while it runs
+// (Ctrl-C, a progress report) calls it once per chunk of steps, each call one parallel region,
+// exchanging a <-> b and zero_a <-> zero_b whenever a call returns 1. It sets no thread count
+// beyond its own region (no omp_set_num_threads). Built without OpenMP (the C ABI), it runs
+// on the calling thread.
+//   a:       read and written; holds the grid at the start of the call.
+//   b:       read and written; the other buffer. With the fixed boundary its edge cells must
+//            equal a's (start from a copy of a).
+//   zero_a, zero_b: read and written, diffusion_tiles(ny, nx, tiling) flags each, describing a
+//            and b. Before the first call of a run both hold diffusion_zero_tiles(a) (b a copy
+//            of a); between calls, what the previous call left. All 0 in both: no tile is
+//            skipped (and the flags stay 0).
+//   scratch: written, n_threads * tiling.scratch elements; thread i uses the i-th slice.
+// Returns 0 when a holds the grid after `steps` steps, 1 when b does.
+// Preconditions: ny, nx >= 3; tiling = diffusion_tiling(ny, nx, sizeof(T), m) for some m >= 1
+// (m = n_threads spreads the work best); steps >= 0; n_threads >= 1; a, b, scratch and the flag
+// arrays do not overlap. Never throws, never allocates.
+template <class T>
+int diffuse(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTiling& tiling,
+            std::ptrdiff_t steps, T coef, Boundary boundary, int n_threads, T* scratch,
+            unsigned char* zero_a, unsigned char* zero_b) noexcept;
+
 // `steps` steps of a C-contiguous ny x nx grid on the calling thread, block after block, tile
-// after tile (the C++ tests and benchmarks use it; the Python wrapper runs the tiles of a block
-// in parallel). With `sparse`, quiescent tiles are skipped (above).
+// after tile, without OpenMP: the plain twin of diffuse (the C++ tests compare the two). With
+// `sparse`, quiescent tiles are skipped (above).
 //   a, b: read and written, both holding the initial grid (b's edge cells matter with the fixed
 //         boundary). Returns the buffer, a or b, that holds the grid after `steps` steps.
 // Allocates the scratch (std::vector, may throw std::bad_alloc).

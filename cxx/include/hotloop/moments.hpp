@@ -27,19 +27,22 @@ namespace hotloop {
 
 // Result of a reduction. m2 is the sum of squared deviations from the mean; the variance is
 // m2 / (count - ddof). count is the number of values used (NaNs excluded when skipping).
+// mean_lo is the part of the mean below its rounding when the second pass ran (mean + mean_lo is
+// the mean to about twice double precision; RunningStats merges it), else 0.
 struct Moments {
   std::int64_t count;
   double mean;
   double m2;
+  double mean_lo;
 };
 
 // x: read, n values at x[0], x[stride], ... (stride in elements, may be negative).
 // skipna: drop NaNs. need_m2: run the second pass (otherwise m2 is 0). With no values
 // (n == 0, or only NaNs when skipping) count is 0 and mean and m2 are NaN.
-// Never throws, never allocates.
-Moments moments(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                bool need_m2) noexcept;
-Moments moments(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+// T is float or double (the templates of this header are defined in moments.cpp for those
+// two: detail/float_types.hpp). Never throws, never allocates.
+template <class T>
+Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
                 bool need_m2) noexcept;
 
 // A running mean/variance accumulator for live streams.
@@ -55,9 +58,9 @@ class RunningStats {
   explicit RunningStats(bool skipna = false) noexcept : skipna_(skipna) {}
 
   void push(double x) noexcept;
-  // x: read, n values at the given stride (in elements).
-  void extend(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
-  void extend(const float* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
+  // x: read, n values (float or double) at the given stride (in elements).
+  template <class T>
+  void extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
   void merge(const RunningStats& other) noexcept;
 
   bool skipna() const noexcept { return skipna_; }
@@ -81,8 +84,6 @@ class RunningStats {
  private:
   void merge_finite(std::int64_t nb, double mean_b_hi, double mean_b_lo, double m2_b_hi,
                     double m2_b_lo) noexcept;
-  template <class T>
-  void extend_impl(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
 
   bool skipna_;
   std::int64_t n_finite_ = 0, n_nan_ = 0, n_posinf_ = 0, n_neginf_ = 0;

@@ -39,19 +39,17 @@ constexpr std::ptrdiff_t rolling_block_size(std::ptrdiff_t window) noexcept {
   return window * 16 > 16384 ? window * 16 : 16384;
 }
 
-// Computes outputs begin <= i < end of one series.
+// Computes outputs begin <= i < end of one series, of floats or doubles (T; defined in
+// rolling.cpp for those two: detail/float_types.hpp).
 //   x:   read; the series, element i at x[i * x_stride] (stride in elements). Outputs read
 //        x[max(0, begin - window + 1)] up to x[end - 1].
 //   out: written; output i goes to out[i * out_stride]. Must not overlap x.
 // Preconditions (checked by the caller): window >= 1, 0 <= min_periods <= window,
 // 0 <= ddof < window, 0 <= begin <= end. Never throws, never allocates.
-void rolling_moments_block(const double* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
+template <class T>
+void rolling_moments_block(const T* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
                            std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
-                           double* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
-                           std::ptrdiff_t end) noexcept;
-void rolling_moments_block(const float* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
-                           std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
-                           float* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
+                           T* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
                            std::ptrdiff_t end) noexcept;
 
 // The whole series of n values, block after block on the calling thread. Same output as any

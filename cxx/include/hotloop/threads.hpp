@@ -60,6 +60,16 @@ inline int openmp_team_size() noexcept {
 #endif
 }
 
+// omp_get_thread_num(): this thread's number in the current team (0 outside a parallel region), or
+// 0 without OpenMP.
+inline int openmp_thread_num() noexcept {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
 // The widest instruction set the multiversioned kernels use on this CPU:
 // "avx512f", "avx2" or "baseline" ("baseline" also when built without multiversioning).
 const char* simd_level() noexcept;

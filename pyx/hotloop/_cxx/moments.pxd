@@ -8,10 +8,9 @@ cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
         double mean
         double m2
 
-    Moments moments(const double* x, Py_ssize_t n, Py_ssize_t stride,
-                    bint skipna, bint need_m2) noexcept
-    Moments moments(const float* x, Py_ssize_t n, Py_ssize_t stride,
-                    bint skipna, bint need_m2) noexcept
+    # T is float or double (the templates are instantiated for those two only).
+    Moments moments[T](const T* x, Py_ssize_t n, Py_ssize_t stride,
+                       bint skipna, bint need_m2) noexcept
 
     cdef cppclass RunningStats:
         cppclass State:
@@ -22,6 +21,7 @@ cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
         RunningStats() noexcept
         RunningStats(bint skipna) noexcept
         void push(double x) noexcept
+        # One C++ template, declared per type: Cython cannot deduce T from a C array.
         void extend(const double* x, Py_ssize_t n, Py_ssize_t stride) noexcept
         void extend(const float* x, Py_ssize_t n, Py_ssize_t stride) noexcept
         void merge(const RunningStats& other) noexcept

@@ -8,13 +8,9 @@ cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
 
     Py_ssize_t rolling_block_size(Py_ssize_t window) noexcept
 
-    void rolling_moments_block(const double* x, Py_ssize_t x_stride,
-                               Py_ssize_t window, Py_ssize_t min_periods,
-                               Py_ssize_t ddof, RollingStat stat, double* out,
-                               Py_ssize_t out_stride, Py_ssize_t begin,
-                               Py_ssize_t end) noexcept
-    void rolling_moments_block(const float* x, Py_ssize_t x_stride,
-                               Py_ssize_t window, Py_ssize_t min_periods,
-                               Py_ssize_t ddof, RollingStat stat, float* out,
-                               Py_ssize_t out_stride, Py_ssize_t begin,
-                               Py_ssize_t end) noexcept
+    # T is float or double (the template is instantiated for those two only).
+    void rolling_moments_block[T](const T* x, Py_ssize_t x_stride,
+                                  Py_ssize_t window, Py_ssize_t min_periods,
+                                  Py_ssize_t ddof, RollingStat stat, T* out,
+                                  Py_ssize_t out_stride, Py_ssize_t begin,
+                                  Py_ssize_t end) noexcept

@@ -58,6 +58,10 @@ HOTLOOP_INLINE V broadcast(T x) noexcept {
 // each with the body BODY(bits), bits being the vector width to use (512, 256 or 128). Without
 // multiversioning (another compiler, HOTLOOP_NO_MULTIVERSION) one version is compiled, for the
 // widest vectors the compile flags allow.
+// GCC dispatches between the versions only in calls made in the file that defines them (a caller
+// in another file binds to the default version): define them in an anonymous namespace and call
+// them from the family's entry point, in the same file. HOTLOOP_CLONES (target_clones) has no
+// such limit: its function, template or not, may itself be the entry point.
 #if HOTLOOP_HAVE_CLONES
 #define HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY)                \
   __attribute__((target("avx512f"))) SIGNATURE { BODY(512) } \
