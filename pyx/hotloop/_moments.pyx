@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from hotloop._validate import ACCEPTED_FLOAT_DTYPES
+
 cimport numpy as cnp
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
@@ -567,8 +569,8 @@ cdef class RunningStats:
                     it = iter(values)
                 except TypeError:
                     raise TypeError(
-                        f"values must be an ndarray of dtype float64 or float32, or an iterable "
-                        f"of real numbers, got {type(values).__name__}"
+                        f"values must be an ndarray of dtype {ACCEPTED_FLOAT_DTYPES}, or an "
+                        f"iterable of real numbers, got {type(values).__name__}"
                     ) from None
                 extend_iterable(&self.acc, it)
         except BaseException:

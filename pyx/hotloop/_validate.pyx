@@ -72,12 +72,12 @@ cdef str show_int(object v):
     return str(v)
 
 
-cdef object index_of(object value, str name, str accepted):
+cdef object index_of(object value, str name, Py_ssize_t lo, Py_ssize_t hi):
     """value.__index__() as a Python int, or TypeError (bool, np.bool_ and floats refused)."""
     if isinstance(value, (bool, np.bool_)) or not hasattr(value, "__index__"):
         raise TypeError(
-            f"{name} must be an int, got {describe(value)} (accepted: integers {accepted}, "
-            f"or any object with __index__; not bool)"
+            f"{name} must be an int, got {describe(value)} (accepted: integers "
+            f"{int_range(lo, hi)}, or any object with __index__; not bool)"
         )
     return value.__index__()
 
@@ -91,7 +91,7 @@ cpdef Py_ssize_t as_int(object value, str name, Py_ssize_t lo,
     """
     cdef Py_ssize_t v
     if type(value) is not int:
-        value = index_of(value, name, int_range(lo, hi))
+        value = index_of(value, name, lo, hi)
     try:
         v = value
     except OverflowError:
@@ -110,7 +110,7 @@ cpdef Py_ssize_t as_int(object value, str name, Py_ssize_t lo,
 cpdef object as_pyint(object value, str name, Py_ssize_t lo):
     """value as a Python int >= lo, of any size (for arguments that are never stored in C)."""
     if type(value) is not int:
-        value = index_of(value, name, f">= {lo}")
+        value = index_of(value, name, lo, PY_SSIZE_T_MAX)
     if value < lo:
         raise ValueError(f"{name} must be >= {lo}, got {show_int(value)}")
     return value
