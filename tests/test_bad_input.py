@@ -120,6 +120,11 @@ FUNCTIONS = {
     "RunningStats.std": (running_stats("std"), {"ddof": 1}, {"ddof": "count0"}),
     "RunningStats.push": (running_stats("push"), {"value": 1.0}, {"value": "value"}),
     "RunningStats.extend": (running_stats("extend"), {"values": F}, {"values": "floats1"}),
+    "RunningStats.merge": (
+        running_stats("merge"),
+        {"other": hotloop.RunningStats()},
+        {"other": "running_stats"},
+    ),
     "deviceapps.write": (
         write_file,
         {"records": [RECORD], "path": None, "level": 6, "n_threads": 1, "block_size": 4096},
@@ -315,6 +320,16 @@ BAD = {
     "value": [
         ("str", "1.0", TypeError, r"value must be a real number, got str.*accepted: float, int"),
         ("None", None, TypeError, r"value must be a real number, got NoneType.*accepted"),
+    ],
+    "running_stats": [
+        ("None", None, TypeError, r"'other' has incorrect type \(expected .*RunningStats"),
+        ("list", [1.0], TypeError, r"'other' has incorrect type \(expected .*RunningStats"),
+        (
+            "skipna",
+            hotloop.RunningStats(skipna=True),
+            ValueError,
+            r"cannot merge skipna=True into skipna=False",
+        ),
     ],
     "path": [
         ("int", 5, TypeError, r"path must be a str, bytes or os\.PathLike, got int"),
