@@ -13,8 +13,9 @@ as the extension modules, with ``extern "C"`` functions declared in one header,
   diffusion step) and :func:`julia` -- wrappers with the signatures of their ``hotloop``
   counterparts (serial: no ``n_threads``). They check their arguments with the very functions
   the Cython wrappers use (:mod:`hotloop._validate` and each family's argument checks), so they
-  refuse exactly what ``hotloop.X`` refuses, with the same exception and message, and pass
-  NumPy buffers by address. Results are bit-identical to the Cython functions: the same
+  refuse exactly what ``hotloop.X`` refuses, with the same exception type (and the same
+  message, except for bad items of lists, which the Cython reductions name by index), and
+  pass NumPy buffers by address. Results are bit-identical to the Cython functions: the same
   kernels run. Where the C ABI has no counterpart (it takes float64 only), float32 input is
   converted to float64 and the result rounded back, as the Cython kernels do internally;
   :func:`evolve` alone refuses float32 grids (hotloop.evolve computes them in float32). A C
