@@ -42,6 +42,8 @@ cnp.import_array()
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
+    # Py_ssize_t is long long on the 64-bit platforms hotloop builds for.
+    long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
 
 ACCEPTED_FLOAT_DTYPES = "float64 or float32"
 BYTES_ACCEPTED = (
@@ -89,19 +91,19 @@ cpdef Py_ssize_t as_int(object value, str name, Py_ssize_t lo,
     TypeError when it is not an integer (bool refused), OverflowError when it does not fit a
     Py_ssize_t, ValueError when it is outside [lo, hi].
     """
-    cdef Py_ssize_t v
+    cdef int overflow = 0
+    cdef long long v
     if type(value) is not int:
         value = index_of(value, name, lo, hi)
-    try:
-        v = value
-    except OverflowError:
-        # Below the minimum is a plain ValueError; too large for C is an OverflowError.
-        if value < lo:
-            raise ValueError(f"{name} must be {int_range(lo, hi)}, got {show_int(value)}") from None
+    # No try/except: its exception-state bookkeeping would cost more than the conversion.
+    v = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if overflow < 0:
+        raise ValueError(f"{name} must be {int_range(lo, hi)}, got {show_int(value)}")
+    if overflow > 0:
         raise OverflowError(
             f"{name} must be {int_range(lo, hi)}, got {show_int(value)} (too large for a C "
             f"Py_ssize_t)"
-        ) from None
+        )
     if v < lo or v > hi:
         raise ValueError(f"{name} must be {int_range(lo, hi)}, got {v}")
     return v
