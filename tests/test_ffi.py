@@ -261,7 +261,6 @@ def test_c_error_codes():
 @pytest.mark.parametrize(
     ("call", "exc", "match"),
     [
-        (lambda: ffi.std(np.zeros(4, np.float32)), TypeError, "dtype float64"),
         (lambda: ffi.std(np.zeros((2, 2))), ValueError, "1-D"),
         (lambda: ffi.std("1234"), TypeError, "got str"),
         (lambda: ffi.std(["a"]), TypeError, "real numbers"),
@@ -274,8 +273,7 @@ def test_c_error_codes():
         (lambda: ffi.rolling_std(np.zeros(5), 3, out=np.zeros(4)), ValueError, "shape"),
         (lambda: ffi.rolling_std(np.zeros(5), 3, out=np.zeros(5, np.float32)), TypeError, "dtype"),
         (lambda: ffi.rolling_std(np.zeros(5), 3, out=[0.0] * 5), TypeError, "NumPy array"),
-        (lambda: ffi.rolling_std(np.zeros(5), 3, out=np.zeros(10)[::2]), ValueError, "contig"),
-        (lambda: ffi.fib(-1), ValueError, "n >= 0"),
+        (lambda: ffi.fib(-1), ValueError, "n must be >= 0"),
         (lambda: ffi.fib(94), OverflowError, "64 bits"),
         (lambda: ffi.fib(2.0), TypeError, "float"),
         (lambda: ffi.fib(True), TypeError, "bool"),
@@ -291,7 +289,6 @@ def test_c_error_codes():
         (lambda: ffi.evolve(np.zeros((2, 3)), np.zeros((2, 3))), ValueError, "3 x 3"),
         (lambda: ffi.evolve(np.zeros((3, 3)), np.zeros((3, 4))), ValueError, "shape"),
         (lambda: ffi.evolve(np.zeros((3, 3), np.float32), np.zeros((3, 3))), TypeError, "dtype"),
-        (lambda: ffi.evolve([[0.0] * 3] * 3, np.zeros((3, 3))), TypeError, "NumPy array"),
         (lambda: ffi.evolve(np.zeros((3, 3)), np.zeros((3, 3)), D=math.nan), ValueError, "D"),
         (lambda: ffi.julia(np.zeros(3), 0j, 5), TypeError, "complex128"),
         (lambda: ffi.julia(np.zeros(3, complex), np.zeros(2, complex), 5), ValueError, "shape"),
@@ -302,6 +299,41 @@ def test_c_error_codes():
 def test_wrapper_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_wrappers_accept_what_cython_accepts():
+    """float32 input, strided out and lists: the C ABI is float64 and contiguous, the wrappers
+    convert, and the results stay bit-identical to the Cython functions."""
+    rng = np.random.default_rng(3)
+    x32 = series(rng, 3000).astype(np.float32)
+    assert same(ffi.std(x32), hotloop.std(x32))
+    assert same(ffi.mean(x32[::3]), hotloop.mean(x32[::3]))
+    got = ffi.rolling_std(x32, 40, ddof=1)
+    assert got.dtype == np.float32
+    assert got.tobytes() == hotloop.rolling_std(x32, 40, ddof=1).tobytes()
+    x = series(rng, 5)
+    out = np.zeros(10)[::2]
+    assert ffi.rolling_std(x, 3, out=out) is out
+    assert same(out, hotloop.rolling_std(x, 3))
+    rows = series(rng, 2 * 300).reshape(2, 300)
+    assert same(ffi.rolling_mean(rows[:, ::2], 9), hotloop.rolling_mean(rows[:, ::2], 9))
+    grid = rng.random((3, 3)).tolist()
+    a, b = np.zeros((3, 3)), np.zeros((3, 3))
+    assert same(ffi.evolve(grid, a), hotloop.evolve(grid, b))
+    a, b = np.zeros((4, 6))[:, ::2], np.zeros((4, 6))[:, ::2]
+    grid = rng.random((4, 3))
+    assert same(ffi.evolve(grid, a), hotloop.evolve(grid, b))
+    with pytest.raises(TypeError, match="float64 for the C ABI"):
+        ffi.evolve(np.zeros((3, 3), np.float32), np.zeros((3, 3), np.float32))
+
+
+def test_c_error_codes_raise():
+    """A code coming back from C (which the checks should make impossible) raises."""
+    ffi._check(0, "hotloop_x")
+    with pytest.raises(ValueError, match=r"hotloop_x returned -1 \(HOTLOOP_EINVAL"):
+        ffi._check(-1, "hotloop_x")
+    with pytest.raises(hotloop.HotloopError, match="unknown error code"):
+        ffi._check(-99, "hotloop_x")
 
 
 def test_evolve_refuses_shared_memory_and_read_only():

@@ -354,13 +354,13 @@ def test_bad_input_leaves_state_unchanged():
     rs = RunningStats()
     rs.extend([1.0, 2.0])
     before = rs.__reduce__()
-    with pytest.raises(TypeError, match=r"x\[2\] must be a real number"):
+    with pytest.raises(TypeError, match=r"values\[2\] must be a real number"):
         rs.extend(iter([3.0, 4.0, "five"]))
     with pytest.raises(TypeError, match="float64 or float32"):
         rs.extend(np.arange(3))
     with pytest.raises(ValueError, match="1-D"):
         rs.extend(np.ones((2, 2)))
-    with pytest.raises(TypeError, match="push expects a real number, got str"):
+    with pytest.raises(TypeError, match=r"push: value must be a real number, got str"):
         rs.push("1.0")
     with pytest.raises(TypeError):
         rs.merge([1.0])

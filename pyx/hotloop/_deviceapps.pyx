@@ -17,6 +17,7 @@ from hotloop._deviceapps_errors import (
 )
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Size
 from cpython.exc cimport PyErr_CheckSignals
@@ -52,6 +53,7 @@ from hotloop._cxx.deviceapps cimport (
     kMaxMessageSize,
 )
 from hotloop._threads cimport effective_n_threads
+from hotloop._validate cimport as_int, get_byte_buffer
 
 cdef extern from "Python.h":
     PyObject* new_uint "PyLong_FromUnsignedLong" (unsigned long v) except NULL
@@ -82,15 +84,6 @@ cdef object os_error(int err, object path):
 
 # --------------------------------------------------------------------------------------------
 # Argument checks
-
-
-cdef Py_ssize_t as_int(object value, str name, Py_ssize_t low, Py_ssize_t high) except? -1:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    v = value.__index__()
-    if not low <= v <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {v}")
-    return v
 
 
 cdef bytes as_path(object path):
@@ -158,29 +151,14 @@ cdef double take_double(object v, Py_ssize_t index, str key) except? -1.0:
 
 
 cdef uint32_t app_value(PyObject* item, Py_ssize_t index, Py_ssize_t i) except? 0xFFFFFFFF:
-    """One app id as uint32: ints (and objects with __index__, but not bools) in [0, 2**32)."""
-    cdef int overflow = 0
-    cdef long long v
-    cdef object obj
-    if PyLong_CheckExact(item):
-        v = PyLong_AsLongLongAndOverflow(item, &overflow)
-    else:
-        obj = <object>item
-        if isinstance(obj, bool) or not hasattr(obj, "__index__"):
-            raise RecordTypeError(
-                f"record {index}: apps[{i}] must be an int, got {type(obj).__name__}: "
-                f"{obj!r:.60}",
-                index=index, key="apps",
-            )
-        obj = obj.__index__()
-        v = PyLong_AsLongLongAndOverflow(<PyObject*>obj, &overflow)
-    if overflow or v < 0 or v > 0xFFFFFFFF:
-        raise RecordValueError(
-            f"record {index}: apps[{i}] = {<object>item!r:.60} is outside the uint32 range "
-            f"[0, 4294967295]",
-            index=index, key="apps",
-        )
-    return <uint32_t>v
+    """One app id as uint32, by hotloop._validate's integer rule (ints and objects with
+    __index__, not bools, in [0, 2**32)); its errors become record errors."""
+    try:
+        return <uint32_t>as_int(<object>item, f"record {index}: apps[{i}]", 0, 0xFFFFFFFF)
+    except TypeError as exc:
+        raise RecordTypeError(str(exc), index=index, key="apps") from None
+    except (ValueError, OverflowError) as exc:
+        raise RecordValueError(str(exc), index=index, key="apps") from None
 
 
 cdef object take_apps(object v, vector[uint32_t]& buf, Py_ssize_t index):
@@ -576,25 +554,30 @@ cdef object to_dict(const DeviceAppsMessage* m, bint as_bytes, _TextCache types,
 
 
 def decode_message(data, *, as_bytes=False):
-    cdef const unsigned char[::1] view = data
-    cdef size_t n = view.shape[0]
+    cdef Py_buffer view
     cdef vector[uint32_t] apps
     cdef DeviceAppsMessage m
     cdef DecodeError e
-    apps.resize(n + 1)
-    if not decode(&view[0] if n else NULL, n, &m, apps.data(), &e):
-        raise MessageDecodeError(
-            f"malformed DeviceApps message: {e.what.decode()} (at byte {e.position} of the "
-            f"{n}-byte message)",
-            offset=e.position,
-        )
+    get_byte_buffer(data, &view, "data", False, -1)
+    cdef size_t n = view.len
     try:
-        return to_dict(&m, as_bytes, None, None)
-    except UnicodeDecodeError as exc:
-        raise MessageDecodeError(
-            f"the device id or type is not valid UTF-8 ({exc}); read with as_bytes=True",
-            offset=0,
-        ) from None
+        apps.resize(n + 1)
+        if not decode(<const uint8_t*>view.buf if n else NULL, n, &m, apps.data(), &e):
+            raise MessageDecodeError(
+                f"malformed DeviceApps message: {e.what.decode()} (at byte {e.position} of the "
+                f"{n}-byte message)",
+                offset=e.position,
+            )
+        # m points into the buffer: the dict is built before it is released.
+        try:
+            return to_dict(&m, as_bytes, None, None)
+        except UnicodeDecodeError as exc:
+            raise MessageDecodeError(
+                f"the device id or type is not valid UTF-8 ({exc}); read with as_bytes=True",
+                offset=0,
+            ) from None
+    finally:
+        PyBuffer_Release(&view)
 
 
 cdef class DeviceAppsReader:

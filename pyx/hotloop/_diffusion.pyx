@@ -3,8 +3,6 @@
 Wrappers only: arguments are validated with the GIL held, then the C++ kernels of
 cxx/include/hotloop/diffusion.hpp run with the GIL released.
 """
-import math
-import operator
 import sys
 import time
 import warnings
@@ -26,12 +24,12 @@ from hotloop._cxx.diffusion cimport (
     diffusion_zero_tiles,
 )
 from hotloop._threads cimport effective_n_threads
+from hotloop._validate cimport FLOAT64, as_float_array, as_int, as_real, check_out, float_kind
 
 
 cnp.import_array()
 
 cdef object F64 = np.dtype(np.float64)
-cdef object F32 = np.dtype(np.float32)
 # The explicit scheme is stable for 0 <= D * dt / dx**2 <= 1/4 (dx = 1 here).
 cdef double STABLE_MAX = 0.25
 # Seconds between two progress reports.
@@ -45,48 +43,22 @@ cdef Py_ssize_t CHUNK_CELLS = 1 << 28
 # Argument checks
 
 
-cdef object as_grid(object grid, str name):
+cpdef object as_grid(object grid, str name):
     """grid as a native float64/float32 ndarray, 2-D and at least 3 x 3, or TypeError/ValueError.
 
-    Lists and tuples become float64.
+    Lists and tuples become float64 (see hotloop._validate for the array rules).
     """
-    cdef object arr
-    if isinstance(grid, np.ndarray):
-        arr = grid
-    elif isinstance(grid, (list, tuple)):
-        try:
-            arr = np.asarray(grid, dtype=F64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must hold real numbers only: {exc}") from None
-    else:
-        raise TypeError(
-            f"{name} must be a float64 or float32 ndarray, got {type(grid).__name__}"
-        )
-    dt = arr.dtype
-    if dt.kind != "f" or dt.itemsize not in (4, 8):
-        raise TypeError(
-            f"{name} must have dtype float64 or float32, got {dt} "
-            f"(convert with {name}.astype(np.float64))"
-        )
-    if not dt.isnative:  # byte-swapped float64/float32
-        arr = arr.astype(dt.newbyteorder("="))
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D, got {arr.ndim}-D with shape {arr.shape}")
+    cdef object arr = as_float_array(grid, name, 2, 2)
     if arr.shape[0] < 3 or arr.shape[1] < 3:
         raise ValueError(f"{name} must be at least 3 x 3, got shape {arr.shape}")
     return arr
 
 
-cdef double as_real(object value, str name) except? -1.0:
-    if isinstance(value, (bool, np.bool_, str, bytes)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    return v
+cpdef tuple evolve_args(object grid, object out, object D, object dt):
+    """The checked arguments of evolve: (grid as an array, D, dt); out is checked against it."""
+    cdef object src = as_grid(grid, "grid")
+    check_out(out, src, "grid", False)
+    return src, as_real(D, "D"), as_real(dt, "dt")
 
 
 cdef bint unit_rows(object arr):
@@ -116,7 +88,8 @@ def evolve(grid, out, D=1.0, dt=0.1):
     ----------
     grid : ndarray of float64 or float32, shape (ny, nx)
         The grid at time t; 2-D, at least 3 x 3, any strides, read-only is fine. Lists and
-        tuples are converted to float64.
+        tuples are converted to float64, byte-swapped arrays to native order (``out`` then
+        has the native dtype).
     out : ndarray, shape (ny, nx)
         Receives the interior cells at time t + dt: same shape and dtype as ``grid``,
         writable, any strides. Its edge cells are not touched. It must not share memory
@@ -151,19 +124,8 @@ def evolve(grid, out, D=1.0, dt=0.1):
     grids compute in float32 with ``float32(D * dt)``. NaN and infinity propagate through
     the arithmetic like any value.
     """
-    cdef object src = as_grid(grid, "grid")
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a NumPy array, got {type(out).__name__}")
-    if out.dtype != src.dtype:
-        raise TypeError(f"out must have dtype {src.dtype} like grid, got {out.dtype}")
-    if out.shape != src.shape:
-        raise ValueError(f"out must have shape {src.shape} like grid, got {out.shape}")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    if np.may_share_memory(src, out):
-        raise ValueError("out must not share memory with grid (the step reads every cell "
-                         "of grid after writing out)")
-    cdef double coef = as_real(D, "D") * as_real(dt, "dt")
+    src, d, t = evolve_args(grid, out, D, dt)
+    cdef double coef = <double>d * <double>t
     if not 0.0 <= coef <= STABLE_MAX:
         warnings.warn(
             f"D * dt = {coef!r} is outside [0, 0.25]: repeated steps of the explicit scheme "
@@ -174,7 +136,7 @@ def evolve(grid, out, D=1.0, dt=0.1):
     if not unit_rows(src):
         src = np.ascontiguousarray(src)
     cdef object dst = out if unit_rows(out) else np.array(out, order="C")
-    if src.dtype == F64:
+    if float_kind(src) == FLOAT64:
         run_step[double](src, dst, coef)
     else:
         run_step[float](src, dst, coef)
@@ -258,7 +220,8 @@ def diffuse(grid, steps, *, D=1.0, dt=0.1, boundary="fixed", n_threads=None, pro
     ----------
     grid : ndarray of float64 or float32, shape (ny, nx)
         The initial grid; 2-D, at least 3 x 3, any strides, read-only is fine. It is not
-        changed. Lists and tuples are converted to float64.
+        changed. Lists and tuples are converted to float64, byte-swapped arrays to native
+        order.
     steps : int
         Number of time steps, >= 0.
     D, dt : float, optional
@@ -279,7 +242,8 @@ def diffuse(grid, steps, *, D=1.0, dt=0.1, boundary="fixed", n_threads=None, pro
     Returns
     -------
     ndarray
-        The grid after ``steps`` steps: a new C-contiguous array, same shape and dtype.
+        The grid after ``steps`` steps: a new C-contiguous array, same shape and dtype (in
+        native byte order).
 
     Raises
     ------
@@ -311,11 +275,7 @@ def diffuse(grid, steps, *, D=1.0, dt=0.1, boundary="fixed", n_threads=None, pro
     helps in proportion to the cold area of a run.
     """
     cdef object src = as_grid(grid, "grid")
-    if isinstance(steps, (bool, np.bool_)) or not hasattr(steps, "__index__"):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
-    cdef object n_steps = operator.index(steps)
-    if n_steps < 0:
-        raise ValueError(f"steps must be >= 0, got {n_steps}")
+    cdef object n_steps = as_int(steps, "steps", 0)
     cdef double coef = as_real(D, "D") * as_real(dt, "dt")
     if not 0.0 <= coef <= STABLE_MAX:
         raise ValueError(

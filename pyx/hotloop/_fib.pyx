@@ -7,28 +7,21 @@ from libc.stdint cimport uint64_t
 
 from hotloop._cxx.fib cimport fib_fast as cpp_fib_fast
 from hotloop._cxx.fib cimport fib_recursive, kFibMaxN
+from hotloop._validate cimport as_int
 
 # From this n on, fib() releases the GIL: fib(20) already makes ~22,000 calls (~15 us).
 cdef int FIB_NOGIL_MIN = 20
 
 
-cdef Py_ssize_t as_index(object n, str fname) except -1:
-    """n as a non-negative Py_ssize_t, or TypeError/ValueError/OverflowError naming fname."""
-    cdef object v
-    if type(n) is int:
-        v = n
-    elif isinstance(n, bool) or not hasattr(n, "__index__"):
-        raise TypeError(f"{fname}() takes an integer n, got {type(n).__name__}: {n!r:.40}")
-    else:
-        v = n.__index__()
-    if v < 0:
-        raise ValueError(f"{fname}(n) needs n >= 0, got {v}")
-    try:
-        return v
-    except OverflowError:
+cpdef int fib64_arg(object n) except -1:
+    """n checked for a 64-bit result: 0 <= n <= 93, else TypeError/ValueError/OverflowError."""
+    cdef Py_ssize_t k = as_int(n, "n", 0)
+    if k > kFibMaxN:
         raise OverflowError(
-            f"{fname}({v}) is out of reach: its result would have about 0.69 * n bits"
-        ) from None
+            f"fib({k}) does not fit in 64 bits: n must be between 0 and {kFibMaxN} here; "
+            f"hotloop.fib_fast(n) gives exact results for any n"
+        )
+    return <int>k
 
 
 def fib(n):
@@ -55,7 +48,7 @@ def fib(n):
     ValueError
         If n < 0.
     OverflowError
-        If n > 93: fib(94) does not fit in 64 bits.
+        If n > 93: fib(94) does not fit in 64 bits (or n does not fit a C ``Py_ssize_t``).
 
     Notes
     -----
@@ -63,17 +56,12 @@ def fib(n):
     (a minute), fib(93) would take centuries. The GIL is released from n = 20 on, so other
     Python threads run meanwhile; the call cannot be interrupted with Ctrl-C.
     """
-    cdef Py_ssize_t k = as_index(n, "fib")
+    cdef int k = fib64_arg(n)
     cdef uint64_t r
-    if k > kFibMaxN:
-        raise OverflowError(
-            f"fib({k}) does not fit in 64 bits (the largest is fib({kFibMaxN})); "
-            f"hotloop.fib_fast(n) gives exact results for any n"
-        )
     if k < FIB_NOGIL_MIN:
-        return fib_recursive(<int>k)
+        return fib_recursive(k)
     with nogil:
-        r = fib_recursive(<int>k)
+        r = fib_recursive(k)
     return r
 
 
@@ -97,7 +85,8 @@ def fib_fast(n):
     ValueError
         If n < 0.
     OverflowError
-        If n does not fit in a C ``Py_ssize_t`` (the result could not be stored anyway).
+        If n does not fit in a C ``Py_ssize_t`` (the result, of about 0.69 n bits, could not
+        be stored anyway).
 
     Notes
     -----
@@ -107,7 +96,7 @@ def fib_fast(n):
     Python's integers, whose multiplication (Karatsuba) then dominates: fib(10**6), a number
     of 208,988 digits, takes a few milliseconds. Memory grows as 0.69 n bits.
     """
-    cdef Py_ssize_t k = as_index(n, "fib_fast")
+    cdef Py_ssize_t k = as_int(n, "n", 0)
     cdef uint64_t a64, b64
     cdef int shift, bit
     if k <= kFibMaxN:

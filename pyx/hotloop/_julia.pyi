@@ -34,3 +34,8 @@ def mandelbrot_grid(
     maxiter: SupportsIndex = 300,
     n_threads: int | None = None,
 ) -> _Counts: ...
+
+# Argument checks shared with hotloop.ffi (private).
+def julia_args(
+    zs: object, cs: object, maxiter: object
+) -> tuple[npt.NDArray[np.complex128], npt.NDArray[np.complex128], int, int]: ...

@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from hotloop._validate import ACCEPTED_FLOAT_DTYPES
+
 cimport numpy as cnp
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.long cimport PyLong_AsDouble
@@ -17,7 +19,7 @@ from libc.math cimport NAN, sqrt
 
 from hotloop._cxx.moments cimport Moments, moments
 from hotloop._cxx.moments cimport RunningStats as CppRunningStats
-from hotloop._validate cimport as_count, as_float_array
+from hotloop._validate cimport FLOAT64, as_float_array, as_int, float_kind
 
 # Below this many values the GIL is kept: releasing it costs more than the kernel.
 cdef Py_ssize_t NOGIL_MIN = 8192
@@ -40,16 +42,17 @@ cdef enum Reduction:
 # Python sequences read into C buffers
 
 
-cdef double item_as_double(object item, Py_ssize_t i) except? -1.0:
+cdef double item_as_double(object item, Py_ssize_t i, str name) except? -1.0:
     """Slow path of the sequence readers: ints, bools, NumPy scalars, objects with __float__."""
     try:
         return item
     except TypeError:
         raise TypeError(
-            f"x[{i}] must be a real number, got {type(item).__name__}: {item!r:.40}"
+            f"{name}[{i}] must be a real number, got {type(item).__name__}: {item!r:.40} "
+            f"(accepted: float, int or anything with __float__)"
         ) from None
     except OverflowError:
-        raise OverflowError(f"x[{i}] is too large for a float: {item!r:.40}") from None
+        raise OverflowError(f"{name}[{i}] is too large for a float: {item!r:.40}") from None
 
 
 cdef double int_as_double(object item, Py_ssize_t i) except? -1.0:
@@ -85,7 +88,7 @@ cdef Py_ssize_t fill_from_sequence(object seq, double* buf, Py_ssize_t n) except
             buf[i] = int_as_double(<object>items[i], i)
             i += 1
         if i < n and not float_check(items[i]):
-            buf[i] = item_as_double(<object>items[i], i)
+            buf[i] = item_as_double(<object>items[i], i, "x")
             i += 1
             if len(seq) != n:
                 raise ValueError("x changed size while it was being read")
@@ -135,15 +138,14 @@ cdef Moments moments_of_sequence(object seq, bint skipna, bint need_m2) except *
     return r
 
 
-cdef inline bint direct_1d(object x, int typenum):
-    """True when x is exactly a 1-D, native-endian ndarray of the given type whose stride is a
-    whole number of elements: then the kernel can read its buffer directly."""
-    if not cnp.PyArray_CheckExact(x):
-        return False
-    cdef cnp.ndarray a = <cnp.ndarray>x
-    return (cnp.PyArray_NDIM(a) == 1 and cnp.PyArray_TYPE(a) == typenum
-            and cnp.PyArray_ISNOTSWAPPED(a)
-            and cnp.PyArray_STRIDE(a, 0) % cnp.PyArray_ITEMSIZE(a) == 0)
+cpdef int check_ddof(Py_ssize_t ddof, Py_ssize_t n) except -1:
+    """ValueError unless ddof < n, the number of values (n > 0)."""
+    if ddof >= n:
+        raise ValueError(
+            f"ddof={ddof} must be less than the number of values ({n}); accepted: "
+            f"0 <= ddof < {n}"
+        )
+    return 0
 
 
 cdef object reduce(object x, object ddof, bint skipna, Reduction what):
@@ -151,34 +153,36 @@ cdef object reduce(object x, object ddof, bint skipna, Reduction what):
     cdef Moments r
     cdef object arr
     cdef bint need_m2 = what != R_MEAN
+    cdef int kind
     if need_m2:
-        dd = as_count(ddof, "ddof", 0)
+        dd = as_int(ddof, "ddof", 0)
     # Small arrays are where call overhead shows (np.std of 50 numbers spends 99% of its time
     # in overhead), so plain 1-D float arrays skip the memoryview acquisition (~150 ns, more
     # than the kernel) and hand their buffer to the kernel through NumPy's C API.
-    if direct_1d(x, cnp.NPY_DOUBLE):
+    kind = float_kind(x)
+    if kind and cnp.PyArray_NDIM(<cnp.ndarray>x) == 1:
         n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-        r = moments_of_buffer(<const double*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
-                              cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 8, skipna, need_m2)
-    elif direct_1d(x, cnp.NPY_FLOAT):
-        n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
-        r = moments_of_buffer(<const float*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
-                              cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 4, skipna, need_m2)
+        if kind == FLOAT64:
+            r = moments_of_buffer(<const double*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
+                                  cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 8, skipna, need_m2)
+        else:
+            r = moments_of_buffer(<const float*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
+                                  cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 4, skipna, need_m2)
     elif type(x) is list or type(x) is tuple:
         n = len(x)
         r = moments_of_sequence(x, skipna, need_m2)
     else:
-        arr = as_float_array(x, "x", 1)
+        arr = as_float_array(x, "x", 1, 1)
         n = arr.shape[0]
-        if arr.dtype.itemsize == 8:  # as_float_array: float64 or float32
+        if float_kind(arr) == FLOAT64:
             r = moments_of_array[double](arr, skipna, need_m2)
         else:
             r = moments_of_array[float](arr, skipna, need_m2)
     if n == 0:
         warnings.warn("empty input: the result is NaN", RuntimeWarning, stacklevel=3)
         return NAN
-    if dd >= n:
-        raise ValueError(f"ddof={dd} must be less than the number of values ({n})")
+    if need_m2:
+        check_ddof(dd, n)
     if r.count <= dd:  # only with skipna: too few non-NaN values
         warnings.warn(
             f"{r.count} non-NaN value(s) leave no degrees of freedom with ddof={dd}: "
@@ -194,13 +198,19 @@ cdef object reduce(object x, object ddof, bint skipna, Reduction what):
     return sqrt(r.m2 / <double>(r.count - dd))
 
 
-_REDUCTION_DOC = """{summary}
+# --------------------------------------------------------------------------------------------
+# Whole-array functions
+
+
+def mean(x):
+    """Arithmetic mean of a 1-D array or sequence.
 
     Parameters
     ----------
     x : ndarray of float64 or float32, list or tuple
-        1-D, any stride, read-only arrays too. Lists and tuples may hold floats, ints (exactly
-        representable up to 2**53) and anything with ``__float__``.{ddof_doc}
+        1-D, any stride, read-only arrays too; byte-swapped arrays are read in native order.
+        Lists and tuples may hold floats, ints (exactly representable up to 2**53) and
+        anything with ``__float__``.
 
     Returns
     -------
@@ -210,13 +220,15 @@ _REDUCTION_DOC = """{summary}
     Raises
     ------
     TypeError
-        For other dtypes, or a sequence item that is not a real number.
+        For other dtypes, or a sequence item that is not a real number (strings are not
+        parsed).
     ValueError
-        For input that is not 1-D{ddof_raise}.
+        For input that is not 1-D.
 
     Notes
     -----
-    {nan_policy} Empty input gives NaN with a ``RuntimeWarning``, as NumPy does.
+    A NaN anywhere gives NaN; +inf/-inf give a mean of +inf/-inf (NaN if both occur) and a
+    variance of NaN, as NumPy. Empty input gives NaN with a ``RuntimeWarning``, as NumPy does.
 
     Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums that also keep the
     rounding error of every difference. The mean is within 1 ulp of the exact mean, and the
@@ -225,62 +237,218 @@ _REDUCTION_DOC = """{summary}
     A sequence of equal values has variance exactly 0. Limits of double precision (NumPy has
     the same): deviations below about 1e-154 underflow when squared, above about 1e154 the
     variance overflows to inf.
-"""
-
-_DDOF_DOC = """
-    ddof : int, optional
-        Delta degrees of freedom: the divisor is ``N - ddof`` with ``N`` the number of values
-        used. Default 0 (population variance, as NumPy); 1 gives the sample variance."""
-_DDOF_RAISE = ", a negative ddof, or ``ddof >= len(x)`` on non-empty input"
-_NAN_PROPAGATE = (
-    "A NaN anywhere gives NaN; +inf/-inf give a mean of +inf/-inf (NaN if both occur) and a "
-    "variance of NaN, as NumPy."
-)
-_NAN_SKIP = (
-    "NaNs are ignored; when fewer than ``ddof + 1`` values remain the result is NaN with a "
-    "``RuntimeWarning`` (NumPy's nan-functions do the same). Infinities are values."
-)
-
-
-def mean(x):
+    """
     return reduce(x, 0, False, R_MEAN)
 
 
 def var(x, *, ddof=0):
+    """Variance of a 1-D array or sequence.
+
+    Parameters
+    ----------
+    x : ndarray of float64 or float32, list or tuple
+        1-D, any stride, read-only arrays too; byte-swapped arrays are read in native order.
+        Lists and tuples may hold floats, ints (exactly representable up to 2**53) and
+        anything with ``__float__``.
+    ddof : int, optional
+        Delta degrees of freedom: the divisor is ``N - ddof`` with ``N`` the number of values
+        used. Default 0 (population variance, as NumPy); 1 gives the sample variance.
+
+    Returns
+    -------
+    float
+        Computed in double precision, also for float32 input.
+
+    Raises
+    ------
+    TypeError
+        For other dtypes, or a sequence item that is not a real number (strings are not
+        parsed).
+    ValueError
+        For input that is not 1-D, a negative ddof, or ``ddof >= len(x)`` on non-empty input.
+
+    Notes
+    -----
+    A NaN anywhere gives NaN; +inf/-inf give a mean of +inf/-inf (NaN if both occur) and a
+    variance of NaN, as NumPy. Empty input gives NaN with a ``RuntimeWarning``, as NumPy does.
+
+    Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums that also keep the
+    rounding error of every difference. The mean is within 1 ulp of the exact mean, and the
+    variance and standard deviation within 4 ulps of the exact two-pass result (measured at
+    most 2 and 1), for any length and however much the values cancel, e.g. 1e9 + noise.
+    A sequence of equal values has variance exactly 0. Limits of double precision (NumPy has
+    the same): deviations below about 1e-154 underflow when squared, above about 1e154 the
+    variance overflows to inf.
+    """
     return reduce(x, ddof, False, R_VAR)
 
 
 def std(x, *, ddof=0):
+    """Standard deviation of a 1-D array or sequence.
+
+    Parameters
+    ----------
+    x : ndarray of float64 or float32, list or tuple
+        1-D, any stride, read-only arrays too; byte-swapped arrays are read in native order.
+        Lists and tuples may hold floats, ints (exactly representable up to 2**53) and
+        anything with ``__float__``.
+    ddof : int, optional
+        Delta degrees of freedom: the divisor is ``N - ddof`` with ``N`` the number of values
+        used. Default 0 (population variance, as NumPy); 1 gives the sample variance.
+
+    Returns
+    -------
+    float
+        Computed in double precision, also for float32 input.
+
+    Raises
+    ------
+    TypeError
+        For other dtypes, or a sequence item that is not a real number (strings are not
+        parsed).
+    ValueError
+        For input that is not 1-D, a negative ddof, or ``ddof >= len(x)`` on non-empty input.
+
+    Notes
+    -----
+    A NaN anywhere gives NaN; +inf/-inf give a mean of +inf/-inf (NaN if both occur) and a
+    variance of NaN, as NumPy. Empty input gives NaN with a ``RuntimeWarning``, as NumPy does.
+
+    Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums that also keep the
+    rounding error of every difference. The mean is within 1 ulp of the exact mean, and the
+    variance and standard deviation within 4 ulps of the exact two-pass result (measured at
+    most 2 and 1), for any length and however much the values cancel, e.g. 1e9 + noise.
+    A sequence of equal values has variance exactly 0. Limits of double precision (NumPy has
+    the same): deviations below about 1e-154 underflow when squared, above about 1e154 the
+    variance overflows to inf.
+    """
     return reduce(x, ddof, False, R_STD)
 
 
 def nanmean(x):
+    """Arithmetic mean, ignoring NaNs.
+
+    Parameters
+    ----------
+    x : ndarray of float64 or float32, list or tuple
+        1-D, any stride, read-only arrays too; byte-swapped arrays are read in native order.
+        Lists and tuples may hold floats, ints (exactly representable up to 2**53) and
+        anything with ``__float__``.
+
+    Returns
+    -------
+    float
+        Computed in double precision, also for float32 input.
+
+    Raises
+    ------
+    TypeError
+        For other dtypes, or a sequence item that is not a real number (strings are not
+        parsed).
+    ValueError
+        For input that is not 1-D.
+
+    Notes
+    -----
+    NaNs are ignored; when fewer than ``ddof + 1`` values remain the result is NaN with a
+    ``RuntimeWarning`` (NumPy's nan-functions do the same). Infinities are values. Empty input
+    gives NaN with a ``RuntimeWarning``, as NumPy does.
+
+    Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums that also keep the
+    rounding error of every difference. The mean is within 1 ulp of the exact mean, and the
+    variance and standard deviation within 4 ulps of the exact two-pass result (measured at
+    most 2 and 1), for any length and however much the values cancel, e.g. 1e9 + noise.
+    A sequence of equal values has variance exactly 0. Limits of double precision (NumPy has
+    the same): deviations below about 1e-154 underflow when squared, above about 1e154 the
+    variance overflows to inf.
+    """
     return reduce(x, 0, True, R_MEAN)
 
 
 def nanvar(x, *, ddof=0):
+    """Variance, ignoring NaNs.
+
+    Parameters
+    ----------
+    x : ndarray of float64 or float32, list or tuple
+        1-D, any stride, read-only arrays too; byte-swapped arrays are read in native order.
+        Lists and tuples may hold floats, ints (exactly representable up to 2**53) and
+        anything with ``__float__``.
+    ddof : int, optional
+        Delta degrees of freedom: the divisor is ``N - ddof`` with ``N`` the number of values
+        used. Default 0 (population variance, as NumPy); 1 gives the sample variance.
+
+    Returns
+    -------
+    float
+        Computed in double precision, also for float32 input.
+
+    Raises
+    ------
+    TypeError
+        For other dtypes, or a sequence item that is not a real number (strings are not
+        parsed).
+    ValueError
+        For input that is not 1-D, a negative ddof, or ``ddof >= len(x)`` on non-empty input.
+
+    Notes
+    -----
+    NaNs are ignored; when fewer than ``ddof + 1`` values remain the result is NaN with a
+    ``RuntimeWarning`` (NumPy's nan-functions do the same). Infinities are values. Empty input
+    gives NaN with a ``RuntimeWarning``, as NumPy does.
+
+    Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums that also keep the
+    rounding error of every difference. The mean is within 1 ulp of the exact mean, and the
+    variance and standard deviation within 4 ulps of the exact two-pass result (measured at
+    most 2 and 1), for any length and however much the values cancel, e.g. 1e9 + noise.
+    A sequence of equal values has variance exactly 0. Limits of double precision (NumPy has
+    the same): deviations below about 1e-154 underflow when squared, above about 1e154 the
+    variance overflows to inf.
+    """
     return reduce(x, ddof, True, R_VAR)
 
 
 def nanstd(x, *, ddof=0):
+    """Standard deviation, ignoring NaNs.
+
+    Parameters
+    ----------
+    x : ndarray of float64 or float32, list or tuple
+        1-D, any stride, read-only arrays too; byte-swapped arrays are read in native order.
+        Lists and tuples may hold floats, ints (exactly representable up to 2**53) and
+        anything with ``__float__``.
+    ddof : int, optional
+        Delta degrees of freedom: the divisor is ``N - ddof`` with ``N`` the number of values
+        used. Default 0 (population variance, as NumPy); 1 gives the sample variance.
+
+    Returns
+    -------
+    float
+        Computed in double precision, also for float32 input.
+
+    Raises
+    ------
+    TypeError
+        For other dtypes, or a sequence item that is not a real number (strings are not
+        parsed).
+    ValueError
+        For input that is not 1-D, a negative ddof, or ``ddof >= len(x)`` on non-empty input.
+
+    Notes
+    -----
+    NaNs are ignored; when fewer than ``ddof + 1`` values remain the result is NaN with a
+    ``RuntimeWarning`` (NumPy's nan-functions do the same). Infinities are values. Empty input
+    gives NaN with a ``RuntimeWarning``, as NumPy does.
+
+    Accuracy: a shifted, corrected two-pass with compensated (TwoSum) sums that also keep the
+    rounding error of every difference. The mean is within 1 ulp of the exact mean, and the
+    variance and standard deviation within 4 ulps of the exact two-pass result (measured at
+    most 2 and 1), for any length and however much the values cancel, e.g. 1e9 + noise.
+    A sequence of equal values has variance exactly 0. Limits of double precision (NumPy has
+    the same): deviations below about 1e-154 underflow when squared, above about 1e154 the
+    variance overflows to inf.
+    """
     return reduce(x, ddof, True, R_STD)
-
-
-for _f, _summary, _skip in [
-    (mean, "Arithmetic mean of a 1-D array or sequence.", False),
-    (var, "Variance of a 1-D array or sequence.", False),
-    (std, "Standard deviation of a 1-D array or sequence.", False),
-    (nanmean, "Arithmetic mean, ignoring NaNs.", True),
-    (nanvar, "Variance, ignoring NaNs.", True),
-    (nanstd, "Standard deviation, ignoring NaNs.", True),
-]:
-    _has_ddof = not _f.__name__.endswith("mean")
-    _f.__doc__ = _REDUCTION_DOC.format(
-        summary=_summary,
-        ddof_doc=_DDOF_DOC if _has_ddof else "",
-        ddof_raise=_DDOF_RAISE if _has_ddof else "",
-        nan_policy=_NAN_SKIP if _skip else _NAN_PROPAGATE,
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -348,7 +516,7 @@ cdef class RunningStats:
         ddof : int, optional
             Delta degrees of freedom, >= 0. Default 0.
         """
-        return self.acc.var(as_count(ddof, "ddof", 0))
+        return self.acc.var(as_int(ddof, "ddof", 0))
 
     def std(self, ddof=0):
         """Standard deviation, ``sqrt(var(ddof))``; NaN when ``count <= ddof``.
@@ -358,7 +526,7 @@ cdef class RunningStats:
         ddof : int, optional
             Delta degrees of freedom, >= 0. Default 0.
         """
-        return self.acc.std(as_count(ddof, "ddof", 0))
+        return self.acc.std(as_int(ddof, "ddof", 0))
 
     def push(self, value):
         """Add one value (a float, an int, or anything with ``__float__``)."""
@@ -367,7 +535,8 @@ cdef class RunningStats:
             v = value
         except TypeError:
             raise TypeError(
-                f"RunningStats.push expects a real number, got {type(value).__name__}"
+                f"RunningStats.push: value must be a real number, got {type(value).__name__}: "
+                f"{value!r:.40} (accepted: float, int or anything with __float__)"
             ) from None
         self.acc.push(v)
 
@@ -390,13 +559,20 @@ cdef class RunningStats:
         cdef CppRunningStats saved = self.acc
         try:
             if type(values) is np.ndarray or hasattr(values, "__array_interface__"):
-                arr = as_float_array(values, "values", 1)
-                if arr.dtype.itemsize == 8:  # as_float_array: float64 or float32
+                arr = as_float_array(values, "values", 1, 1)
+                if float_kind(arr) == FLOAT64:
                     extend_array[double](&self.acc, arr)
                 else:
                     extend_array[float](&self.acc, arr)
             else:
-                extend_iterable(&self.acc, values)
+                try:
+                    it = iter(values)
+                except TypeError:
+                    raise TypeError(
+                        f"values must be an ndarray of dtype {ACCEPTED_FLOAT_DTYPES}, or an "
+                        f"iterable of real numbers, got {type(values).__name__}"
+                    ) from None
+                extend_iterable(&self.acc, it)
         except BaseException:
             self.acc = saved
             raise
@@ -443,7 +619,10 @@ cdef int extend_iterable(CppRunningStats* acc, object values) except -1:
     cdef double buf[CHUNK_N]
     cdef Py_ssize_t k = 0, i = 0
     for item in values:
-        buf[k] = PyFloat_AS_DOUBLE(item) if type(item) is float else item_as_double(item, i)
+        if type(item) is float:
+            buf[k] = PyFloat_AS_DOUBLE(item)
+        else:
+            buf[k] = item_as_double(item, i, "values")
         k += 1
         i += 1
         if k == CHUNK_N:

@@ -34,3 +34,8 @@ def rolling_std(
     out: _F | None = None,
     n_threads: int | None = None,
 ) -> _F: ...
+
+# Argument checks shared with hotloop.ffi (private).
+def rolling_params(
+    window: object, ddof: object, min_periods: object, has_ddof: bool
+) -> tuple[int, int, int]: ...

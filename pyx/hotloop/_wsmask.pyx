@@ -6,21 +6,14 @@ cxx/include/hotloop/wsmask.hpp runs, with the GIL released for large buffers.
 import numpy as np
 
 cimport numpy as cnp
-from cpython.buffer cimport (
-    PyBUF_RECORDS_RO,
-    PyBUF_SIMPLE,
-    PyBuffer_IsContiguous,
-    PyBuffer_Release,
-    PyObject_GetBuffer,
-)
+from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cython.parallel cimport prange
 from libc.stdint cimport uint8_t
-from libc.string cimport memcpy
 
 from hotloop._cxx.wsmask cimport kWsMaskChunk
 from hotloop._cxx.wsmask cimport ws_mask as cpp_ws_mask
-from hotloop._threads cimport effective_n_threads
+from hotloop._validate cimport as_bytes_of, as_pyint, get_byte_buffer, threads_for
 
 cnp.import_array()
 
@@ -33,95 +26,17 @@ cdef Py_ssize_t NOGIL_MIN = 16384
 # margin: on a busy machine a thread that waits for a core costs a scheduler tick (ms).
 cdef Py_ssize_t PARALLEL_MIN = 1 << 20
 
-_ACCEPTED = "bytes, bytearray, memoryview or a uint8 NumPy array (any object with the buffer " \
-            "protocol holding bytes)"
-
-
-cdef int get_byte_buffer(object obj, Py_buffer* view, str name) except -1:
-    """Acquire obj's buffer into view: C-contiguous, one byte per item. Release it when done.
-
-    TypeError for objects without the buffer protocol and for items that are not bytes;
-    ValueError for non-contiguous buffers (the view is released before raising).
-    """
-    try:
-        PyObject_GetBuffer(obj, view, PyBUF_RECORDS_RO)
-    except TypeError:
-        raise TypeError(f"{name} must be {_ACCEPTED}, got {type(obj).__name__}") from None
-    except BufferError as exc:
-        raise ValueError(f"{name} cannot be used as a buffer: {exc}") from None
-    cdef const char* fmt = view.format
-    cdef bint ok_format = True
-    if fmt != NULL:
-        if fmt[0] in b"@=<>!":
-            fmt += 1
-        ok_format = fmt[0] in b"Bbc" and fmt[1] == 0
-    if view.itemsize != 1 or not ok_format:
-        shown = (<bytes>view.format).decode("ascii", "replace") if view.format != NULL else "B"
-        itemsize = view.itemsize
-        PyBuffer_Release(view)
-        raise TypeError(
-            f"{name} must hold bytes (format 'B', 'b' or 'c', itemsize 1), got format "
-            f"{shown!r} with itemsize {itemsize}; view it as bytes first, e.g. "
-            f"memoryview({name}).cast('B') or {name}.view(np.uint8)"
-        )
-    if not PyBuffer_IsContiguous(view, b"C"):
-        PyBuffer_Release(view)
-        raise ValueError(
-            f"{name} must be C-contiguous (a strided view cannot be masked as one payload); "
-            f"copy it first, e.g. np.ascontiguousarray({name})"
-        )
-    return 0
-
-
-cdef int read_key(object key, uint8_t* k) except -1:
-    """Copy the 4 bytes of key into k, or TypeError/ValueError."""
-    cdef Py_buffer view
-    if type(key) is bytes and len(<bytes>key) == 4:
-        memcpy(k, PyBytes_AS_STRING(key), 4)
-        return 0
-    try:
-        PyObject_GetBuffer(key, &view, PyBUF_SIMPLE)
-    except (TypeError, BufferError):
-        raise TypeError(
-            f"key must be 4 bytes (bytes, bytearray, memoryview), got {type(key).__name__}"
-        ) from None
-    try:
-        if view.len != 4:
-            raise ValueError(f"key must be exactly 4 bytes, got {view.len}")
-        memcpy(k, view.buf, 4)
-    finally:
-        PyBuffer_Release(&view)
-    return 0
-
-
-cdef size_t key_phase(object offset) except 4:
-    """offset % 4 for a non-negative integer offset, or TypeError/ValueError."""
-    cdef Py_ssize_t fast
-    if type(offset) is int:
-        try:
-            fast = offset
-        except OverflowError:  # beyond 2**63: only its residue matters
-            fast = -1 if offset < 0 else offset % 4
-    elif isinstance(offset, bool) or not hasattr(offset, "__index__"):
-        raise TypeError(f"offset must be an int, got {type(offset).__name__}")
-    else:
-        fast = -1 if offset.__index__() < 0 else offset.__index__() % 4
-    if fast < 0:
-        raise ValueError(f"offset must be >= 0 (the payload position of data[0]), got {offset}")
-    return <size_t>(fast & 3)
-
 
 cdef void mask_buffer(const uint8_t* src, uint8_t* dst, Py_ssize_t n, const uint8_t* key,
                       size_t phase, int n_threads) noexcept nogil:
-    """The kernel over n bytes, split into chunks of kWsMaskChunk between n_threads threads."""
+    """The kernel over n bytes, split into chunks of kWsMaskChunk between n_threads threads
+    (at most one per chunk: see threads_for)."""
     cdef Py_ssize_t chunk = <Py_ssize_t>kWsMaskChunk
     cdef Py_ssize_t nchunks = (n + chunk - 1) // chunk
     cdef Py_ssize_t c, b
     if n_threads <= 1 or nchunks <= 1:
         cpp_ws_mask(src, dst, <size_t>n, key, phase)
         return
-    if nchunks < n_threads:
-        n_threads = <int>nchunks
     # Chunks start at multiples of 256 KiB, so every chunk keeps the store alignment of dst,
     # and each passes its own payload position as offset.
     for c in prange(nchunks, num_threads=n_threads, schedule="static"):
@@ -195,7 +110,7 @@ def ws_mask(data, key, *, offset=0, out=None, n_threads=None):
     >>> buf = bytearray(b"Hello")
     >>> _ = hotloop.ws_mask(buf, b"\\x37\\xfa\\x21\\x3d", out=buf)  # in place
     """
-    cdef uint8_t k[4]
+    cdef const uint8_t* k
     cdef Py_buffer dv, ov
     cdef bint have_out = False
     cdef Py_ssize_t n
@@ -206,14 +121,15 @@ def ws_mask(data, key, *, offset=0, out=None, n_threads=None):
     cdef object result, copy = None
     cdef size_t s, d
 
-    read_key(key, k)
-    phase = key_phase(offset)
-    get_byte_buffer(data, &dv, "data")
+    cdef bytes key_bytes = as_bytes_of(key, "key", 4)
+    k = <const uint8_t*>PyBytes_AS_STRING(key_bytes)
+    phase = <size_t>(as_pyint(offset, "offset", 0) & 3)
+    get_byte_buffer(data, &dv, "data", False, -1)
     try:
         n = dv.len
         src = <const uint8_t*>dv.buf
         if n_threads is not None or n >= PARALLEL_MIN:
-            nt = effective_n_threads(n_threads)
+            nt = threads_for(n_threads, (n + <Py_ssize_t>kWsMaskChunk - 1) // kWsMaskChunk)
         if out is None:
             if isinstance(data, np.ndarray):
                 result = np.empty(data.shape, dtype=data.dtype)
@@ -222,15 +138,8 @@ def ws_mask(data, key, *, offset=0, out=None, n_threads=None):
                 result = PyBytes_FromStringAndSize(NULL, n)
                 dst = <uint8_t*>PyBytes_AS_STRING(result)
         else:
-            get_byte_buffer(out, &ov, "out")
+            get_byte_buffer(out, &ov, "out", True, n)
             have_out = True
-            if ov.readonly:
-                raise ValueError(
-                    f"out is read-only ({type(out).__name__}); pass a bytearray, a writable "
-                    f"memoryview or a NumPy array"
-                )
-            if ov.len != n:
-                raise ValueError(f"out must have {n} bytes like data, got {ov.len}")
             result = out
             dst = <uint8_t*>ov.buf
             s = <size_t>src

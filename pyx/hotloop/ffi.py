@@ -11,9 +11,15 @@ as the extension modules, with ``extern "C"`` functions declared in one header,
 * :func:`fib`, :func:`fib_fast`, :func:`ws_mask`, :func:`mean`, :func:`var`, :func:`std`,
   :func:`rolling_mean`, :func:`rolling_var`, :func:`rolling_std`, :func:`evolve` (one
   diffusion step) and :func:`julia` -- wrappers with the signatures of their ``hotloop``
-  counterparts (serial: no ``n_threads``), which check every argument in Python (clear
-  ``TypeError``/``ValueError``) and pass NumPy buffers by address. Results are bit-identical to
-  the Cython functions: the same kernels run.
+  counterparts (serial: no ``n_threads``). They check their arguments with the very functions
+  the Cython wrappers use (:mod:`hotloop._validate` and each family's argument checks), so they
+  refuse exactly what ``hotloop.X`` refuses, with the same exception type (and the same
+  message, except for bad items of lists, which the Cython reductions name by index), and
+  pass NumPy buffers by address. Results are bit-identical to the Cython functions: the same
+  kernels run. Where the C ABI has no counterpart (it takes float64 only), float32 input is
+  converted to float64 and the result rounded back, as the Cython kernels do internally;
+  :func:`evolve` alone refuses float32 grids (hotloop.evolve computes them in float32). A C
+  function that still returns an error code raises (see :data:`C_ERRORS`).
 * :func:`open_cffi` -- the same library opened by cffi in ABI mode (``ffi.dlopen``), with the
   header's declarations (:func:`cdef`).
 
@@ -37,13 +43,27 @@ from __future__ import annotations
 
 import ctypes
 import math
-import operator
 import re
 import sys
 from pathlib import Path
 
 import numpy as np
 from numpy.ctypeslib import ndpointer
+
+from hotloop._diffusion import evolve_args
+from hotloop._errors import HotloopError
+from hotloop._fib import fib64_arg
+from hotloop._julia import julia_args
+from hotloop._moments import check_ddof
+from hotloop._rolling import rolling_params
+from hotloop._validate import (
+    as_bytes_of,
+    as_float_array,
+    as_int,
+    as_pyint,
+    byte_array,
+    check_out,
+)
 
 __all__ = [
     "cdef",
@@ -68,7 +88,13 @@ HERE = Path(__file__).resolve().parent
 ABI_VERSION = 1  # HOTLOOP_C_ABI_VERSION this module was written for
 FIB_MAX_N = 93  # HOTLOOP_FIB_MAX_N
 _FIB_ERROR = 2**64 - 1  # hotloop_fib's error value
-_EINVAL = -1  # -HOTLOOP_EINVAL
+HOTLOOP_OK = 0
+HOTLOOP_EINVAL = 1  # returned negated
+
+#: The C functions' error codes and the exception each becomes in the wrappers below. The
+#: wrappers check every argument first, so a code coming back means the C side disagrees with
+#: the Python checks: the message says so, and which function and code it was.
+C_ERRORS = {-HOTLOOP_EINVAL: (ValueError, "HOTLOOP_EINVAL, an invalid argument")}
 
 
 def library_path() -> Path:
@@ -201,54 +227,31 @@ if lib.hotloop_abi_version() != ABI_VERSION:
 
 
 # --------------------------------------------------------------------------------------------
-# Argument checks (the same messages as the Cython functions)
+# Calling the C functions
 
 
 def _address(a: np.ndarray) -> int:
     return a.__array_interface__["data"][0]
 
 
-def _index(value, name: str) -> int:
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    return operator.index(value)
+def _check(rc: int, function: str) -> None:
+    """Raise the exception C_ERRORS maps rc to (HotloopError for an unknown code)."""
+    if rc == HOTLOOP_OK:
+        return
+    exc, what = C_ERRORS.get(rc, (HotloopError, "an unknown error code"))
+    raise exc(
+        f"{function} returned {rc} ({what}) for arguments that hotloop.ffi had accepted; "
+        "this is a bug in hotloop, please report it"
+    )
 
 
-def _count(value, name: str, lowest: int) -> int:
-    v = _index(value, name)
-    if v < lowest:
-        raise ValueError(f"{name} must be >= {lowest}, got {v}")
-    return v
+def _as_float64(a: np.ndarray) -> np.ndarray:
+    """A float64 array of a validated float64/float32 array (the C ABI's only type)."""
+    return a if a.dtype == np.float64 else a.astype(np.float64)
 
 
-def _float64_1d(x, name: str = "x") -> np.ndarray:
-    """x as a 1-D float64 array (lists and tuples converted), or TypeError/ValueError.
-
-    The C ABI takes float64 only; other float dtypes are refused rather than converted so
-    that results stay bit-identical to the Cython path on the same input.
-    """
-    if isinstance(x, (list, tuple)):
-        try:
-            x = np.asarray(x, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name} must hold real numbers only: {exc}") from None
-    elif not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array, list or tuple, got {type(x).__name__}")
-    if x.dtype != np.float64:
-        raise TypeError(
-            f"{name} must have dtype float64 (the C ABI's type), got {x.dtype} "
-            f"(convert with {name}.astype(np.float64))"
-        )
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got {x.ndim}-D with shape {x.shape}")
-    return x
-
-
-def _contiguous(x: np.ndarray) -> np.ndarray:
-    """x, or a C-contiguous native-endian copy of it."""
-    if x.flags.c_contiguous and x.dtype.isnative:
-        return x
-    return np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("="))
+def _stride(a: np.ndarray, axis: int = -1) -> int:
+    return a.strides[axis] // a.itemsize
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,49 +264,27 @@ def fib(n) -> int:
     Raises TypeError (not an integer), ValueError (n < 0) or OverflowError (n > 93), as
     :func:`hotloop.fib` does.
     """
-    if type(n) is not int:
-        n = _index(n, "n")
-    if n < 0:
-        raise ValueError(f"fib(n) needs n >= 0, got {n}")
-    if n > FIB_MAX_N:
-        raise OverflowError(f"fib({n}) does not fit in 64 bits (the largest is fib(93))")
-    return _raw.hotloop_fib(n)
+    k = fib64_arg(n)
+    r = _raw.hotloop_fib(k)
+    if r == _FIB_ERROR:
+        _check(-HOTLOOP_EINVAL, "hotloop_fib")
+    return r
 
 
 def fib_fast(n) -> int:
-    """fib(n) by fast doubling through the C ABI: 0 <= n <= 93 (64-bit results only)."""
-    if type(n) is not int:
-        n = _index(n, "n")
-    if n < 0:
-        raise ValueError(f"fib_fast(n) needs n >= 0, got {n}")
-    if n > FIB_MAX_N:
-        raise OverflowError(
-            f"fib_fast({n}) does not fit in 64 bits; hotloop.fib_fast gives exact big results"
-        )
-    return _raw.hotloop_fib_fast(n)
+    """fib(n) by fast doubling through the C ABI: 0 <= n <= 93 (64-bit results only).
+
+    OverflowError beyond 93, where :func:`hotloop.fib_fast` continues with Python integers.
+    """
+    k = fib64_arg(n)
+    r = _raw.hotloop_fib_fast(k)
+    if r == _FIB_ERROR:
+        _check(-HOTLOOP_EINVAL, "hotloop_fib_fast")
+    return r
 
 
 # --------------------------------------------------------------------------------------------
 # WebSocket masking
-
-
-def _byte_array(obj, name: str) -> np.ndarray:
-    """A flat uint8 view of a C-contiguous bytes-like object, or TypeError/ValueError."""
-    try:
-        view = memoryview(obj)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be bytes, bytearray, memoryview or a uint8 NumPy array, "
-            f"got {type(obj).__name__}"
-        ) from None
-    if view.itemsize != 1 or view.format.lstrip("@=<>!") not in ("B", "b", "c"):
-        raise TypeError(
-            f"{name} must hold bytes (format 'B', 'b' or 'c'), got format {view.format!r} "
-            f"with itemsize {view.itemsize}"
-        )
-    if not view.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous")
-    return np.frombuffer(view.cast("B") if view.ndim != 1 else view, dtype=np.uint8)
 
 
 def ws_mask(data, key, *, offset=0, out=None):
@@ -313,34 +294,19 @@ def ws_mask(data, key, *, offset=0, out=None):
     returns new ``bytes`` (a new array for NumPy input) or writes into ``out``, which may be
     ``data`` itself.
     """
-    src = _byte_array(data, "data")
-    try:
-        k = bytes(memoryview(key))
-    except TypeError:
-        raise TypeError(
-            f"key must be 4 bytes (bytes, bytearray, memoryview), got {type(key).__name__}"
-        ) from None
-    if len(k) != 4:
-        raise ValueError(f"key must be exactly 4 bytes, got {len(k)}")
-    off = _index(offset, "offset")
-    if off < 0:
-        raise ValueError(f"offset must be >= 0 (the payload position of data[0]), got {off}")
+    k = as_bytes_of(key, "key", 4)
+    off = as_pyint(offset, "offset", 0)
+    src = byte_array(data, "data")
     n = src.shape[0]
     if out is None:
         result = dst = np.empty(n, dtype=np.uint8)
     else:
-        dst = _byte_array(out, "out")
-        if not dst.flags.writeable:
-            raise ValueError(f"out is read-only ({type(out).__name__})")
-        if dst.shape[0] != n:
-            raise ValueError(f"out must have {n} bytes like data, got {dst.shape[0]}")
+        dst = byte_array(out, "out", True, n)
         result = out
         if n and _address(dst) != _address(src) and np.may_share_memory(src, dst):
             src = src.copy()  # overlapping, not in place: the C function refuses it
     if n:
-        rc = _raw.hotloop_ws_mask(_address(src), _address(dst), n, k, off % 4)
-        if rc != 0:  # unreachable after the checks above
-            raise ValueError(f"hotloop_ws_mask refused its arguments (code {rc})")
+        _check(_raw.hotloop_ws_mask(_address(src), _address(dst), n, k, off % 4), "hotloop_ws_mask")
     if out is not None:
         return result
     if isinstance(data, np.ndarray):
@@ -353,33 +319,31 @@ def ws_mask(data, key, *, offset=0, out=None):
 
 
 def _reduction(x, ddof, what: str) -> float:
-    a = _contiguous(_float64_1d(x))
+    dd = 0 if what == "mean" else as_int(ddof, "ddof", 0)
+    a = _as_float64(as_float_array(x, "x", 1, 1))
     n = a.shape[0]
-    if what == "mean":
-        if n == 0:
-            return math.nan
-        return _raw.hotloop_mean(_address(a), n, 1)
-    dd = _count(ddof, "ddof", 0)
     if n == 0:
         return math.nan
-    if dd >= n:
-        raise ValueError(f"ddof={dd} must be less than the number of values ({n})")
+    xp, stride = _address(a), _stride(a)
+    if what == "mean":
+        return _raw.hotloop_mean(xp, n, stride)
+    check_ddof(dd, n)
     fn = _raw.hotloop_var if what == "var" else _raw.hotloop_std
-    return fn(_address(a), n, 1, dd)
+    return fn(xp, n, stride, dd)
 
 
 def mean(x) -> float:
-    """``hotloop.mean`` of a 1-D float64 array, list or tuple, through the C ABI."""
+    """``hotloop.mean`` of a 1-D float64/float32 array, list or tuple, through the C ABI."""
     return _reduction(x, 0, "mean")
 
 
 def var(x, *, ddof=0) -> float:
-    """``hotloop.var`` of a 1-D float64 array, list or tuple, through the C ABI."""
+    """``hotloop.var`` of a 1-D float64/float32 array, list or tuple, through the C ABI."""
     return _reduction(x, ddof, "var")
 
 
 def std(x, *, ddof=0) -> float:
-    """``hotloop.std`` of a 1-D float64 array, list or tuple, through the C ABI.
+    """``hotloop.std`` of a 1-D float64/float32 array, list or tuple, through the C ABI.
 
     Same result, bit for bit, as :func:`hotloop.std`; empty input gives NaN (without the
     warning), ``ddof >= len(x)`` raises ValueError.
@@ -388,56 +352,47 @@ def std(x, *, ddof=0) -> float:
 
 
 def _rolling(x, window, ddof, min_periods, out, what: str) -> np.ndarray:
-    a = _contiguous(_float64_1d(x))
-    w = _count(window, "window", 1)
-    dd = 0
-    if what != "mean":
-        dd = _count(ddof, "ddof", 0)
-        if dd >= w:
-            raise ValueError(f"ddof={dd} must be less than window={w}")
-    minp = w if min_periods is None else _count(min_periods, "min_periods", 0)
-    if minp > w:
-        raise ValueError(f"min_periods={minp} must be <= window={w}")
-    n = a.shape[0]
+    arr = as_float_array(x, "x", 1, 2)
+    w, dd, minp = rolling_params(window, ddof, min_periods, what != "mean")
     if out is None:
-        out = np.empty(n, dtype=np.float64)
+        out = np.empty(arr.shape, dtype=arr.dtype)
     else:
-        if not isinstance(out, np.ndarray):
-            raise TypeError(f"out must be a NumPy array, got {type(out).__name__}")
-        if out.dtype != np.float64:
-            raise TypeError(f"out must have dtype float64 like x, got {out.dtype}")
-        if out.shape != (n,):
-            raise ValueError(f"out must have shape {(n,)} like x, got {out.shape}")
-        if not out.flags.writeable:
-            raise ValueError("out is read-only")
-        if not out.flags.c_contiguous or not out.dtype.isnative:
-            raise ValueError("out must be C-contiguous and native-endian for the C ABI")
-        if np.may_share_memory(a, out):
-            a = a.copy()
-    if n:
-        xp, op = _address(a), _address(out)
+        arr = check_out(out, arr, "x")
+    a = _as_float64(arr)
+    # float32: computed in double into a float64 buffer, rounded once into out.
+    res = out if out.dtype == np.float64 else np.empty(out.shape, dtype=np.float64)
+    a2 = a if a.ndim == 2 else a[None, :]
+    r2 = res if res.ndim == 2 else res[None, :]
+    n = a2.shape[1]
+    for row in range(a2.shape[0] if n else 0):
+        xp, op = _address(a2[row]), _address(r2[row])
+        xs, os_ = _stride(a2), _stride(r2)
         if what == "mean":
-            rc = _raw.hotloop_rolling_mean(xp, n, 1, w, minp, op, 1)
+            rc = _raw.hotloop_rolling_mean(xp, n, xs, w, minp, op, os_)
         else:
             fn = _raw.hotloop_rolling_var if what == "var" else _raw.hotloop_rolling_std
-            rc = fn(xp, n, 1, w, minp, dd, op, 1)
-        if rc != 0:  # unreachable after the checks above
-            raise ValueError(f"hotloop_rolling_{what} refused its arguments (code {rc})")
+            rc = fn(xp, n, xs, w, minp, dd, op, os_)
+        _check(rc, f"hotloop_rolling_{what}")
+    if res is not out:
+        out[...] = res
     return out
 
 
 def rolling_mean(x, window, *, min_periods=None, out=None) -> np.ndarray:
-    """``hotloop.rolling_mean`` of a 1-D float64 series through the C ABI (serial)."""
+    """``hotloop.rolling_mean`` of a 1-D or 2-D float64/float32 series through the C ABI
+    (serial)."""
     return _rolling(x, window, 0, min_periods, out, "mean")
 
 
 def rolling_var(x, window, *, ddof=0, min_periods=None, out=None) -> np.ndarray:
-    """``hotloop.rolling_var`` of a 1-D float64 series through the C ABI (serial)."""
+    """``hotloop.rolling_var`` of a 1-D or 2-D float64/float32 series through the C ABI
+    (serial)."""
     return _rolling(x, window, ddof, min_periods, out, "var")
 
 
 def rolling_std(x, window, *, ddof=0, min_periods=None, out=None) -> np.ndarray:
-    """``hotloop.rolling_std`` of a 1-D float64 series through the C ABI (serial).
+    """``hotloop.rolling_std`` of a 1-D or 2-D float64/float32 series through the C ABI
+    (serial).
 
     Bit-identical to :func:`hotloop.rolling_std` with any ``n_threads``.
     """
@@ -445,52 +400,32 @@ def rolling_std(x, window, *, ddof=0, min_periods=None, out=None) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Diffusion step and Julia counts (issue 3's kernels)
-
-
-def _real(value, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
-    return v
+# Diffusion step and Julia counts
 
 
 def evolve(grid, out, D=1.0, dt=0.1) -> np.ndarray:
     """One explicit diffusion step through the C ABI: ``hotloop.evolve`` on float64 grids.
 
     ``out[i, j] = grid[i, j] + D * dt * laplacian`` on the interior cells; the edge cells of
-    ``out`` are not touched. ``grid`` and ``out``: float64, shape (ny, nx) with ny, nx >= 3,
-    ``out`` writable, C-contiguous and not sharing memory with ``grid``. Bit-identical to
-    :func:`hotloop.evolve`.
+    ``out`` are not touched. Arguments are checked as :func:`hotloop.evolve` checks them
+    (``out``: same shape and dtype, writable, not sharing memory with ``grid``; any strides).
+    float32 grids are refused: the C function computes in double, hotloop.evolve in float32.
+    Bit-identical to :func:`hotloop.evolve`.
     """
-    if not isinstance(grid, np.ndarray):
-        raise TypeError(f"grid must be a NumPy array, got {type(grid).__name__}")
-    if grid.dtype != np.float64:
-        raise TypeError(f"grid must have dtype float64 (the C ABI's type), got {grid.dtype}")
-    if grid.ndim != 2 or grid.shape[0] < 3 or grid.shape[1] < 3:
-        raise ValueError(f"grid must be 2-D and at least 3 x 3, got shape {grid.shape}")
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"out must be a NumPy array, got {type(out).__name__}")
-    if out.dtype != np.float64:
-        raise TypeError(f"out must have dtype float64 like grid, got {out.dtype}")
-    if out.shape != grid.shape:
-        raise ValueError(f"out must have shape {grid.shape} like grid, got {out.shape}")
-    if not out.flags.writeable:
-        raise ValueError("out is read-only")
-    if not out.flags.c_contiguous or not out.dtype.isnative:
-        raise ValueError("out must be C-contiguous and native-endian for the C ABI")
-    if np.may_share_memory(grid, out):
-        raise ValueError("out must not share memory with grid")
-    d, t = _real(D, "D"), _real(dt, "dt")
-    src = _contiguous(grid)
-    rc = _raw.hotloop_diffusion_step(
-        _address(src), _address(out), grid.shape[0], grid.shape[1], d, t
+    src, d, t = evolve_args(grid, out, D, dt)
+    if src.dtype != np.float64:
+        raise TypeError(
+            f"grid must have dtype float64 for the C ABI (hotloop_diffusion_step computes in "
+            f"double), got {src.dtype}; hotloop.evolve takes float32 grids"
+        )
+    src = np.ascontiguousarray(src)
+    dst = out if out.flags.c_contiguous else np.array(out, order="C")
+    _check(
+        _raw.hotloop_diffusion_step(_address(src), _address(dst), src.shape[0], src.shape[1], d, t),
+        "hotloop_diffusion_step",
     )
-    if rc != 0:  # unreachable after the checks above
-        raise ValueError(f"hotloop_diffusion_step refused its arguments (code {rc})")
+    if dst is not out:
+        out[1:-1, 1:-1] = dst[1:-1, 1:-1]
     return out
 
 
@@ -499,38 +434,13 @@ def julia(zs, cs, maxiter) -> np.ndarray:
 
     ``zs``: complex128 array of any shape; ``cs``: a complex scalar or an array of the shape of
     ``zs``; ``0 <= maxiter <= 2**31 - 1``. Returns int32 counts of the shape of ``zs``,
-    identical to :func:`hotloop.julia`.
+    identical to :func:`hotloop.julia`; arguments are checked as it checks them.
     """
-    if isinstance(zs, (list, tuple)):
-        zs = np.asarray(zs, dtype=np.complex128)
-    if not isinstance(zs, np.ndarray):
-        raise TypeError(f"zs must be a NumPy array, list or tuple, got {type(zs).__name__}")
-    if zs.dtype != np.complex128:
-        raise TypeError(f"zs must have dtype complex128, got {zs.dtype}")
-    m = _index(maxiter, "maxiter")
-    if not 0 <= m <= 2**31 - 1:
-        raise ValueError(f"maxiter must be in [0, 2**31 - 1], got {m}")
-    z = _contiguous(zs)
-    if isinstance(cs, (np.ndarray, list, tuple)) and np.ndim(cs) > 0:
-        c = np.asarray(cs)
-        if c.dtype != np.complex128:
-            raise TypeError(f"cs must have dtype complex128, got {c.dtype}")
-        if c.shape != z.shape:
-            raise ValueError(
-                f"cs must be a scalar or have the shape of zs {z.shape}, got shape {c.shape}"
-            )
-        c, step = _contiguous(c), 1
-    else:
-        try:
-            cval = complex(cs)
-        except (TypeError, ValueError):
-            raise TypeError(f"cs must be a complex number, got {type(cs).__name__}") from None
-        if not (math.isfinite(cval.real) and math.isfinite(cval.imag)):
-            raise ValueError(f"cs must be finite, got {cval}")
-        c, step = np.array([cval], dtype=np.complex128), 0
+    z, c, step, m = julia_args(zs, cs, maxiter)
     out = np.empty(z.shape, dtype=np.int32)
     if z.size:
-        rc = _raw.hotloop_julia(_address(z), _address(c), step, _address(out), z.size, m)
-        if rc != 0:  # unreachable after the checks above
-            raise ValueError(f"hotloop_julia refused its arguments (code {rc})")
+        _check(
+            _raw.hotloop_julia(_address(z), _address(c), step, _address(out), z.size, m),
+            "hotloop_julia",
+        )
     return out
