@@ -32,9 +32,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-enum class Mode { kSerial, kOpenMP, kPool };
+enum class Mode { kSerial, kOpenMP, kPool, kPoolNoBackOff };
 const char* mode_name(Mode m) {
-  return m == Mode::kSerial ? "serial" : m == Mode::kOpenMP ? "openmp2" : "pool2";
+  return m == Mode::kSerial   ? "serial"
+         : m == Mode::kOpenMP ? "openmp2"
+         : m == Mode::kPool   ? "pool2"
+                              : "pool2_nbo";
 }
 
 // --- kernels: body(begin, end) over tasks, and a grain for the pool --------------------------
@@ -86,6 +89,11 @@ void call(K& k, Mode mode, std::ptrdiff_t grain) {
     case Mode::kPool:
       hotloop::parallel_for(n, 2, grain, [&](std::ptrdiff_t b, std::ptrdiff_t e) { k.body(b, e); });
       break;
+    case Mode::kPoolNoBackOff: {  // the same pool without its back-off (what the back-off buys)
+      static hotloop::detail::Pool pool(2, false);
+      pool.run(n, 2, grain, [&](std::ptrdiff_t b, std::ptrdiff_t e) { k.body(b, e); });
+      break;
+    }
   }
 }
 
@@ -169,12 +177,13 @@ void run_mode(Mode mode, bool quick, std::ptrdiff_t julia_grain, std::ptrdiff_t 
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "quick") == 0;
-  // Grains: a chunk of ~50 us on this machine (julia: ~3.5 us a row; xor: ~5 GB/s).
+  // Grains: a chunk of ~kTargetChunkNanoseconds on this machine at its fastest (julia: ~7 us a
+  // row; xor: ~27 us a MiB while in cache, ~100 us a MiB from memory).
   const std::ptrdiff_t julia_grain = argc > 2 ? std::atol(argv[2]) : 8;
-  const std::ptrdiff_t xor_grain = argc > 3 ? std::atol(argv[3]) : 256 << 10;
+  const std::ptrdiff_t xor_grain = argc > 3 ? std::atol(argv[3]) : 2 << 20;
   std::map<std::string, std::map<std::string, Stats>> table;  // "kernel pattern" -> mode -> stats
   std::vector<std::string> order;
-  for (Mode mode : {Mode::kSerial, Mode::kOpenMP, Mode::kPool}) {
+  for (Mode mode : {Mode::kSerial, Mode::kOpenMP, Mode::kPool, Mode::kPoolNoBackOff}) {
     int fds[2];
     if (pipe(fds) != 0) return 1;
     const pid_t pid = fork();
@@ -206,7 +215,7 @@ int main(int argc, char** argv) {
               "x_med", "x_p95", "cpu_ms/call");
   for (const auto& key : order) {
     const Stats base = table[key]["serial"];
-    for (Mode mode : {Mode::kSerial, Mode::kOpenMP, Mode::kPool}) {
+    for (Mode mode : {Mode::kSerial, Mode::kOpenMP, Mode::kPool, Mode::kPoolNoBackOff}) {
       const Stats s = table[key][mode_name(mode)];
       std::printf("%-26s %-8s %9.3f %9.3f %7.2f %7.2f %9.3f\n", key.c_str(), mode_name(mode),
                   s.median_ms, s.p95_ms, s.median_ms / base.median_ms, s.p95_ms / base.p95_ms,

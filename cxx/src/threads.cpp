@@ -35,18 +35,20 @@ namespace detail {
 namespace {
 
 // How long an idle helper spins (watching its mailbox) before it parks in the kernel. A spinning
-// helper starts a new call's work within ~0.1 us; a parked one needs a futex wake (the caller pays
-// ~2-5 us of system call) and then the scheduler (tens of us on an idle VM, milliseconds when its
-// virtual CPU is parked or busy). Back-to-back calls therefore want a spin at least as long as the
-// gap between them; intermittent calls pay the spin as burnt CPU after every call, and on a
-// loaded machine the spin takes CPU from other processes. libgomp spins for milliseconds (the
-// ~4-5 ms of CPU burnt per 50 ms gap measured with hotloop's OpenMP kernels); 50 us covers the
-// Python overhead between two calls (a few us) and costs 0.1% of a core at 20 calls/s.
+// helper can start a new call's work at once; a parked one needs a futex wake (measured: the
+// caller pays ~5 us; threads_benchmark's ParallelForEmptyAfterSleep/2 vs ParallelForEmpty/2, 0.4
+// us) and then the scheduler (WakeLatency: 0.1 ms spinning, 0.3 ms parked on the busy VM,
+// milliseconds when the helper's virtual CPU is idle-parked or busy). Back-to-back calls therefore
+// want a spin at least as long as the gap between them; intermittent calls pay the spin as burnt
+// CPU after every call, and on a loaded machine the spin takes CPU from other processes. libgomp
+// spins for milliseconds (the ~4-5 ms of CPU burnt per 50 ms gap measured with hotloop's OpenMP
+// kernels); 50 us covers the Python overhead between two calls (a few us) and costs 0.1% of a core
+// at 20 calls/s.
 constexpr std::int64_t kHelperSpinNs = 50'000;
 
 // How long the caller, having run out of chunks, spins for the chunks that running helpers have
-// claimed before it sleeps on a futex. A claimed chunk is at most one grain of work (~the target
-// of threads.hpp's grain advice), so in the common case it is done within that time; sleeping
+// claimed before it sleeps on a futex. A claimed chunk is at most one grain of work (threads.hpp's
+// kTargetChunkNanoseconds, 50 us), so in the common case it is done within that time; sleeping
 // earlier would add a wake-up (the helper's system call + the caller's rescheduling) to every
 // call. After this the helper has most likely been preempted, and the caller yields its CPU, which
 // may be the one the helper needs.
@@ -62,7 +64,7 @@ constexpr std::int64_t kCallerSpinNs = 100'000;
 // parallel probes become rare enough (< 2% of calls after a few strikes) to stay out of the 95th
 // percentile.
 constexpr double kLossFactor = 1.25;
-constexpr int kBackoffCalls = 16;
+constexpr int kBackoffCalls = 32;
 constexpr int kMaxStrikes = 6;
 
 // The hard cap of a pool's threads (caller included), whatever the machine reports.
