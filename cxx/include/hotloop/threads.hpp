@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
+
+#include "hotloop/detail/pool.hpp"
 
 // Run-time SIMD dispatch. A function marked HOTLOOP_CLONES is compiled several times (AVX-512,
 // AVX2, baseline x86-64) and the loader picks the best one for the CPU it runs on (GCC function
@@ -69,6 +72,57 @@ inline int openmp_thread_num() noexcept {
   return 0;
 #endif
 }
+
+// Runs fn(ctx, begin, end) over the tasks [0, n_tasks) on up to max_threads threads: the calling
+// thread and at most max_threads - 1 helpers of a process-wide pool. Returns when every task has
+// run exactly once; everything fn wrote is then visible to the caller.
+//
+// Chunks: fn is called once per chunk [c * grain, min((c + 1) * grain, n_tasks)), c = 0, 1, ...
+// whatever the number of threads, so per-chunk results (partial sums) do not depend on it. Which
+// thread runs a chunk, and in what order, is unspecified.
+//
+// Choosing grain: make one chunk about kTargetChunkNanoseconds of work. The caller waits for a
+// chunk a helper has claimed, so a chunk bounds that wait while the helper runs (if the helper's
+// CPU is taken away mid-chunk the caller waits for the scheduler: smaller chunks make it rarer);
+// and no helper is woken when all the work is one chunk (n_tasks <= grain), since the wake-up
+// costs the caller a system call and the helper often arrives after the work is done.
+//
+// Threads: max_threads <= 1, or n_tasks <= grain, runs every chunk in order on the caller, with
+// no pool, no thread and no allocation. Otherwise helpers are started on first need and kept
+// parked; at most min(max_threads, max_pool_threads()) threads work on one call. A helper busy
+// with another call (another thread's, or an enclosing parallel_for's) is not waited for: the
+// call proceeds with the idle ones, or alone. Calls may nest and may come from many threads at
+// once. In the child of fork() the first call starts a new pool: the parent's helpers are not
+// waited for.
+//
+// Pass max_threads from the thread-count helper (Python's effective_n_threads, which reads
+// omp_get_max_threads() and so honours OMP_NUM_THREADS and threadpoolctl); this function never
+// reads or changes OpenMP's settings.
+//
+// fn must not throw: an exception leaving fn ends the process (std::terminate), on the caller's
+// thread as on a helper's. ctx is passed through untouched; fn reads and writes through it.
+void parallel_for(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
+                  std::ptrdiff_t grain) noexcept;
+
+// The same with a callable body(begin, end), e.g. a lambda capturing the kernel's arguments.
+template <class Body>
+void parallel_for(std::ptrdiff_t n_tasks, int max_threads, std::ptrdiff_t grain,
+                  Body&& body) noexcept {
+  parallel_for(n_tasks, max_threads, detail::call_body<std::remove_reference_t<Body>>,
+               detail::body_context(body), grain);
+}
+
+// The most threads (caller included) one parallel_for uses, whatever max_threads asks for: the
+// CPUs this process may run on (its affinity mask, read when the pool is made), at most 256. More
+// threads than CPUs would only take turns on them. Not a setting: it never changes OpenMP's.
+int max_pool_threads() noexcept;
+
+// The work one chunk should be (see parallel_for), measured by cxx/bench/threads_benchmark on the
+// 2-vCPU VM: waking a parked helper costs the caller ~5 us (futex system call), so a call of two
+// chunks loses at most 5% if the helper never arrives; and the caller's final wait for a chunk a
+// running helper claimed is at most one chunk. Woken helpers took 0.1-0.3 ms to arrive on the
+// (busy) VM: work much under a millisecond mostly runs on the caller anyway.
+inline constexpr long kTargetChunkNanoseconds = 50'000;
 
 // The widest instruction set the multiversioned kernels use on this CPU:
 // "avx512f", "avx2" or "baseline" ("baseline" also when built without multiversioning).
