@@ -1172,13 +1172,26 @@ except KeyboardInterrupt:
 """
 
 
+_WAIT_FOR_READER_SCRIPT = r"""
+import sys
+from hotloop import deviceapps as da
+print("ready", flush=True)
+try:
+    da.write([{"apps": [1]}], sys.argv[1])  # opening a FIFO waits for a reader: none comes
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    raise
+"""
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
-def test_stalled_fifo_read_stops_on_sigint(tmp_path):
+@pytest.mark.parametrize("script", [_STALL_SCRIPT, _WAIT_FOR_READER_SCRIPT], ids=["read", "write"])
+def test_stalled_fifo_stops_on_sigint(tmp_path, script):
     _, path = good_file(tmp_path, n=300)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     proc = subprocess.Popen(
-        [sys.executable, "-c", _STALL_SCRIPT, str(fifo), str(path)],
+        [sys.executable, "-c", script, str(fifo), str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
