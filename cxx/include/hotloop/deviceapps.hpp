@@ -134,9 +134,10 @@ class DeviceAppsWriter {
   DeviceAppsWriter(const DeviceAppsWriter&) = delete;
   DeviceAppsWriter& operator=(const DeviceAppsWriter&) = delete;
 
-  // Creates the temporary file beside path (read, a NUL-terminated file name) and starts the
-  // threads. Returns 0, or an errno value (ENOENT: no such folder, EISDIR: path is a folder,
-  // EACCES, ENOMEM, EAGAIN: no thread could be started, ...).
+  // Creates the temporary file beside path (read, a NUL-terminated file name), or beside the
+  // file a symbolic link names, or opens a device or FIFO for writing in place (a FIFO: waits for
+  // a reader; EINTR when a signal comes first). Returns 0, or an errno value (ENOENT: no such
+  // folder or a dangling link, EISDIR: path is a folder, EACCES, ENOMEM, ...).
   int open(const char* path) noexcept;
 
   // Frames and appends one message. Must follow a successful open().
