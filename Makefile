@@ -2,8 +2,9 @@
 #   make demo   - install everything, build, run the showcase (~2 min: a table on screen);
 #                 make demo FULL=1 runs every case (~10 min) and writes benchmarks/RESULTS.md
 #                 and benchmarks/results.png
-#   make test   - install everything, build, C++ tests (+ ASan/UBSan), pytest, notebooks,
-#                 annotation check, showcase smoke run, linters
+#   make test   - install everything, build, C++ tests (+ ASan/UBSan), pytest, fuzz smoke run,
+#                 notebooks, annotation check, showcase smoke run, linters
+#   make fuzz   - the deviceapps fuzz harnesses, FUZZ_SECONDS (300) each
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,6 +12,8 @@ JOBS ?= 2
 DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format python3-dev python3-venv
 # hotloop.deviceapps: libdeflate compresses and inflates its gzip members, zlib streams others
 DEBIAN_PACKAGES += zlib1g-dev libdeflate-dev
+# fuzzing the deviceapps decoders: clang and its libFuzzer runtime (`make fuzz-smoke`, `make fuzz`)
+DEBIAN_PACKAGES += clang libclang-rt-14-dev
 
 .PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
         lint format bench-cxx clean
@@ -46,7 +49,7 @@ build: $(VENV)/.deps
 demo: build
 	$(PY) -m benchmarks.showcase $(if $(FULL),--full)
 
-test: build test-cxx test-asan test-py annotate showcase-smoke lint
+test: build test-cxx test-asan fuzz-smoke test-py annotate showcase-smoke lint
 	@echo "all checks passed"
 
 test-cxx: system
@@ -83,6 +86,28 @@ notebooks: build
 # Every Google Benchmark program that CMake built (it lists them in build/cxx/benchmarks.txt).
 bench-cxx: test-cxx
 	@for b in $$(cat build/cxx/benchmarks.txt); do echo "== $$b"; build/cxx/$$b || exit 1; done
+
+# libFuzzer harnesses of the deviceapps decoders (cxx/fuzz): each runs FUZZ_SECONDS from its
+# committed seed corpus (cxx/fuzz/corpus/<harness>), adding what it finds under build/fuzz/corpus;
+# a crash leaves its input in build/fuzz/artifacts and fails the target.
+FUZZ_SECONDS ?= 300
+FUZZ_HARNESSES := deviceapps_gzip_fuzz deviceapps_framing_fuzz deviceapps_message_fuzz
+.PHONY: fuzz-build fuzz-smoke fuzz
+fuzz-build: system
+	CC=clang CXX=clang++ cmake -S cxx -B build/fuzz -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_FUZZ=ON
+	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_HARNESSES)
+
+fuzz-smoke: FUZZ_SECONDS = 20
+fuzz-smoke fuzz: fuzz-build
+	@mkdir -p build/fuzz/artifacts
+	@for h in $(FUZZ_HARNESSES); do \
+	  echo "== $$h ($(FUZZ_SECONDS) s)"; mkdir -p build/fuzz/corpus/$$h; \
+	  build/fuzz/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=65536 -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$$h- \
+	    build/fuzz/corpus/$$h cxx/fuzz/corpus/$$h 2>build/fuzz/$$h.log \
+	  || { tail -40 build/fuzz/$$h.log; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|Done" build/fuzz/$$h.log | tr '\n' ' '; echo; \
+	done
 
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check setup.py tools tests benchmarks pyx

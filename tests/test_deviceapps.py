@@ -9,9 +9,13 @@ import gzip
 import importlib.util
 import math
 import os
+import signal
+import stat
 import struct
 import subprocess
 import sys
+import threading
+import time
 import zlib
 from pathlib import Path
 
@@ -741,17 +745,22 @@ def test_truncated_gzip(tmp_path, foreign):
         assert "truncated gzip stream" in str(exc)
         assert got == recs[: len(got)]
         assert exc.record_index == len(got) and exc.offset == [*offs, len(data)][len(got)]
-        # what zlib can still inflate before the cut is delivered
+        # the records of the members that zlib inflates whole (and checks) before the cut are
+        # delivered; nothing of the member that the cut damaged
         d = zlib.decompressobj(31)
-        avail = b""
+        avail = member = b""
         rest = full[:cut]
         while rest:
-            avail += d.decompress(rest)
+            member += d.decompress(rest)
             rest = d.unused_data
-            if d.eof and rest:
+            if d.eof:
+                avail += member
+                member = b""
                 d = zlib.decompressobj(31)
         whole = sum(1 for o in offs if o + 8 + HEADER.unpack_from(data, o)[2] <= len(avail))
         assert len(got) == whole, (cut, len(got), whole)
+        if foreign:
+            assert got == []
 
 
 @pytest.mark.parametrize("where", ["crc", "isize", "deflate", "header-size"])
@@ -782,10 +791,10 @@ def test_corrupt_member(tmp_path, where):
         return
     assert isinstance(exc, da.GzipStreamError) and match in str(exc)
     assert exc.file_offset == first
-    assert got == recs[: len(got)]
-    assert len(got) >= n_first
-    if where in ("crc", "isize"):  # the damage is only found at the end of the member
-        assert len(got) == n_first + n_second
+    # the records of the first member, none of the damaged one (it is checked before any of
+    # its records is delivered)
+    assert got == recs[:n_first] and exc.record_index == n_first
+    assert n_second > 0
 
 
 def test_cut_between_members(tmp_path):
@@ -997,3 +1006,256 @@ def test_huge_stream_constant_memory(tmp_path):
     # peak resident memory grows by less than 8 MiB from record 100,000 to record 2,000,000
     assert write_end - write_early < 8 * 1024, (write_early, write_end)
     assert read_end - read_early < 8 * 1024, (read_early, read_end)
+
+
+# --------------------------------------------------------------------------------------------
+# One flipped bit never turns into a wrong record: a gzip member is checked (CRC-32, ISIZE)
+# before any of its records is delivered
+
+
+def flip_outcomes(blob, expect, tmp_path, stride=1, **kw):
+    """Reads blob with every stride-th bit flipped: {outcome: count}. A wrong record, yielded
+    before an error or with none, fails at once."""
+    path = tmp_path / "flipped.gz"
+    counts = {"whole": 0, "error": 0}
+    for bit in range(0, len(blob) * 8, stride):
+        b = bytearray(blob)
+        b[bit // 8] ^= 1 << (bit % 8)
+        path.write_bytes(bytes(b))
+        got, exc = read_until_error(path, **kw)
+        if exc is None:
+            assert got == expect, f"bit {bit}: wrong records and no error"
+            counts["whole"] += 1
+        else:
+            assert isinstance(exc, da.DamagedFileError), (bit, exc)
+            assert got == expect[: len(got)], f"bit {bit}: a wrong record before {exc!r}"
+            assert exc.record_index >= len(got)
+            counts["error"] += 1
+    return counts
+
+
+@pytest.mark.parametrize("kind", ["one member", "members", "foreign"])
+def test_bit_flips_yield_no_wrong_record(tmp_path, kind):
+    recs = [
+        {"device": {"type": "idfa", "id": f"id{i:02d}"}, "lat": i / 2, "apps": [i, 7]}
+        for i in range(24)
+    ]
+    path = tmp_path / "f.gz"
+    da.write(recs, path, block_size=10**6 if kind == "one member" else 200)
+    blob = path.read_bytes()
+    if kind == "foreign":
+        blob = gzip.compress(gzip.decompress(blob), mtime=0)
+    else:
+        assert blob.count(b"HL") + blob.count(b"HE") >= (1 if kind == "one member" else 4)
+    counts = flip_outcomes(blob, recs, tmp_path, stride=1 if len(blob) < 200 else 3)
+    # most flips are found; the others change no record (MTIME, XFL, OS, a size hint that
+    # sends the member to zlib, which reads it whole)
+    assert counts["error"] > 2 * counts["whole"], counts
+
+
+def test_member_limit(tmp_path):
+    # bigger than one zlib step (256 KiB of output), so that a member can pass the limit
+    recs, path = good_file(tmp_path, n=6000, block_size=100_000)
+    data = gzip.decompress(path.read_bytes())
+    assert len(data) > 4 * 100_000
+    foreign = tmp_path / "foreign.gz"
+    blob = bytearray(gzip.compress(data, mtime=0))
+    blob[-8] ^= 1  # the CRC
+    foreign.write_bytes(bytes(blob))
+    # held whole (the default limit): no record of the damaged member
+    got, exc = read_until_error(foreign)
+    assert got == [] and isinstance(exc, da.GzipStreamError) and "incorrect data check" in str(exc)
+    got, exc = read_until_error(foreign, max_member_size=len(data))
+    assert got == [] and isinstance(exc, da.GzipStreamError)
+    # past the limit, the member is streamed: its records come before its check (documented)
+    got, exc = read_until_error(foreign, max_member_size=100_000)
+    assert isinstance(exc, da.GzipStreamError) and "incorrect data check" in str(exc)
+    assert len(got) > 0 and got == recs[: len(got)]
+    # an undamaged file reads the same under any limit, ours (whose members are then
+    # inflated by zlib) and foreign ones
+    foreign.write_bytes(gzip.compress(data, mtime=0))
+    for p in (path, foreign):
+        for limit in (1, 5000, 150_000, da.DEFAULT_MEMBER_LIMIT):
+            assert list(da.read(p, max_member_size=limit)) == recs
+        assert [r for _, r in da.read_raw(p, max_member_size=7)] == [
+            m for _, m in twin_records(data)
+        ]
+    assert da.DEFAULT_MEMBER_LIMIT >= da.MAX_BLOCK_SIZE + 8 + da.MAX_MESSAGE_SIZE
+    with pytest.raises(ValueError, match="max_member_size must be between 1 and"):
+        da.read(path, max_member_size=0)
+    with pytest.raises(ValueError, match="max_member_size"):
+        da.read(path, max_member_size=da.MAX_MEMBER_LIMIT + 1)
+    with pytest.raises(TypeError, match="max_member_size must be an int"):
+        da.read(path, max_member_size=1.5)
+
+
+def test_decode_message_none():
+    with pytest.raises(TypeError, match="None"):
+        da.decode_message(None)
+    with pytest.raises(TypeError):
+        da.decode_message("text")
+
+
+# --------------------------------------------------------------------------------------------
+# Targets that are not regular files
+
+
+def _fifo_reader(path, out):
+    with open(path, "rb") as f:
+        out.append(f.read())
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_write_to_fifo_and_devices(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    t = threading.Thread(target=_fifo_reader, args=(fifo, got))
+    t.start()
+    try:
+        n = da.write(HOMEWORK, fifo)
+    finally:
+        t.join(10)
+    # written through the FIFO, which is still a FIFO (not replaced by a regular file)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert len(got) == 1 and len(got[0]) == n
+    assert [da.decode_message(m) for _, m in twin_records(gzip.decompress(got[0]))] == [
+        expected_dict(r) for r in HOMEWORK
+    ]
+    assert leftovers(tmp_path) == []
+    # write_raw too
+    t = threading.Thread(target=_fifo_reader, args=(fifo, got))
+    t.start()
+    try:
+        da.write_raw([(9, b"x")], fifo)
+    finally:
+        t.join(10)
+    assert twin_records(gzip.decompress(got[1])) == [(9, b"x")]
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and leftovers(tmp_path) == []
+    # the FIFO proved that no device is renamed over: /dev/null (as root too) stays
+    if os.path.exists("/dev/null") and stat.S_ISCHR(os.stat("/dev/null").st_mode):
+        assert da.write(HOMEWORK * 100, "/dev/null", n_threads=2, block_size=100) > 0
+        assert stat.S_ISCHR(os.lstat("/dev/null").st_mode)
+        assert list(da.read("/dev/null")) == []  # reads as an empty file
+
+
+def test_write_through_symlinks(tmp_path):
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / "real.gz"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.gz"
+    link.symlink_to(target)
+    da.write(HOMEWORK, link)
+    # the link stays a link; the file it names has the records
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert list(da.read(target)) == HOMEWORK
+    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "data") == []
+    # a relative link, to a link
+    rel = tmp_path / "data" / "rel.gz"
+    rel.symlink_to("real.gz")
+    link2 = tmp_path / "link2.gz"
+    link2.symlink_to(rel)
+    da.write(HOMEWORK[:2], link2)
+    assert rel.is_symlink() and link2.is_symlink()
+    assert list(da.read(target)) == HOMEWORK[:2]
+    # a dangling link is refused, and nothing is created
+    dangling = tmp_path / "dangling.gz"
+    dangling.symlink_to(tmp_path / "nowhere.gz")
+    with pytest.raises(FileNotFoundError):
+        da.write(HOMEWORK, dangling)
+    assert dangling.is_symlink() and not (tmp_path / "nowhere.gz").exists()
+    assert leftovers(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Stalled input: Ctrl-C stops a read, and a reader is used by one thread at a time
+
+_STALL_SCRIPT = r"""
+import os, sys
+from hotloop import deviceapps as da
+fifo, blob = sys.argv[1], open(sys.argv[2], "rb").read()
+fd = os.open(fifo, os.O_RDWR)  # a writer that never closes: the reader stalls, never sees EOF
+os.write(fd, blob[: len(blob) // 2])
+reader = da.read(fifo)
+print("ready", flush=True)
+try:
+    for rec in reader:
+        pass
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    raise
+"""
+
+
+_WAIT_FOR_READER_SCRIPT = r"""
+import sys
+from hotloop import deviceapps as da
+print("ready", flush=True)
+try:
+    da.write([{"apps": [1]}], sys.argv[1])  # opening a FIFO waits for a reader: none comes
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    raise
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+@pytest.mark.parametrize("script", [_STALL_SCRIPT, _WAIT_FOR_READER_SCRIPT], ids=["read", "write"])
+def test_stalled_fifo_stops_on_sigint(tmp_path, script):
+    _, path = good_file(tmp_path, n=300)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(fifo), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # inside the read, waiting for input
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "interrupted" in out and "KeyboardInterrupt" in err, (out, err)
+    assert proc.returncode != 0
+    assert elapsed < 2.0, elapsed
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_stalled_fifo_resumes_and_reader_is_single_threaded(tmp_path):
+    recs, path = good_file(tmp_path, n=300)
+    blob = path.read_bytes()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    fd = os.open(fifo, os.O_RDWR)
+    try:
+        os.write(fd, blob[:10])
+        reader = da.read(fifo)
+        got, errors = [], []
+
+        def drain():
+            try:
+                got.extend(reader)
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        t = threading.Thread(target=drain)
+        t.start()
+        time.sleep(0.3)  # the thread is inside next(), waiting for input
+        assert t.is_alive()
+        # a second thread on the same reader is refused, and changes nothing
+        with pytest.raises(RuntimeError, match="another thread"):
+            next(reader)
+        with pytest.raises(RuntimeError, match="another thread"):
+            reader.close()
+        os.write(fd, blob[10:])
+    finally:
+        os.close(fd)  # the last writer: the reader sees the end of the file
+    t.join(10)
+    assert not t.is_alive() and errors == [] and got == recs

@@ -1,19 +1,30 @@
 // DeviceAppsReader: gzip members in, records out, with bounded memory and errors that say where.
 //
-// Members written by DeviceAppsWriter announce their sizes in an 'HL' header subfield: such a
-// member is read whole and inflated by libdeflate in one call, then its CRC-32 and length are
-// checked. Every other member, and one of ours that fails any check, is streamed through zlib
-// from its first byte, so the records before a damaged spot are still delivered before the error.
+// No record leaves a gzip member before the member's CRC-32 and ISIZE were checked (up to the
+// member limit): a damaged member yields nothing, only the error, so a flipped bit can never
+// surface as a wrong record. Members written by DeviceAppsWriter announce their sizes in an 'HL'
+// header subfield: such a member is read whole and inflated by libdeflate in one call, then
+// checked. Every other member, and one of ours that fails any check, is inflated by zlib into the
+// output buffer whole, and its records are released when zlib has checked its trailer. A member
+// that inflates to more than the limit (only other writers make one) cannot be held: from there
+// on its records are released as they are inflated, before its trailer is checked.
 // Between members, zero bytes are skipped (as Python's gzip does); anything else is an error.
 //
-// Buffers: `in_` holds compressed bytes (a read chunk, or one whole trusted member), `out_` the
-// inflated bytes not yet returned (at most one partial record plus one chunk or one member).
+// Buffers: `in` holds compressed bytes (a read chunk, or one whole trusted member), `out` the
+// inflated bytes not yet returned: out[out_pos, out_ok) is checked and may be returned,
+// out[out_ok, out_end) belongs to the member being inflated (at most one partial record plus one
+// member, or one chunk past the limit).
+//
+// Input that may stall (a pipe, a FIFO, a terminal, a socket) is polled with a timeout, so that
+// next() comes back to its caller at least every kPollMs to let it check for signals.
 #include <fcntl.h>
 #include <libdeflate.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -29,9 +40,13 @@ namespace {
 
 constexpr std::size_t kReadChunk = std::size_t{256} << 10;     // bytes per read()
 constexpr std::size_t kInflateChunk = std::size_t{256} << 10;  // zlib output per step
+constexpr int kPollMs = 100;                                   // see the top of the file
+
 // A trusted member's compressed size may exceed its uncompressed size only by deflate's
 // stored-block overhead (5 bytes per 64 KiB) plus header and trailer.
-constexpr std::size_t kMaxMemberTotal = kMaxMemberHint + kMaxMemberHint / 1024 + 4096;
+constexpr std::size_t max_member_total(std::size_t isize) noexcept {
+  return isize + isize / 1024 + 4096;
+}
 
 // A growable array whose new elements are left uninitialized (std::vector would zero them, and
 // so touch every page of a buffer that a small file never fills).
@@ -70,6 +85,11 @@ struct DeviceAppsReader::Impl {
   enum class State { between, zlib_member, done, broken, failed, ended };
 
   int fd = -1;
+  bool pollable = false;  // fd may stall: poll it with a timeout
+  bool stalled = false;   // fill_input() found no input within kPollMs, or a signal came
+  const std::uint8_t* mem = nullptr;  // open_buffer(): the input in memory, instead of fd
+  std::size_t mem_size = 0, mem_pos = 0;
+  std::size_t member_limit = kDefaultMemberLimit;
   State state = State::between;
 
   RawBuffer<std::uint8_t> in;
@@ -81,8 +101,10 @@ struct DeviceAppsReader::Impl {
   std::uint64_t member_start = 0;
 
   RawBuffer<std::uint8_t> out;
-  std::size_t out_pos = 0, out_end = 0;
-  std::uint64_t out_base = 0;  // uncompressed offset of out[0]
+  std::size_t out_pos = 0, out_ok = 0, out_end = 0;
+  std::uint64_t out_base = 0;          // uncompressed offset of out[0]
+  std::uint64_t member_out_start = 0;  // uncompressed offset of the zlib member's first byte
+  bool member_streams = false;         // the zlib member passed the limit: released unchecked
 
   z_stream zs{};
   bool zs_ready = false;
@@ -104,6 +126,7 @@ struct DeviceAppsReader::Impl {
   }
 
   std::size_t in_avail() const noexcept { return in_end - in_pos; }
+  bool is_open() const noexcept { return fd >= 0 || mem != nullptr; }
 
   // Records an error found while inflating or reading; next() reports it once the records
   // already inflated have been returned.
@@ -140,10 +163,30 @@ struct DeviceAppsReader::Impl {
       in_pos = 0;
     }
     if (in_end == in.size()) return true;
+    if (mem) {
+      const std::size_t n = std::min(in.size() - in_end, mem_size - mem_pos);
+      if (n) std::memcpy(in.data() + in_end, mem + mem_pos, n);
+      mem_pos += n;
+      in_end += n;
+      if (n == 0) eof = true;
+      return true;
+    }
+    if (pollable) {
+      pollfd p{fd, POLLIN, 0};
+      const int r = ::poll(&p, 1, kPollMs);
+      if (r == 0 || (r < 0 && errno == EINTR)) {
+        stalled = true;
+        return false;
+      }
+      // Errors and POLLHUP/POLLERR fall through to read(), which reports them or returns 0.
+    }
     for (;;) {
       const ssize_t r = ::read(fd, in.data() + in_end, in.size() - in_end);
       if (r < 0) {
-        if (errno == EINTR) continue;
+        if (errno == EINTR || errno == EAGAIN) {  // back to the caller, to check for signals
+          stalled = true;
+          return false;
+        }
         const int e = errno;
         breaks(ReadErrorKind::os, std::strerror(e), e);
         return false;
@@ -163,7 +206,14 @@ struct DeviceAppsReader::Impl {
     return true;
   }
 
-  void reserve_out(std::size_t n) { out.grow(out_end + n); }
+  // Room for n more bytes. Grows geometrically (a zlib member is inflated a chunk at a time
+  // into a buffer that must hold all of it), but not far past what the member limit needs.
+  void reserve_out(std::size_t n) {
+    const std::size_t need = out_end + n;
+    if (need <= out.size()) return;
+    const std::size_t cap = member_limit + kRecordHeaderSize + kMaxMessageSize + kInflateChunk;
+    out.grow(std::max(need, std::min(out.size() * 2, cap)));
+  }
 
   // A member with our 'HL' subfield, inflated in one call. false: not one, or it fails a check
   // (then the zlib path reads it and says what is wrong).
@@ -174,7 +224,8 @@ struct DeviceAppsReader::Impl {
     bool last;
     if (!is_our_header(h, &last)) return false;
     const std::size_t total = get_u32(h + 16), isize = get_u32(h + 20);
-    if (total < kHeaderSize + kTrailerSize || total > kMaxMemberTotal || isize > kMaxMemberHint)
+    if (total < kHeaderSize + kTrailerSize || isize > member_limit ||
+        total > max_member_total(member_limit))
       return false;
     if (!ensure_input(total) || in_avail() < total) return false;
     h = in.data() + in_pos;
@@ -191,15 +242,17 @@ struct DeviceAppsReader::Impl {
         get_u32(trailer) != libdeflate_crc32(0, dst, isize))
       return false;
     out_end += isize;
+    out_ok = out_end;
     in_pos += total;
     any_member = true;
     return true;
   }
 
-  // Inflates some of the current zlib member.
+  // Inflates the current zlib member: all of it (then its records are released), or, once it
+  // is past the member limit, a chunk at a time. Returns early when the input stalls.
   void inflate_some() {
-    reserve_out(kInflateChunk);
     for (;;) {
+      reserve_out(kInflateChunk);
       if (in_avail() == 0) {
         if (eof) {
           breaks(ReadErrorKind::gzip,
@@ -220,13 +273,20 @@ struct DeviceAppsReader::Impl {
       const std::size_t consumed = in_before - zs.avail_in, produced = out_before - zs.avail_out;
       in_pos += consumed;
       out_end += produced;
-      if (r == Z_STREAM_END) {
+      if (r == Z_STREAM_END) {  // zlib has checked the CRC-32 and ISIZE
+        out_ok = out_end;
         state = State::between;
         any_member = true;
+        member_streams = false;
         return;
       }
       if (r == Z_OK || (r == Z_BUF_ERROR && zs.avail_in == 0)) {
-        if (produced > 0) return;
+        if (!member_streams && out_base + out_end - member_out_start > member_limit)
+          member_streams = true;
+        if (member_streams && produced > 0) {
+          out_ok = out_end;
+          return;
+        }
         continue;
       }
       if (r == Z_MEM_ERROR) throw std::bad_alloc();
@@ -281,13 +341,15 @@ struct DeviceAppsReader::Impl {
     open_tail = in_avail() >= gzip_member::kHeaderSize &&
                 gzip_member::is_our_header(in.data() + in_pos, &last) && !last;
     if (fast_member()) return;
-    if (state == State::broken) return;  // a read error while buffering
+    if (state == State::broken || stalled) return;  // a read error, or no input yet
     if (!zs_ready) {
       if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) throw std::bad_alloc();
       zs_ready = true;
     } else {
       inflateReset(&zs);
     }
+    member_out_start = out_base + out_end;
+    member_streams = false;
     state = State::zlib_member;
   }
 
@@ -295,10 +357,11 @@ struct DeviceAppsReader::Impl {
 
   // Makes more inflated bytes available (or moves to done/broken).
   void produce() {
-    if (out_pos > 0) {  // keep only the unread partial record
+    if (out_pos > 0) {  // keep only the unread partial record and the unchecked bytes
       const std::size_t keep = out_end - out_pos;
       std::memmove(out.data(), out.data() + out_pos, keep);
       out_base += out_pos;
+      out_ok -= out_pos;
       out_end = keep;
       out_pos = 0;
     }
@@ -312,16 +375,36 @@ DeviceAppsReader::~DeviceAppsReader() = default;
 
 int DeviceAppsReader::open(const char* path) noexcept {
   Impl& s = *impl_;
-  if (s.fd >= 0) return EBUSY;
+  if (s.is_open()) return EBUSY;
   const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno;
   struct stat st;
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return e;
+  }
+  if (S_ISDIR(st.st_mode)) {
     ::close(fd);
     return EISDIR;
   }
   s.fd = fd;
+  s.pollable = !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode);
   return 0;
+}
+
+int DeviceAppsReader::open_buffer(const std::uint8_t* data, std::size_t size) noexcept {
+  Impl& s = *impl_;
+  if (s.is_open()) return EBUSY;
+  static const std::uint8_t empty = 0;
+  s.mem = size ? data : &empty;
+  s.mem_size = size;
+  s.mem_pos = 0;
+  return 0;
+}
+
+void DeviceAppsReader::set_member_limit(std::size_t bytes) noexcept {
+  impl_->member_limit = std::clamp<std::size_t>(bytes, 1, kMaxMemberLimit);
 }
 
 ReadStatus DeviceAppsReader::next(RecordView* rec, bool may_block) noexcept {
@@ -341,7 +424,7 @@ ReadStatus DeviceAppsReader::Impl::next(RecordView* rec, bool may_block) {
   for (;;) {
     if (s.state == State::failed) return ReadStatus::error;
     if (s.state == State::ended) return ReadStatus::end;
-    const std::size_t avail = s.out_end - s.out_pos;
+    const std::size_t avail = s.out_ok - s.out_pos;
     if (avail >= kRecordHeaderSize) {
       const std::uint8_t* h = s.out.data() + s.out_pos;
       const std::uint32_t magic = gzip_member::get_u32(h);
@@ -377,9 +460,13 @@ ReadStatus DeviceAppsReader::Impl::next(RecordView* rec, bool may_block) {
                  static_cast<unsigned>(h[6] | (h[7] << 8)), avail - kRecordHeaderSize));
     }
     if (s.state == State::broken) return s.fail_here();
-    if (s.fd < 0) return s.fail_now(ReadErrorKind::os, "the reader is not open");
+    if (!s.is_open()) return s.fail_now(ReadErrorKind::os, "the reader is not open");
     if (!may_block) return ReadStatus::need_input;
     s.produce();
+    if (s.stalled) {
+      s.stalled = false;
+      return ReadStatus::waiting;
+    }
   }
 }
 
@@ -413,12 +500,13 @@ void DeviceAppsReader::close() noexcept {
   Impl& s = *impl_;
   if (s.fd >= 0) ::close(s.fd);
   s.fd = -1;
+  s.mem = nullptr;
   if (s.state != Impl::State::failed) s.state = Impl::State::ended;
   // Buffers go back now: a closed reader may live on inside a Python object.
   s.in.release();
   s.out.release();
   s.apps.release();
-  s.in_pos = s.in_end = s.out_pos = s.out_end = 0;
+  s.in_pos = s.in_end = s.out_pos = s.out_ok = s.out_end = 0;
 }
 
 std::uint64_t DeviceAppsReader::records_read() const noexcept { return impl_->index; }

@@ -1,6 +1,6 @@
 // DeviceAppsWriter: records framed into blocks, blocks compressed into independent gzip members by
 // a pool of threads (libdeflate), members written in order to a temporary file that commit()
-// renames over the target.
+// renames over the target (a regular file or a new path), or in place to a device or a FIFO.
 //
 // Pipeline. There are K = 2 * n_threads block buffers, used round robin by sequence number: block
 // s lives in slot s % K. The caller fills block `fill_seq_`; flush_block() hands it to the workers
@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -90,6 +91,7 @@ struct DeviceAppsWriter::Impl {
 
   int fd = -1;
   bool committed = false;
+  bool in_place = false;  // a device, FIFO or socket: written through, no temporary file
   std::string tmp_path, final_path;
   std::uint64_t n_records = 0, in_bytes = 0, out_bytes = 0;
 
@@ -271,7 +273,23 @@ int DeviceAppsWriter::open(const char* path) noexcept {
     s.final_path = path;
     if (s.final_path.empty()) return ENOENT;
     struct stat st;
-    if (::stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return EISDIR;
+    if (::lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+      // Followed, as open() follows it: the link stays and the file it names is written.
+      std::unique_ptr<char, decltype(&std::free)> real(::realpath(path, nullptr), &std::free);
+      if (!real) return errno;  // ENOENT for a dangling link
+      s.final_path = real.get();
+      if (::stat(real.get(), &st) != 0) return errno;
+    } else if (::stat(path, &st) != 0) {
+      st.st_mode = S_IFREG;  // a new path (or one we may not look at: open() will say)
+    }
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if (!S_ISREG(st.st_mode)) {
+      // A device, FIFO or socket: replacing it by a regular file would be wrong (think of
+      // /dev/null as root), so it is opened and written as open() would do it.
+      s.fd = ::open(s.final_path.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
+      if (s.fd < 0) return errno;
+      s.in_place = true;
+    }
     const std::string folder = folder_of(s.final_path);
     const auto slash = s.final_path.rfind('/');
     const std::string base =
@@ -280,7 +298,7 @@ int DeviceAppsWriter::open(const char* path) noexcept {
     // O_EXCL: never clobbers anything (the name, from the process id, a counter and the clock,
     // only needs to be unlikely to exist); mode 0666 less the umask, as open() gives any new file.
     static std::atomic<unsigned long> counter{0};
-    for (int attempt = 0;; ++attempt) {
+    for (int attempt = 0; !s.in_place; ++attempt) {
       const unsigned long tag =
           counter.fetch_add(1) * 1000003ul ^
           static_cast<unsigned long>(std::chrono::steady_clock::now().time_since_epoch().count());
@@ -356,7 +374,7 @@ int DeviceAppsWriter::commit() noexcept {
   s.stop_workers();
   if (!err && ::close(s.fd) != 0) err = errno;
   s.fd = -1;
-  if (!err && ::rename(s.tmp_path.c_str(), s.final_path.c_str()) != 0) err = errno;
+  if (!err && !s.in_place && ::rename(s.tmp_path.c_str(), s.final_path.c_str()) != 0) err = errno;
   if (err) {
     abort();
     return err;

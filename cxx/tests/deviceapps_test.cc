@@ -3,9 +3,14 @@
 // under ASan/UBSan too, where a read outside a buffer fails the test).
 #include "hotloop/deviceapps.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cerrno>
 #include <cstdio>
@@ -297,14 +302,13 @@ struct ReadResult {
   std::uint64_t record_index = 0, offset = 0;
 };
 
-ReadResult read_file(const std::string& path) {
+ReadResult read_all(DeviceAppsReader& r) {
   ReadResult out;
-  DeviceAppsReader r;
-  EXPECT_EQ(r.open(path.c_str()), 0);
   RecordView rec;
   for (;;) {
     ReadStatus s = r.next(&rec, false);
     if (s == ReadStatus::need_input) s = r.next(&rec, true);
+    while (s == ReadStatus::waiting) s = r.next(&rec, true);
     EXPECT_NE(s, ReadStatus::need_input);
     if (s == ReadStatus::record) {
       if (rec.type != hotloop::kDeviceAppsType) continue;
@@ -325,6 +329,62 @@ ReadResult read_file(const std::string& path) {
     }
     return out;
   }
+}
+
+ReadResult read_file(const std::string& path) {
+  DeviceAppsReader r;
+  EXPECT_EQ(r.open(path.c_str()), 0);
+  return read_all(r);
+}
+
+// The same, from memory (open_buffer); member_limit 0: the default.
+ReadResult read_buffer(const Bytes& b, std::size_t member_limit = 0) {
+  DeviceAppsReader r;
+  if (member_limit) r.set_member_limit(member_limit);
+  EXPECT_EQ(r.open_buffer(b.data(), b.size()), 0);
+  EXPECT_EQ(r.open_buffer(b.data(), b.size()), EBUSY);
+  return read_all(r);
+}
+
+// One gzip member made by zlib (no size subfield).
+Bytes zlib_gzip(const Bytes& raw) {
+  Bytes gz(raw.size() + raw.size() / 100 + 1024);
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  zs.next_in = const_cast<std::uint8_t*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = gz.data();
+  zs.avail_out = static_cast<uInt>(gz.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  gz.resize(zs.total_out);
+  deflateEnd(&zs);
+  return gz;
+}
+
+// The uncompressed bytes of a gzip file (every member), by zlib.
+Bytes gunzip(const Bytes& gz) {
+  Bytes out;
+  z_stream zs{};
+  EXPECT_EQ(inflateInit2(&zs, 31), Z_OK);
+  std::size_t pos = 0;
+  while (pos < gz.size()) {
+    std::uint8_t buf[4096];
+    zs.next_in = const_cast<std::uint8_t*>(gz.data() + pos);
+    zs.avail_in = static_cast<uInt>(gz.size() - pos);
+    zs.next_out = buf;
+    zs.avail_out = sizeof buf;
+    const int r = inflate(&zs, Z_NO_FLUSH);
+    out.insert(out.end(), buf, buf + (sizeof buf - zs.avail_out));
+    pos = gz.size() - zs.avail_in;
+    if (r == Z_STREAM_END) {
+      inflateReset(&zs);
+    } else if (r != Z_OK) {
+      ADD_FAILURE() << "zlib: " << r;
+      break;
+    }
+  }
+  inflateEnd(&zs);
+  return out;
 }
 
 std::vector<Record> random_records(std::size_t n, std::uint64_t seed) {
@@ -515,6 +575,160 @@ TEST(DeviceAppsFile, FramingErrors) {
     EXPECT_EQ(got.record_index, 1u);
     EXPECT_EQ(got.offset, good.size());
   }
+}
+
+// No record of a damaged gzip member is ever returned: for every single-bit flip of a small
+// file (our members, several of them, and one zlib member), the records read are a prefix of
+// the true ones, and all of them unless an error is reported.
+TEST(DeviceAppsFile, NoBitFlipYieldsAWrongRecord) {
+  TempDir dir;
+  const auto recs = random_records(12, 11);
+  write_file(dir.file("t"), recs, 1, 300);
+  const Bytes ours = slurp(dir.file("t"));
+  const Bytes foreign = zlib_gzip(gunzip(ours));
+  for (const Bytes* file : {&ours, &foreign}) {
+    std::size_t errors = 0, whole = 0;
+    for (std::size_t bit = 0; bit < file->size() * 8; ++bit) {
+      Bytes b = *file;
+      b[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+      const ReadResult got = read_buffer(b);
+      ASSERT_LE(got.records.size(), recs.size()) << bit;
+      for (std::size_t i = 0; i < got.records.size(); ++i)
+        ASSERT_TRUE(got.records[i] == recs[i]) << "bit " << bit << ": wrong record " << i;
+      if (got.status == ReadStatus::error) {
+        ++errors;
+      } else {
+        ASSERT_EQ(got.records.size(), recs.size()) << bit;
+        ++whole;
+      }
+    }
+    EXPECT_GT(errors, 2 * whole);
+  }
+}
+
+TEST(DeviceAppsFile, BufferReadsAsTheFile) {
+  TempDir dir;
+  const auto recs = random_records(500, 12);
+  write_file(dir.file("t"), recs, 2, 2000);
+  const ReadResult got = read_buffer(slurp(dir.file("t")));
+  EXPECT_EQ(got.status, ReadStatus::end) << got.message;
+  ASSERT_EQ(got.records.size(), recs.size());
+  for (std::size_t i = 0; i < recs.size(); ++i) EXPECT_TRUE(got.records[i] == recs[i]) << i;
+  EXPECT_EQ(read_buffer(Bytes{}).status, ReadStatus::end);  // empty: no records
+}
+
+// A member bigger than the limit is streamed: its records come before its CRC is checked.
+TEST(DeviceAppsFile, MemberLimit) {
+  TempDir dir;
+  const auto recs = random_records(8000, 13);
+  write_file(dir.file("t"), recs, 1, hotloop::kMaxBlockSize);
+  const Bytes raw = gunzip(slurp(dir.file("t")));
+  ASSERT_GT(raw.size(), std::size_t{600} << 10);
+  Bytes damaged = zlib_gzip(raw);
+  damaged[damaged.size() - 8] ^= 1;  // the CRC
+  ReadResult got = read_buffer(damaged);
+  EXPECT_EQ(got.status, ReadStatus::error);
+  EXPECT_NE(got.message.find("incorrect data check"), std::string::npos) << got.message;
+  EXPECT_EQ(got.records.size(), 0u);
+  got = read_buffer(damaged, 100000);
+  EXPECT_EQ(got.status, ReadStatus::error);
+  EXPECT_GT(got.records.size(), 0u);
+  for (std::size_t i = 0; i < got.records.size(); ++i) ASSERT_TRUE(got.records[i] == recs[i]);
+  // whole files read the same under any limit
+  for (std::size_t limit : {std::size_t{1}, std::size_t{70000}, hotloop::kMaxMemberLimit}) {
+    for (const Bytes& file : {slurp(dir.file("t")), zlib_gzip(raw)}) {
+      got = read_buffer(file, limit);
+      EXPECT_EQ(got.status, ReadStatus::end) << limit << got.message;
+      EXPECT_EQ(got.records.size(), recs.size()) << limit;
+    }
+  }
+}
+
+// A FIFO is written in place (never replaced by a regular file); so is a character device.
+TEST(DeviceAppsFile, WriterWritesFifosAndDevicesInPlace) {
+  TempDir dir;
+  const std::string fifo = dir.file("pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  Bytes got;
+  std::thread reader([&] { got = slurp(fifo); });
+  const auto recs = random_records(50, 14);
+  {
+    DeviceAppsWriter w(6, 2, 500);
+    EXPECT_EQ(w.open(fifo.c_str()), 0);  // waits for the reader thread
+    for (const Record& r : recs)
+      if (w.add(r.view()) == AddStatus::block_full) {
+        EXPECT_EQ(w.flush_block(), 0);
+      }
+    EXPECT_EQ(w.commit(), 0);
+  }
+  reader.join();
+  struct stat st;
+  ASSERT_EQ(::lstat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode));
+  EXPECT_EQ(dir.n_files(), 1);  // no temporary file
+  const ReadResult back = read_buffer(got);
+  EXPECT_EQ(back.status, ReadStatus::end) << back.message;
+  EXPECT_EQ(back.records.size(), recs.size());
+  // proven on the FIFO first: a device is not renamed over
+  if (::stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode)) {
+    DeviceAppsWriter w(1, 1, 100);
+    ASSERT_EQ(w.open("/dev/null"), 0);
+    ASSERT_EQ(w.commit(), 0);
+    ASSERT_EQ(::lstat("/dev/null", &st), 0);
+    EXPECT_TRUE(S_ISCHR(st.st_mode));
+  }
+}
+
+TEST(DeviceAppsFile, WriterFollowsSymlinks) {
+  TempDir dir;
+  const std::string target = dir.file("target"), link = dir.file("link");
+  spit(target, Bytes{1, 2, 3});
+  ASSERT_EQ(::symlink(target.c_str(), link.c_str()), 0);
+  const auto recs = random_records(20, 15);
+  DeviceAppsWriter w(6, 1, 100);
+  ASSERT_EQ(w.open(link.c_str()), 0);
+  for (const Record& r : recs)
+    if (w.add(r.view()) == AddStatus::block_full) {
+      ASSERT_EQ(w.flush_block(), 0);
+    }
+  ASSERT_EQ(w.commit(), 0);
+  struct stat st;
+  ASSERT_EQ(::lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode));
+  EXPECT_EQ(read_file(target).records.size(), recs.size());
+  EXPECT_EQ(dir.n_files(), 2);
+  ASSERT_EQ(::symlink(dir.file("nowhere").c_str(), dir.file("dangling").c_str()), 0);
+  EXPECT_EQ(DeviceAppsWriter(6, 1, 100).open(dir.file("dangling").c_str()), ENOENT);
+  EXPECT_EQ(dir.n_files(), 3);
+}
+
+// A stalled FIFO: next() comes back with `waiting` (so a caller can check for signals), and
+// reads on once input arrives.
+TEST(DeviceAppsFile, StalledFifoReturnsWaiting) {
+  TempDir dir;
+  const auto recs = random_records(30, 16);
+  write_file(dir.file("t"), recs, 1, 400);
+  const Bytes full = slurp(dir.file("t"));
+  const std::string fifo = dir.file("pipe");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int wfd = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);  // a writer: the open won't block
+  ASSERT_GE(wfd, 0);
+  ASSERT_EQ(::write(wfd, full.data(), 30), 30);
+  DeviceAppsReader r;
+  ASSERT_EQ(r.open(fifo.c_str()), 0);
+  RecordView rec;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(r.next(&rec, false), ReadStatus::need_input);
+  EXPECT_EQ(r.next(&rec, true), ReadStatus::waiting);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_EQ(r.next(&rec, true), ReadStatus::waiting);
+  const std::size_t rest = full.size() - 30;
+  ASSERT_EQ(::write(wfd, full.data() + 30, rest), static_cast<ssize_t>(rest));
+  ::close(wfd);
+  const ReadResult got = read_all(r);
+  EXPECT_EQ(got.status, ReadStatus::end) << got.message;
+  ASSERT_EQ(got.records.size(), recs.size());
+  for (std::size_t i = 0; i < recs.size(); ++i) EXPECT_TRUE(got.records[i] == recs[i]) << i;
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ from cpython.mem cimport PyMem_Calloc, PyMem_Free
 from cpython.long cimport PyLong_FromUnsignedLong
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
-from libc.errno cimport ENOMEM
+from libc.errno cimport EINTR, ENOMEM
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memcmp, memcpy
 from libcpp.memory cimport unique_ptr
@@ -47,9 +47,11 @@ from hotloop._cxx.deviceapps cimport (
     encode,
     encoded_size,
     kDefaultBlockSize,
+    kDefaultMemberLimit,
     kDeviceAppsMagic,
     kDeviceAppsType,
     kMaxBlockSize,
+    kMaxMemberLimit,
     kMaxMessageSize,
 )
 from hotloop._threads cimport effective_n_threads
@@ -70,6 +72,8 @@ DEVICE_APPS_TYPE = kDeviceAppsType
 MAX_MESSAGE_SIZE = kMaxMessageSize
 DEFAULT_BLOCK_SIZE = kDefaultBlockSize
 MAX_BLOCK_SIZE = kMaxBlockSize
+DEFAULT_MEMBER_LIMIT = kDefaultMemberLimit
+MAX_MEMBER_LIMIT = kMaxMemberLimit
 MAX_LEVEL = 12
 
 # An app id takes at least 2 bytes of the message (tag and value): more apps cannot fit.
@@ -77,6 +81,10 @@ cdef Py_ssize_t MAX_APPS = kMaxMessageSize // 2
 
 
 cdef object os_error(int err, object path):
+    if err == EINTR:
+        # A signal stopped a blocking open() or write() (a FIFO without a reader): let its
+        # handler raise (KeyboardInterrupt) rather than report an OSError.
+        PyErr_CheckSignals()
     if err == ENOMEM:
         return MemoryError(os.strerror(err))
     return OSError(err, os.strerror(err), path)
@@ -375,7 +383,10 @@ def write_raw(items, path, *, level=6, n_threads=None, block_size=DEFAULT_BLOCK_
     cdef unique_ptr[CppWriter] owner
     owner.reset(new CppWriter(lv, nt, bs))
     cdef CppWriter* w = owner.get()
-    cdef int err = w.open(bpath)
+    cdef const char* cpath = bpath
+    cdef int err
+    with nogil:
+        err = w.open(cpath)
     if err:
         raise os_error(err, path)
     cdef Py_ssize_t index = 0
@@ -581,7 +592,12 @@ def decode_message(data, *, as_bytes=False):
 
 
 cdef class DeviceAppsReader:
-    """Iterator over the records of a DeviceApps file (see hotloop.deviceapps.read)."""
+    """Iterator over the records of a DeviceApps file (see hotloop.deviceapps.read).
+
+    One thread at a time: while a thread is inside ``next()`` (which releases the GIL to read
+    and inflate), ``next()`` or ``close()`` from another thread raises RuntimeError and leaves
+    the reader as it was. Different readers may be used by different threads at once.
+    """
 
     cdef unique_ptr[CppReader] reader
     cdef readonly object path
@@ -590,7 +606,9 @@ cdef class DeviceAppsReader:
     cdef _TextCache types
     cdef _IntCache ints
 
-    def __cinit__(self, path, *, as_bytes=False, raw=False):
+    def __cinit__(self, path, *, as_bytes=False, raw=False,
+                  max_member_size=DEFAULT_MEMBER_LIMIT):
+        cdef size_t limit = as_int(max_member_size, "max_member_size", 1, kMaxMemberLimit)
         cdef bytes bpath = as_path(path)
         cdef const char* cpath = bpath
         cdef int err
@@ -600,6 +618,9 @@ cdef class DeviceAppsReader:
         self.types = _TextCache()
         self.ints = _IntCache()
         self.reader.reset(new CppReader())
+        self.reader.get().set_member_limit(limit)
+        # Opening a FIFO waits for its writer: without the GIL, and a signal ends the wait
+        # (os_error lets its handler raise).
         with nogil:
             err = self.reader.get().open(cpath)
         if err:
@@ -632,6 +653,12 @@ cdef class DeviceAppsReader:
             if st == ReadStatus.need_input:
                 with nogil:
                     st = r.next(&rec, True)
+                # A stalled pipe or FIFO: the reader comes back every ~100 ms so that Ctrl-C
+                # (or any signal handler that raises) stops the iteration. It resumes after.
+                while st == ReadStatus.waiting:
+                    PyErr_CheckSignals()
+                    with nogil:
+                        st = r.next(&rec, True)
             if st == ReadStatus.record:
                 if self.raw:
                     return rec.type, PyBytes_FromStringAndSize(<const char*>rec.data, rec.size)
@@ -709,9 +736,9 @@ cdef class DeviceAppsReader:
                 f"{self.records_read} records read>")
 
 
-def read(path, *, as_bytes=False):
-    return DeviceAppsReader(path, as_bytes=as_bytes)
+def read(path, *, as_bytes=False, max_member_size=DEFAULT_MEMBER_LIMIT):
+    return DeviceAppsReader(path, as_bytes=as_bytes, max_member_size=max_member_size)
 
 
-def read_raw(path):
-    return DeviceAppsReader(path, raw=True)
+def read_raw(path, *, max_member_size=DEFAULT_MEMBER_LIMIT):
+    return DeviceAppsReader(path, raw=True, max_member_size=max_member_size)

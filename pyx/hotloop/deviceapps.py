@@ -30,7 +30,9 @@ The writer compresses blocks of records (``block_size`` uncompressed bytes) as i
 members on ``n_threads`` threads with libdeflate; ``gzip -d`` and Python's :mod:`gzip` read the
 result. Each member carries a gzip "extra" subfield (ids ``HL``: its total and uncompressed
 sizes) that other readers ignore and that lets this reader inflate it in one call. The reader
-takes any gzip file (another writer's members are streamed through zlib).
+takes any gzip file (another writer's members are inflated by zlib), and delivers no record of a
+gzip member before it has checked that member's CRC-32 and length (up to ``max_member_size``):
+a flipped bit gives an error, never a wrong record.
 
 Errors (all subclasses of :class:`hotloop.HotloopError`)::
 
@@ -59,10 +61,12 @@ from typing import Any
 from hotloop import _deviceapps
 from hotloop._deviceapps import (
     DEFAULT_BLOCK_SIZE,
+    DEFAULT_MEMBER_LIMIT,
     DEVICE_APPS_TYPE,
     MAGIC,
     MAX_BLOCK_SIZE,
     MAX_LEVEL,
+    MAX_MEMBER_LIMIT,
     MAX_MESSAGE_SIZE,
     DeviceAppsReader,
 )
@@ -82,10 +86,12 @@ PROTO_PATH = Path(__file__).with_name("deviceapps.proto")
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
+    "DEFAULT_MEMBER_LIMIT",
     "DEVICE_APPS_TYPE",
     "MAGIC",
     "MAX_BLOCK_SIZE",
     "MAX_LEVEL",
+    "MAX_MEMBER_LIMIT",
     "MAX_MESSAGE_SIZE",
     "PROTO_PATH",
     "DamagedFileError",
@@ -131,10 +137,16 @@ def write(
         other iterable of ints in ``[0, 2**32)``). A missing key, or the value None, is an
         absent field; an empty ``"device"`` dict is a present, empty device.
     path : str, bytes or os.PathLike
-        The file to create or replace. It is written under a temporary name in the same
-        folder (``.NAME.PID.N.tmp``, mode 0666 less the umask) and renamed over ``path`` only
-        when every record was written: a failed write leaves ``path`` as it was and no
-        temporary file behind. A symbolic link at ``path`` is replaced, not followed.
+        The file to create or replace. A new path or a regular file is written under a
+        temporary name in the same folder (``.NAME.PID.N.tmp``, mode 0666 less the umask) and
+        renamed over ``path`` only when every record was written: a failed write leaves
+        ``path`` as it was and no temporary file behind. A symbolic link is followed, as
+        ``open()`` does: the link stays, and the file it names is replaced in the same way, in
+        that file's folder (a dangling link raises FileNotFoundError). A character or block
+        device, a FIFO or a socket is never replaced: it is opened and written in place, as
+        ``open(path, "wb")`` would (``/dev/null`` stays ``/dev/null``, even for root); there a
+        failed write leaves what was already written, and opening a FIFO waits for a reader
+        (Ctrl-C stops the wait).
     level : int, default 6
         Compression level, 0 (stored) to 9 on zlib's scale (libdeflate's levels give the same
         ratios as zlib's, faster), or 10 to 12 for libdeflate's stronger, slower levels.
@@ -174,7 +186,9 @@ def write(
     return _deviceapps.write(records, path, level=level, n_threads=n_threads, block_size=block_size)
 
 
-def read(path: PathLike, *, as_bytes: bool = False) -> DeviceAppsReader:
+def read(
+    path: PathLike, *, as_bytes: bool = False, max_member_size: int = DEFAULT_MEMBER_LIMIT
+) -> DeviceAppsReader:
     """Read the DeviceApps records of a file, lazily.
 
     Parameters
@@ -185,6 +199,14 @@ def read(path: PathLike, *, as_bytes: bool = False) -> DeviceAppsReader:
     as_bytes : bool, default False
         Give ``device.id`` and ``device.type`` as bytes, exactly as stored, instead of str
         (decoded as UTF-8).
+    max_member_size : int, default 67108864 (64 MiB, :data:`DEFAULT_MEMBER_LIMIT`)
+        The largest gzip member, uncompressed, that the reader holds in memory whole so as to
+        check its CRC-32 and length before it yields any of its records (1 to
+        :data:`MAX_MEMBER_LIMIT`, 1 GiB). :func:`write` makes members of ``block_size`` bytes
+        (at most :data:`MAX_BLOCK_SIZE` plus one record), always below the default. A bigger
+        member (another writer's file in one member, e.g. from ``gzip.open``) is not refused:
+        once past the limit it is streamed, its records yielded as they are inflated and its
+        check done at its end, so damage in it can yield wrong records before the error.
 
     Returns
     -------
@@ -195,8 +217,10 @@ def read(path: PathLike, *, as_bytes: bool = False) -> DeviceAppsReader:
         presence: an absent list and an empty one are the same message). Records of types
         other than :data:`DEVICE_APPS_TYPE` are skipped. The file is opened now and closed at
         the end, on an error, by ``close()`` or by leaving a ``with`` block. It holds about one
-        gzip member's worth of memory, whatever the file's length, and releases the GIL while it
-        reads and inflates.
+        gzip member's worth of memory (at most about ``max_member_size``), whatever the file's
+        length, and releases the GIL while it reads and inflates. One thread at a time: a call
+        to ``next()`` or ``close()`` while another thread is inside ``next()`` raises
+        RuntimeError (and changes nothing); separate readers share nothing.
 
     Raises
     ------
@@ -205,7 +229,8 @@ def read(path: PathLike, *, as_bytes: bool = False) -> DeviceAppsReader:
     GzipStreamError, FramingError, MessageDecodeError
         While iterating, at the first damaged record: a truncated or corrupt gzip stream, a bad
         magic, a truncated header or message, malformed protobuf or a field of the wrong wire
-        type. The records before it have been yielded; the message and the attributes
+        type. The records before it have been yielded, none from a gzip member that fails its
+        check (within ``max_member_size``); the message and the attributes
         ``record_index``, ``offset`` (uncompressed byte offset of the record) and
         ``file_offset`` (the gzip member's file offset) say where. The iterator then stops.
 
@@ -215,8 +240,11 @@ def read(path: PathLike, *, as_bytes: bool = False) -> DeviceAppsReader:
     reports it as truncated when those members come from :func:`write`, whose last member is
     marked (a gzip "extra" subfield ``HE``), and cannot tell for other writers' files. Doubles
     are returned bit for bit as stored (NaN payloads, infinities, -0.0).
+
+    A pipe or FIFO whose writer stalls is polled: ``next()`` waits, and Ctrl-C (any signal
+    whose handler raises) stops it within about 0.1 s; the reader can be used again after.
     """
-    return _deviceapps.read(path, as_bytes=as_bytes)
+    return _deviceapps.read(path, as_bytes=as_bytes, max_member_size=max_member_size)
 
 
 def write_raw(
@@ -234,10 +262,11 @@ def write_raw(
     )
 
 
-def read_raw(path: PathLike) -> DeviceAppsReader:
+def read_raw(path: PathLike, *, max_member_size: int = DEFAULT_MEMBER_LIMIT) -> DeviceAppsReader:
     """Iterate over every record of a file as ``(type, payload_bytes)``, without decoding;
-    damage is reported as by :func:`read`."""
-    return _deviceapps.read_raw(path)
+    damage is reported, and gzip members are checked before their records are yielded, as by
+    :func:`read`."""
+    return _deviceapps.read_raw(path, max_member_size=max_member_size)
 
 
 def encode_message(record: Mapping[str, Any]) -> bytes:
@@ -246,9 +275,10 @@ def encode_message(record: Mapping[str, Any]) -> bytes:
 
 
 def decode_message(data: bytes, *, as_bytes: bool = False) -> dict:
-    """One serialized DeviceApps message as a dict (as :func:`read` yields it). Raises
-    MessageDecodeError (with ``offset``, the byte position in ``data``) for bytes that are not
-    a valid message."""
+    """One serialized DeviceApps message (bytes or any bytes-like object) as a dict (as
+    :func:`read` yields it). Raises MessageDecodeError (with ``offset``, the byte position in
+    ``data``) for bytes that are not a valid message, TypeError for anything not bytes-like
+    (None included)."""
     return _deviceapps.decode_message(data, as_bytes=as_bytes)
 
 

@@ -27,12 +27,22 @@
 // folder and renamed over the target only by commit(), so a failed write never leaves a partial
 // file where a good one was expected.
 //
-// Reading. Members with the 'HL' subfield are inflated whole by libdeflate and their CRC-32 and
-// length checked; any other member (another writer's, or one of ours that fails those checks) is
-// streamed through zlib, so records before a damaged spot are still delivered and the error names
-// it, and a stream whose last member is one of ours but not the writer's last one ends in an
-// error too. Memory stays bounded whatever the file holds: input and output buffers hold at most
-// one member whose subfield is trusted (<= kMaxMemberHint bytes) or one zlib chunk plus one record.
+// The target. A new path or a regular file is replaced atomically as above; a symbolic link is
+// followed (the link stays, the file it names is replaced the same way; a dangling link is refused
+// with ENOENT). A character or block device, a FIFO or a socket is written in place, as open()
+// would (O_WRONLY, no temporary file, no rename): there a failed write leaves what was written.
+//
+// Reading. No record of a gzip member is returned before the member's CRC-32 and ISIZE have been
+// checked, as long as it inflates to at most the member limit (kDefaultMemberLimit unless
+// set_member_limit() says otherwise; the writer's members are at most kMaxBlockSize plus one
+// record): a damaged member yields no record, only its error, and the records of the members
+// before it. Members with the 'HL' subfield are inflated whole by libdeflate; any other member
+// (another writer's, or one of ours that fails a check) is inflated whole by zlib. A member larger
+// than the limit cannot be held: once past it, its records are returned as they are inflated, and
+// damage in it may yield wrong records before the error (the weaker guarantee of a streaming
+// reader). A stream whose last member is one of ours but not the writer's last one ends in an
+// error. Memory stays bounded whatever the file holds: about one member (<= the limit) plus one
+// read chunk and one record.
 //
 // Thread safety: a writer or a reader is used by one thread at a time. Nothing here calls Python.
 #pragma once
@@ -50,11 +60,14 @@ constexpr std::size_t kRecordHeaderSize = 8;
 constexpr std::size_t kMaxMessageSize = 65535;
 
 // Writers' default and largest block size (uncompressed bytes per gzip member, before the record
-// that crosses the limit), and the largest uncompressed size a reader trusts in a member's 'HL'
-// subfield (bigger claims are streamed through zlib instead).
+// that crosses the limit).
 constexpr std::size_t kDefaultBlockSize = std::size_t{256} << 10;
 constexpr std::size_t kMaxBlockSize = std::size_t{8} << 20;
-constexpr std::size_t kMaxMemberHint = std::size_t{16} << 20;
+// Readers' default and largest member limit: the uncompressed size up to which a gzip member is
+// held and checked before any of its records is returned (see "Reading" above). The default is
+// well above the writer's largest member (kMaxBlockSize + one record).
+constexpr std::size_t kDefaultMemberLimit = std::size_t{64} << 20;
+constexpr std::size_t kMaxMemberLimit = std::size_t{1} << 30;
 
 // One DeviceApps message as pointers into memory owned by someone else (the caller when encoding,
 // the message bytes or the reader's buffer when decoding). A field is present when its has_ flag
@@ -121,9 +134,10 @@ class DeviceAppsWriter {
   DeviceAppsWriter(const DeviceAppsWriter&) = delete;
   DeviceAppsWriter& operator=(const DeviceAppsWriter&) = delete;
 
-  // Creates the temporary file beside path (read, a NUL-terminated file name) and starts the
-  // threads. Returns 0, or an errno value (ENOENT: no such folder, EISDIR: path is a folder,
-  // EACCES, ENOMEM, EAGAIN: no thread could be started, ...).
+  // Creates the temporary file beside path (read, a NUL-terminated file name), or beside the
+  // file a symbolic link names, or opens a device or FIFO for writing in place (a FIFO: waits for
+  // a reader; EINTR when a signal comes first). Returns 0, or an errno value (ENOENT: no such
+  // folder or a dangling link, EISDIR: path is a folder, EACCES, ENOMEM, ...).
   int open(const char* path) noexcept;
 
   // Frames and appends one message. Must follow a successful open().
@@ -161,6 +175,8 @@ enum class ReadStatus : int {
   end = 1,         // the stream ended cleanly after a whole record
   need_input = 2,  // (only with may_block = false) call next() again with may_block = true
   error = 3,       // see error()
+  waiting = 4,     // (only with may_block = true) no input came within ~100 ms, or a signal
+                   // interrupted the read: check for signals, then call next() again
 };
 
 enum class ReadErrorKind : int {
@@ -197,7 +213,15 @@ class DeviceAppsReader {
   DeviceAppsReader& operator=(const DeviceAppsReader&) = delete;
 
   // Opens path (read, NUL-terminated). Returns 0 or an errno value (ENOENT, EISDIR, EACCES, ...).
+  // A pipe, FIFO, terminal or socket is polled: next() then returns `waiting` while it stalls.
   int open(const char* path) noexcept;
+
+  // Reads the size bytes at data (read; they must outlive the reader's use of them) as the file,
+  // through the same code as open() (for fuzzing and tests). Returns 0, or EBUSY when open.
+  int open_buffer(const std::uint8_t* data, std::size_t size) noexcept;
+
+  // The member limit (clamped to 1..kMaxMemberLimit); call before the first next().
+  void set_member_limit(std::size_t bytes) noexcept;
 
   // The next record. With may_block = false it never reads or inflates: it returns need_input
   // when the buffer holds no whole record (so a caller can release its interpreter lock first).

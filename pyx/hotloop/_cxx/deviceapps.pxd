@@ -11,6 +11,8 @@ cdef extern from "hotloop/deviceapps.hpp" namespace "hotloop" nogil:
     const size_t kMaxMessageSize
     const size_t kDefaultBlockSize
     const size_t kMaxBlockSize
+    const size_t kDefaultMemberLimit
+    const size_t kMaxMemberLimit
 
     cdef cppclass DeviceAppsMessage:
         cbool has_device, has_id, has_type, has_lat, has_lon
@@ -56,6 +58,7 @@ cdef extern from "hotloop/deviceapps.hpp" namespace "hotloop" nogil:
         end
         need_input
         error
+        waiting
 
     enum class ReadErrorKind(int):
         none
@@ -82,6 +85,7 @@ cdef extern from "hotloop/deviceapps.hpp" namespace "hotloop" nogil:
     cdef cppclass DeviceAppsReader:
         DeviceAppsReader() except +
         int open(const char* path) noexcept
+        void set_member_limit(size_t bytes) noexcept
         ReadStatus next(RecordView* rec, cbool may_block) noexcept
         cbool decode(const RecordView& rec, DeviceAppsMessage* out) noexcept
         const ReadError& error() noexcept
