@@ -11,6 +11,8 @@ DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format pyt
 DEBIAN_PACKAGES += chromium
 # hotloop.deviceapps: libdeflate compresses and inflates its gzip members, zlib streams others
 DEBIAN_PACKAGES += zlib1g-dev libdeflate-dev
+# hotloop.records: lz4 frames (liblz4); the lz4 CLI reads its files in the tests
+DEBIAN_PACKAGES += liblz4-dev lz4
 
 .PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
         lint format bench-cxx clean
