@@ -511,9 +511,11 @@ cdef class CountsIterator:
                 if r <= 0:
                     break
                 got += <size_t>r
-        if r < 0:
+        if r < 0 and got < rec:
             self.done = True
             raise fault_error(s.error(), self.path)
+        # An error after some records: those go out first, the next call raises it (the
+        # stream keeps returning its error).
         if r == 0:
             self.done = True
         return got // rec
