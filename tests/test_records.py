@@ -716,3 +716,25 @@ def test_ctrl_c_stops_long_calls(tmp_path, big_key_files):
         timer.cancel()
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary file left either
+
+
+@pytest.mark.parametrize("compression", ["gzip", "lz4", None])
+def test_team_of_threads_on_one_big_file(tmp_path, compression):
+    ids, s, c = sample(6 * records.BLOCK_SIZE // 12 + 1234, seed=11)  # seven blocks
+    p = tmp_path / "big"
+    records.write_counts(p, ids, s, c, compression=compression)
+    want = records.get_counters(p, "t", 1, n_threads=1)
+    for n in (2, 3, 4, 8):
+        assert records.get_counters(p, "t", 1, n_threads=n) == want
+    if compression is None:
+        return
+    # Damage in the fourth block: every thread count reports the same (first) error.
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    p.write_bytes(bytes(data))
+    messages = set()
+    for n in (1, 2, 3):
+        with pytest.raises(RecordsError) as info:
+            records.get_counters(p, "t", 1, n_threads=n)
+        messages.add(str(info.value))
+    assert len(messages) == 1, messages

@@ -129,7 +129,14 @@ class Counters {
   // merge() restricted to shards [begin, end) of kShards: disjoint ranges may run in parallel
   // (the exact totals are not touched: add them once with add_totals).
   void merge_shards(const Counters& other, std::size_t begin, std::size_t end);
-  static constexpr std::size_t kShards = 64;
+  static constexpr std::size_t kShards = 16;
+  // For parallel drivers: a team of threads (team <= kShards) where `member` owns the ids of
+  // shards member, member + team, ... add_records_owned inserts only the owned ids of the n
+  // records at recs (read), and adds the exact totals of all n when `totals`. take_shards swaps
+  // member's shards with other's (this one's must be empty there). May throw std::bad_alloc.
+  void add_records_owned(const std::uint8_t* recs, std::size_t n, std::size_t team,
+                         std::size_t member, bool totals);
+  void take_shards(Counters& other, std::size_t team, std::size_t member) noexcept;
 
   std::uint64_t shows_all() const noexcept;
   std::uint64_t clicks_all() const noexcept;
@@ -146,10 +153,11 @@ class Counters {
   std::unique_ptr<Impl> impl_;
 };
 
-// get_counters' engine: files decoded and counted by n_threads threads. Hinted gzip members and
-// lz4 frames and slices of uncompressed files are claimed by whichever thread is free, so one
-// big file uses every thread; any other stream is read by one thread. Each thread counts into
-// its own Counters; finish() merges them shard by shard in parallel.
+// get_counters' engine: files decoded and counted by a team of up to n_threads threads (one per
+// MiB of input at most: waking a thread costs milliseconds on a busy machine). Hinted gzip
+// members and lz4 frames and slices of uncompressed files are claimed by whichever member is
+// free, so one big file uses every thread; any other stream is read by one member. Each member
+// inserts the ids of its own shards (see records_counters.cpp), so no merge is needed.
 class CountJob {
  public:
   CountJob(std::size_t key_size, int n_threads);  // may throw std::bad_alloc
