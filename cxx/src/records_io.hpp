@@ -1,4 +1,6 @@
-// An output file that appears atomically (private to cxx/src): written under a temporary name in
+// Output files and memory for the records family (private to cxx/src).
+//
+// AtomicFile: an output file that appears atomically: written under a temporary name in
 // the target's folder, renamed over the target by commit(), removed by abort() or the destructor.
 // The target must be a regular file or not exist (EISDIR for a folder, EINVAL for anything else:
 // renaming over a FIFO or a device node would replace the node itself). A symbolic link is
@@ -8,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,10 +18,43 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <string>
 
 namespace hotloop {
 namespace records_detail {
+
+// A zeroed array of n T (T trivially constructible). From 2 MiB on it is mapped directly (pages
+// come zeroed, nothing is written twice) and marked for transparent huge pages: random probes
+// into big hash tables otherwise pay a page fault per 4 KiB while growing and a TLB miss per probe.
+struct ZeroedMemory {
+  std::size_t bytes = 0;  // 0: from calloc
+  void operator()(void* p) const noexcept {
+    if (bytes)
+      ::munmap(p, bytes);
+    else
+      std::free(p);
+  }
+};
+
+template <class T>
+std::unique_ptr<T[], ZeroedMemory> zeroed_array(std::size_t n) {
+  const std::size_t bytes = n * sizeof(T);
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  if (bytes < kHuge) {
+    void* p = std::calloc(n ? n : 1, sizeof(T));
+    if (!p) throw std::bad_alloc();
+    return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{0});
+  }
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{bytes});
+}
 
 class AtomicFile {
  public:
