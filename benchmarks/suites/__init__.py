@@ -20,6 +20,7 @@ FAMILIES: tuple[str, ...] = (
     "julia",
     "diffusion",
     "deviceapps",
+    "records",
     "wsmask",
     "fib",
     "ffi",
