@@ -62,8 +62,16 @@ A :class:`Counters` (from :func:`count_records`) keeps, per distinct id, its tot
 several files or machines combine with :meth:`Counters.merge` into exactly what counting all the
 records at once gives, whatever ids they share. (Per-id exact totals would cost 8 more bytes per
 id for nothing the report shows.) A Counters pickles, and :meth:`Counters.state` /
-:meth:`Counters.from_state` move it as arrays. Memory: 16-23 bytes per distinct id (12-16 with
-4-byte keys) per thread, independent of the number of records: files are streamed in blocks.
+:meth:`Counters.from_state` move it as arrays.
+
+Memory grows with the number of distinct ids, never with the number of records: files are
+streamed in blocks. Each id takes one 16-byte slot (8 with 4-byte keys) in hash tables kept
+35-70% full, so 23-46 bytes per distinct id (11-23 with 4-byte keys); with several threads each
+id still lives in one thread's tables, plus at most 4 blocks per thread (768 KiB each) in
+flight. Threads: the blocks of a file written by :func:`write_counts` (and slices of an
+uncompressed file) are shared by up to ``n_threads`` threads, one per MiB of input at most
+(waking a thread costs milliseconds on a busy machine); another writer's compressed file is
+decoded by one thread. Results never depend on the number of threads.
 
 Errors
 ------

@@ -108,8 +108,8 @@ class ByteStream {
 
 // Per-id totals saturated at kFrequencyCap (what the frequency tables and the distinct counts
 // need: min(a + b, 32) = min(min(a, 32) + min(b, 32), 32), so merging stays exact), plus exact
-// totals over all records. State: one 16-byte (8 with 4-byte keys) slot per id in open-addressing
-// tables kept at most 70% full: 16-23 bytes per distinct id (12-16 with 4-byte keys).
+// totals over all records. State: one 16-byte slot per id (8 with 4-byte keys) in
+// open-addressing tables kept 35-70% full: 23-46 bytes per distinct id (11-23 with 4-byte keys).
 class Counters {
  public:
   explicit Counters(std::size_t key_size);  // 4 or 8; may throw std::bad_alloc
