@@ -10,6 +10,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import sys
 import threading
 import time
 
@@ -738,3 +739,55 @@ def test_team_of_threads_on_one_big_file(tmp_path, compression):
             records.get_counters(p, "t", 1, n_threads=n)
         messages.add(str(info.value))
     assert len(messages) == 1, messages
+
+
+_PEAK = r"""
+import sys
+from hotloop import records
+
+def hwm():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+
+before = hwm()
+r = records.get_counters(sys.argv[1], "t", 1, n_threads=int(sys.argv[2]))
+print(hwm() - before, r["shows_uniq"] + r["shows_freq"][0])
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+@pytest.mark.parametrize("compression", [None, "lz4"])
+def test_memory_grows_with_distinct_ids_not_records(tmp_path, compression):
+    ids = np.tile(np.arange(1000, dtype=np.uint64) * 7919, 5000)  # 5M records, 60 MB raw
+    p = tmp_path / "many"
+    records.write_counts(
+        p, ids, np.ones(len(ids), np.uint16), np.zeros(len(ids), np.uint16), compression=compression
+    )
+    for n_threads in (1, 2):
+        out = subprocess.run(
+            [sys.executable, "-c", _PEAK, str(p), str(n_threads)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        ).stdout.split()
+        growth, distinct = float(out[0]), int(out[1])
+        assert distinct == 1000
+        assert growth < 24, f"peak memory grew by {growth:.1f} MiB for a 60 MB file"
+
+
+def test_ctrl_c_stops_get_counters(tmp_path):
+    p = tmp_path / "big.raw"
+    n = 8_000_000  # 96 MB: three steps of the job
+    a = np.zeros(n, dtype=records.RECORD_DTYPE)
+    a["id"] = np.arange(n, dtype=np.uint64)
+    a.tofile(p)
+    timer = threading.Timer(0.01, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            records.get_counters(p, "t", 1, n_threads=1)
+    finally:
+        timer.cancel()

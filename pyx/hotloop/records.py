@@ -224,8 +224,9 @@ def targets_negative(
     twice. Output format: ``all_path``'s header line when ``has_header`` (without its line end;
     a 0-byte ``all_path`` has none), then each key in plain decimal, every line ending in
     ``\\n``. The whole computation runs with the GIL released (retaken briefly between steps
-    for Ctrl-C); memory holds the distinct keys of ``in_path`` (8 bytes per key at 35-70% load)
-    plus fixed buffers.
+    for Ctrl-C); memory holds the distinct keys of ``in_path`` (one 8-byte slot per key in a
+    table kept 35-70% full: 11-23 bytes per key) plus fixed buffers. A line longer than 1 MiB
+    is an error.
 
     Parameters
     ----------
@@ -321,7 +322,9 @@ def write_counts(
     Parameters
     ----------
     path : path
-        Written through a temporary file renamed into place when complete.
+        Written through a temporary file renamed into place when complete (a symbolic link is
+        followed; an existing file keeps its permission bits; a FIFO or device is refused with
+        ValueError).
     ids : array_like of int, shape (n,)
         In [0, 2**64) (key_size 8) or [0, 2**32) (key_size 4).
     shows, clicks : array_like of int, shape (n,)
