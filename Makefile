@@ -14,6 +14,8 @@ DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format pyt
 DEBIAN_PACKAGES += zlib1g-dev libdeflate-dev
 # fuzzing the deviceapps decoders: clang and its libFuzzer runtime (`make fuzz-smoke`, `make fuzz`)
 DEBIAN_PACKAGES += clang libclang-rt-14-dev
+# hotloop.records: lz4 frames (liblz4); the lz4 CLI reads its files in the tests
+DEBIAN_PACKAGES += liblz4-dev lz4
 
 .PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
         lint format bench-cxx clean

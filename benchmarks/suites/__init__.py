@@ -23,6 +23,7 @@ FAMILIES: tuple[str, ...] = (
     "julia",
     "diffusion",
     "deviceapps",
+    "records",
     "wsmask",
     "fib",
     "ffi",

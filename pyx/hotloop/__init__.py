@@ -4,7 +4,7 @@ C++ kernels, Cython wrappers that release the GIL, OpenMP threads. Every kernel 
 against an independent reference; see the README and benchmarks/RESULTS.md.
 """
 
-from hotloop import deviceapps
+from hotloop import deviceapps, records
 from hotloop._diffusion import diffuse, evolve
 from hotloop._errors import HotloopError
 from hotloop._fib import fib, fib_fast
@@ -33,6 +33,7 @@ __all__ = [
     "nanstd",
     "nanvar",
     "openmp_enabled",
+    "records",
     "rolling_mean",
     "rolling_std",
     "rolling_var",

@@ -1,0 +1,304 @@
+// The records decoders on byte buffers (raw, gzip from zlib, lz4 frames from liblz4; damaged at
+// every byte), Counters against a map of exact totals, parse_key, and the file-level jobs.
+#include "hotloop/records.hpp"
+
+#include <gtest/gtest.h>
+#include <lz4frame.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using hotloop::ByteStream;
+using hotloop::Compression;
+using hotloop::Counters;
+using hotloop::FaultKind;
+using Bytes = std::vector<std::uint8_t>;
+
+struct Rec {
+  std::uint64_t id;
+  std::uint16_t s, c;
+};
+
+Bytes pack(const std::vector<Rec>& recs) {
+  Bytes out(recs.size() * 12);
+  for (std::size_t i = 0; i < recs.size(); ++i) {
+    std::memcpy(&out[i * 12], &recs[i].id, 8);
+    std::memcpy(&out[i * 12 + 8], &recs[i].s, 2);
+    std::memcpy(&out[i * 12 + 10], &recs[i].c, 2);
+  }
+  return out;
+}
+
+std::vector<Rec> sample(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Rec> v(n);
+  for (auto& r : v) {
+    r.id = rng() % 50 == 0 ? ~std::uint64_t{0} : rng() % (n / 2 + 1);
+    r.s = static_cast<std::uint16_t>(rng() % 5 == 0 ? 65535 : rng() % 40);
+    r.c = static_cast<std::uint16_t>(rng() % 3);
+  }
+  return v;
+}
+
+Bytes gzip_of(const Bytes& raw, int level = 6) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  Bytes out(deflateBound(&zs, raw.size()) + 64);
+  zs.next_in = const_cast<Bytef*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+Bytes lz4_of(const Bytes& raw, bool checksum = true) {
+  LZ4F_preferences_t prefs;
+  std::memset(&prefs, 0, sizeof prefs);
+  prefs.frameInfo.contentChecksumFlag =
+      checksum ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum;
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  Bytes out(LZ4F_compressFrameBound(raw.size(), &prefs));
+  const std::size_t n = LZ4F_compressFrame(out.data(), out.size(), raw.data(), raw.size(), &prefs);
+  EXPECT_FALSE(LZ4F_isError(n));
+  out.resize(n);
+  return out;
+}
+
+// Decodes data fully; returns false (and the fault) on error.
+bool decode(const Bytes& data, std::size_t align, Bytes* out, hotloop::RecordsFault* fault) {
+  ByteStream s(align);
+  s.open_memory(data.data(), data.size());
+  out->clear();
+  std::uint8_t buf[4096];
+  for (;;) {
+    const std::ptrdiff_t r = s.read(buf, sizeof buf - sizeof buf % align);
+    if (r < 0) {
+      *fault = s.error();
+      return false;
+    }
+    if (r == 0) return true;
+    EXPECT_EQ(r % static_cast<std::ptrdiff_t>(align), 0);
+    out->insert(out->end(), buf, buf + r);
+  }
+}
+
+TEST(RecordsDetect, MagicNumbers) {
+  const std::uint8_t gz[] = {0x1f, 0x8b}, lz[] = {0x04, 0x22, 0x4d, 0x18},
+                     skip[] = {0x5b, 0x2a, 0x4d, 0x18}, raw[] = {0x1f, 0x8c, 0, 0};
+  EXPECT_EQ(hotloop::detect_compression(gz, 2), Compression::gzip);
+  EXPECT_EQ(hotloop::detect_compression(lz, 4), Compression::lz4);
+  EXPECT_EQ(hotloop::detect_compression(skip, 4), Compression::lz4);
+  EXPECT_EQ(hotloop::detect_compression(raw, 4), Compression::none);
+  EXPECT_EQ(hotloop::detect_compression(gz, 1), Compression::none);
+}
+
+TEST(RecordsStream, DecodesRawGzipLz4AndConcatenations) {
+  const Bytes raw = pack(sample(5000, 1));
+  const Bytes half1(raw.begin(), raw.begin() + 24000), half2(raw.begin() + 24000, raw.end());
+  std::vector<Bytes> inputs = {raw, gzip_of(raw), lz4_of(raw), lz4_of(raw, false)};
+  Bytes two = gzip_of(half1, 1);
+  const Bytes g2 = gzip_of(half2, 9);
+  two.insert(two.end(), g2.begin(), g2.end());
+  inputs.push_back(two);
+  Bytes lz2 = lz4_of(half1);
+  const Bytes l2 = lz4_of(half2);
+  lz2.insert(lz2.end(), l2.begin(), l2.end());
+  inputs.push_back(lz2);
+  for (const Bytes& in : inputs) {
+    Bytes out;
+    hotloop::RecordsFault f;
+    ASSERT_TRUE(decode(in, 12, &out, &f)) << f.reason;
+    EXPECT_EQ(out, raw);
+  }
+}
+
+TEST(RecordsStream, TruncatedRecordAndBadChecksums) {
+  Bytes raw = pack(sample(100, 2));
+  raw.resize(raw.size() - 5);
+  Bytes out;
+  hotloop::RecordsFault f;
+  EXPECT_FALSE(decode(raw, 12, &out, &f));
+  EXPECT_EQ(f.kind, FaultKind::truncated);
+  EXPECT_EQ(f.offset, 99u * 12);
+  Bytes gz = gzip_of(pack(sample(100, 3)));
+  gz[gz.size() - 8] ^= 1;  // CRC-32
+  EXPECT_FALSE(decode(gz, 12, &out, &f));
+  EXPECT_EQ(f.kind, FaultKind::gzip);
+  Bytes lz = lz4_of(pack(sample(100, 3)));
+  lz[lz.size() - 1] ^= 1;  // content checksum
+  EXPECT_FALSE(decode(lz, 12, &out, &f));
+  EXPECT_EQ(f.kind, FaultKind::lz4);
+}
+
+// Every single-byte change and every cut of a small stream: an error or the original bytes
+// (a damaged magic number makes an uncompressed stream: then the damaged bytes themselves).
+TEST(RecordsStream, DamagedAtEveryByte) {
+  const Bytes raw = pack(sample(60, 4));
+  for (const Bytes& good : {gzip_of(raw), lz4_of(raw)}) {
+    for (std::size_t i = 0; i <= good.size(); ++i) {
+      for (int variant = 0; variant < 3; ++variant) {
+        Bytes d = good;
+        if (variant == 2) {
+          d.resize(i);
+        } else if (i < d.size()) {
+          d[i] ^= variant == 0 ? 0xFF : 0x01;
+        } else {
+          continue;
+        }
+        Bytes out;
+        hotloop::RecordsFault f;
+        if (!decode(d, 12, &out, &f)) continue;
+        if (hotloop::detect_compression(d.data(), d.size()) == Compression::none)
+          EXPECT_EQ(out, d);
+        else
+          EXPECT_EQ(out, raw) << "damage at byte " << i << " variant " << variant;
+      }
+    }
+  }
+}
+
+TEST(RecordsCounters, MatchExactTotalsAndMergeExactly) {
+  const auto recs = sample(20000, 5);
+  std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> exact;
+  std::uint64_t shows = 0, clicks = 0;
+  for (const auto& r : recs) {
+    exact[r.id].first += r.s;
+    exact[r.id].second += r.c;
+    shows += r.s;
+    clicks += r.c;
+  }
+  std::vector<std::uint64_t> sf(33), cf(33);
+  for (const auto& [id, t] : exact) {
+    ++sf[std::min<std::uint64_t>(t.first, 32)];
+    ++cf[std::min<std::uint64_t>(t.second, 32)];
+  }
+  const Bytes raw = pack(recs);
+  Counters whole(8);
+  whole.add_records(raw.data(), recs.size());
+  // Three parts with overlapping ids, merged.
+  Counters a(8), b(8), c(8);
+  a.add_records(raw.data(), 7000);
+  b.add_records(raw.data() + 7000 * 12, 6000);
+  c.add_records(raw.data() + 13000 * 12, recs.size() - 13000);
+  a.merge(b);
+  a.merge(c);
+  for (const Counters* x : {&whole, &a}) {
+    EXPECT_EQ(x->shows_all(), shows);
+    EXPECT_EQ(x->clicks_all(), clicks);
+    EXPECT_EQ(x->records(), recs.size());
+    EXPECT_EQ(x->distinct(), exact.size());
+    std::vector<std::uint64_t> gs(33), gc(33);
+    x->frequencies(gs.data(), gc.data());
+    EXPECT_EQ(gs, sf);
+    EXPECT_EQ(gc, cf);
+  }
+}
+
+TEST(RecordsCounters, KeySize4AndExtremeKeys) {
+  Counters k4(4);
+  const std::uint8_t recs[16] = {0xff, 0xff, 0xff, 0xff, 40, 0, 1, 0,   // id 2^32-1
+                                 0,    0,    0,    0,    0,  0, 0, 0};  // id 0, zero counts
+  k4.add_records(recs, 2);
+  std::vector<std::uint64_t> sf(33), cf(33);
+  k4.frequencies(sf.data(), cf.data());
+  EXPECT_EQ(sf[32], 1u);
+  EXPECT_EQ(sf[0], 1u);
+  EXPECT_EQ(cf[1], 1u);
+  EXPECT_EQ(cf[0], 1u);
+  Counters k8(8);
+  const Bytes raw = pack({{0, 0, 0}, {~std::uint64_t{0}, 1, 1}, {0, 65535, 0}});
+  k8.add_records(raw.data(), 3);
+  EXPECT_EQ(k8.distinct(), 2u);
+  EXPECT_EQ(k8.shows_all(), 65536u);
+}
+
+TEST(RecordsKeys, ParseKey) {
+  auto parse = [](const char* s, bool key64, std::uint64_t* k) {
+    return hotloop::parse_key(reinterpret_cast<const std::uint8_t*>(s), std::strlen(s), key64, k);
+  };
+  std::uint64_t k = 0;
+  EXPECT_EQ(parse("007", false, &k), nullptr);
+  EXPECT_EQ(k, 7u);
+  EXPECT_EQ(parse("4294967295\r", false, &k), nullptr);
+  EXPECT_EQ(k, 4294967295u);
+  EXPECT_NE(parse("4294967296", false, &k), nullptr);
+  EXPECT_EQ(parse("18446744073709551615", true, &k), nullptr);
+  EXPECT_EQ(k, ~std::uint64_t{0});
+  EXPECT_NE(parse("18446744073709551616", true, &k), nullptr);
+  EXPECT_NE(parse("", true, &k), nullptr);
+  EXPECT_NE(parse("\r", true, &k), nullptr);
+  EXPECT_NE(parse("1 ", true, &k), nullptr);
+  EXPECT_NE(parse("-1", true, &k), nullptr);
+  EXPECT_NE(parse("1a", true, &k), nullptr);
+}
+
+std::string temp_name(const char* stem) {
+  return std::string(::testing::TempDir()) + "/records_test_" + std::to_string(::getpid()) + "_" +
+         stem;
+}
+
+TEST(RecordsJobs, WriterThenCountJobWithAnyThreadCount) {
+  const auto recs = sample(200000, 6);  // four blocks
+  std::vector<std::uint64_t> ids;
+  std::vector<std::uint16_t> s, c;
+  for (const auto& r : recs) {
+    ids.push_back(r.id);
+    s.push_back(r.s);
+    c.push_back(r.c);
+  }
+  for (Compression comp : {Compression::none, Compression::gzip, Compression::lz4}) {
+    const std::string path = temp_name("counts");
+    hotloop::CountsWriter w(8, comp, -1);
+    ASSERT_EQ(w.open(path.c_str()), 0);
+    ASSERT_EQ(w.write(ids.data(), s.data(), c.data(), ids.size()), 0);
+    ASSERT_EQ(w.commit(), 0);
+    std::vector<std::uint64_t> first;
+    for (int threads : {1, 2, 3}) {
+      hotloop::CountJob job(8, threads);
+      ASSERT_EQ(job.add_file(path.c_str()), 0);
+      while (!job.run(1 << 20)) {
+      }
+      ASSERT_FALSE(job.failed()) << job.error().reason;
+      Counters out(8);
+      ASSERT_EQ(job.finish(&out), 0);
+      EXPECT_EQ(out.records(), recs.size());
+      std::vector<std::uint64_t> f(66);
+      out.frequencies(f.data(), f.data() + 33);
+      if (first.empty()) first = f;
+      EXPECT_EQ(f, first);
+    }
+    std::remove(path.c_str());
+  }
+}
+
+TEST(RecordsJobs, NegativeJob) {
+  const std::string all = temp_name("all"), in = temp_name("in"), out = temp_name("out");
+  std::ofstream(all) << "id\r\n5\r\n007\r\n5\r\n8";
+  std::ofstream(in) << "key\n7\n9\n";
+  hotloop::NegativeJob job(true, false);
+  int which = -1;
+  ASSERT_EQ(job.open(all.c_str(), in.c_str(), out.c_str(), &which), 0);
+  while (!job.run(3)) {
+  }
+  ASSERT_FALSE(job.failed()) << job.error().reason;
+  ASSERT_EQ(job.commit(), 0);
+  EXPECT_EQ(job.written(), 3u);
+  std::ifstream f(out);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "id\n5\n5\n8\n");
+  for (const auto& p : {all, in, out}) std::remove(p.c_str());
+}
+
+}  // namespace
