@@ -5,7 +5,9 @@ the annotated HTML shows the code that really ships.
 
 Environment knobs:
   HOTLOOP_FAIL_NO_OPENMP=1  fail the build when the compiler cannot build and run an OpenMP
-                            program (CI sets it), instead of building serial kernels.
+                            program (CI sets it), instead of building serial kernels; also
+                            fail (as when CI is set) when an optional family's library is
+                            missing, instead of skipping that family.
   HOTLOOP_DISABLE_OPENMP=1  build without OpenMP on purpose (to test the serial build).
   HOTLOOP_CYTHON_DEBUG=1    turn Cython's bounds, wraparound and initialisation checks back on.
   HOTLOOP_NATIVE=1          add -march=native (never by default: wheels must run on any x86-64;
@@ -38,6 +40,14 @@ MODULES: dict[str, dict[str, list[str]]] = {
         "libraries": spec.get("libraries", []),
     }
     for family, spec in _SPEC["families"].items()
+}
+
+# Families marked "optional" wrap a third-party library: without it they are skipped (with a
+# warning naming the package to install), except in CI, where a skipped family is an error.
+OPTIONAL: dict[str, dict[str, str]] = {
+    f"hotloop._{family}": spec["optional"]
+    for family, spec in _SPEC["families"].items()
+    if "optional" in spec
 }
 
 # The same flags as the C++ tests and benchmarks (CMake reads them from the same file), plus one
@@ -119,6 +129,48 @@ def openmp_flags() -> list[str]:
     return []
 
 
+_LIBRARY_PROBE = """
+#include <{header}>
+int main() {{ return 0; }}
+"""
+
+
+def probe_library(header: str, libraries: list[str]) -> tuple[bool, str]:
+    """Compile a program that includes `header` and link it with `libraries`: (works, why-not)."""
+    tmp = Path(tempfile.mkdtemp(prefix="hotloop-lib-"))
+    try:
+        src, exe = tmp / "probe.cpp", tmp / "probe"
+        src.write_text(_LIBRARY_PROBE.format(header=header))
+        cmd = [*_cxx_command(), "-std=c++17", str(src), "-o", str(exe)]
+        cmd += [f"-l{lib}" for lib in libraries]
+        build = subprocess.run(cmd, capture_output=True, text=True)
+        if build.returncode != 0:
+            last = build.stderr.strip().splitlines()[-1:] or ["(no output)"]
+            return False, f"`{' '.join(cmd)}` failed: {last[0]}"
+        return True, ""
+    except OSError as exc:
+        return False, f"the compiler could not run: {exc}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def optional_module_available(name: str) -> bool:
+    """Whether optional module `name` can be built here; warns (or exits in CI) when not."""
+    need = OPTIONAL[name]
+    ok, why = probe_library(need["header"], MODULES[name]["libraries"])
+    if ok:
+        return True
+    message = (
+        f"hotloop: skipping {name}: it needs the package {need['package']} "
+        f"(e.g. apt-get install {need['package']}; see the Makefile's DEBIAN_PACKAGES), "
+        f"but {why}"
+    )
+    if env_flag("HOTLOOP_FAIL_NO_OPENMP") or os.environ.get("CI"):
+        sys.exit(message + " (CI: every family must build)")
+    warnings.warn(message, stacklevel=2)
+    return False
+
+
 def extensions(omp: list[str] | None = None):
     """The setuptools Extension objects (not yet cythonized)."""
     import numpy
@@ -145,7 +197,7 @@ def extensions(omp: list[str] | None = None):
             extra_link_args=list(omp),
         )
         for name, spec in MODULES.items()
-        if not only or name in only
+        if (not only or name in only) and (name not in OPTIONAL or optional_module_available(name))
     ]
 
 

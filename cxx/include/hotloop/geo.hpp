@@ -1,0 +1,95 @@
+// hotloop's thin layer over Google's S2 geometry library (Debian's libs2-dev): the checks that
+// keep S2's fatal assertions from ever seeing unvalidated input, the point-to-cell rounding of
+// current S2 releases, and the few conversions whose S2 signatures Cython cannot spell
+// (absl::string_view).
+//
+// S2 aborts the process (S2_CHECK, and S2_DCHECK when built without NDEBUG, as Debian builds
+// libs2: its own S2_DCHECKs and debug logs are live) on invalid cells, levels, loops and
+// polygons, and silently builds nonsense where no check guards. So every
+// ring goes through make_loop() and every set of rings through make_polygon(): both build their
+// objects with S2Debug::DISABLE, then ask S2 itself for the reason a geometry is invalid
+// (FindValidationError) and hand that reason back as text instead of letting S2 abort.
+//
+// Orientation rule (decided here, stated in hotloop.geo's docstrings): GeoJSON's winding is not
+// trusted. Every ring is taken to bound the smaller of the two regions it separates on the sphere
+// (S2Loop::Normalize, applied by the caller), the first ring of a polygon is its shell and the
+// others are its holes; S2Polygon::InitNested then orders the loops by containment, and
+// make_polygon() checks that this nesting matches the shell/hole roles the input declared.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "s2/s2cell_id.h"
+#include "s2/s2coords.h"
+#include "s2/s2loop.h"
+#include "s2/s2polygon.h"
+
+namespace hotloop::geo {
+
+// The coordinates make_loop() and hotloop.geo.latlng_to_cell accept: |lat| <= 90 and
+// |lon| <= 180 degrees (S2LatLng::is_valid(); Debian's libs2 logs an error for any other value).
+// NaN fails both comparisons.
+inline bool valid_latlng(double lat_deg, double lon_deg) noexcept {
+  return lat_deg >= -90.0 && lat_deg <= 90.0 && lon_deg >= -180.0 && lon_deg <= 180.0;
+}
+
+// The leaf cell of a unit-length point, by the rule of S2 0.11 and later (the official Python
+// binding, s2cell): an (s, t) coordinate maps to leaf column floor(2**30 * s). S2 0.10
+// (S2CellId(const S2Point&), Debian's version) rounds 2**30 * s - 0.5 half to even instead, so
+// a point exactly on a leaf-cell boundary (2**30 * s an integer: every cell corner, about one
+// random point in 10**6) goes to the cell on its left or right by the parity of the column.
+// Same face and (u, v) projection as S2's; only that rounding differs.
+inline int st_to_ij(double s) noexcept {
+  if (!(s > 0)) return 0;
+  return std::min(static_cast<int>(S2::kLimitIJ * s), S2::kLimitIJ - 1);
+}
+
+inline S2CellId leaf_cell(const S2Point& p) noexcept {
+  double u, v;
+  const int face = S2::XYZtoFaceUV(p, &u, &v);
+  return S2CellId::FromFaceIJ(face, st_to_ij(S2::UVtoST(u)), st_to_ij(S2::UVtoST(v)));
+}
+
+// One GeoJSON ring as an S2Loop, validated, not yet normalised.
+//   lonlat      read: n_vertices (longitude, latitude) pairs in degrees, GeoJSON's order.
+//   error       written: the reason when nullptr is returned.
+// The closing vertex may repeat the first one (GeoJSON) or not; consecutive vertices that map to
+// the same S2Point are merged. Refused (nullptr): a coordinate outside valid_latlng(), fewer
+// than 3 distinct vertices, and whatever S2Loop::FindValidationError reports (duplicate
+// vertices, antipodal adjacent vertices, crossing edges). Never throws (nullptr + "out of
+// memory" on std::bad_alloc).
+std::unique_ptr<S2Loop> make_loop(const double* lonlat, std::int64_t n_vertices,
+                                  std::string* error) noexcept;
+
+// The polygon bounded by `loops` (each valid and normalised).
+//   loops     read, then emptied: the loops move into the polygon (also on failure).
+//   shell_of  read: shell_of[i] is the index in `loops` of loop i's shell; shell_of[i] == i for a
+//             shell. A MultiPolygon lists several shells, each followed by its holes.
+//   error     written: the reason when nullptr is returned.
+// Refused (nullptr): a hole not inside its shell, a shell inside another polygon's shell (not
+// in one of its holes), loops whose edges cross or that share an edge (S2's own validation).
+// Zero loops give the empty polygon. Never throws.
+std::unique_ptr<S2Polygon> make_polygon(std::vector<std::unique_ptr<S2Loop>>* loops,
+                                        const std::int64_t* shell_of, std::string* error) noexcept;
+
+// The most cells that min_level may force into one covering (about 128 MiB of ids): beyond it
+// S2RegionCoverer would try to allocate the covering anyway (it ignores max_cells where
+// min_level requires more cells) and run the process out of memory.
+inline constexpr double kMaxForcedCells = 1 << 24;
+
+// Refuses (false, *error) a covering whose min_level alone would need more than
+// kMaxForcedCells cells: area / average cell area at min_level, a lower bound of the count.
+bool check_min_level(const S2Polygon& polygon, int min_level, std::string* error) noexcept;
+
+// S2CellId::FromToken on (data, size) characters, for callers without absl::string_view.
+// Returns S2CellId::None() (id 0) for a malformed token, as S2 does, and for the token "X".
+inline S2CellId cell_from_token(const char* data, std::size_t size) noexcept {
+  return S2CellId::FromToken(absl::string_view(data, size));
+}
+
+}  // namespace hotloop::geo
