@@ -11,8 +11,6 @@ DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format pyt
 DEBIAN_PACKAGES += chromium
 # hotloop.deviceapps: libdeflate compresses and inflates its gzip members, zlib streams others
 DEBIAN_PACKAGES += zlib1g-dev libdeflate-dev
-# hotloop.geo: Google's S2 geometry library (0.10, with Abseil), linked as a shared library
-DEBIAN_PACKAGES += libs2-dev
 
 .PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
         lint format bench-cxx clean

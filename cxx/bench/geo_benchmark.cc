@@ -50,7 +50,10 @@ const std::vector<double>& rings() {
       const double radius = 0.05 + 1.95 * u(rng);
       for (int j = 0; j <= 16; ++j) {
         const double a = 2 * kPi * (j % 16) / 16;
-        v.push_back(lon + radius * std::cos(a) / std::cos(lat * kPi / 180.0));
+        double x = lon + radius * std::cos(a) / std::cos(lat * kPi / 180.0);
+        if (x > 180) x -= 360;
+        if (x < -180) x += 360;
+        v.push_back(x);
         v.push_back(lat + radius * std::sin(a));
       }
     }

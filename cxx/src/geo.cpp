@@ -3,6 +3,7 @@
 #include "hotloop/geo.hpp"
 
 #include <cstdio>
+#include <iostream>  // its ios_base::Init sets up std::cerr for S2's logging
 #include <new>
 #include <string>
 #include <unordered_map>
@@ -52,7 +53,7 @@ std::unique_ptr<S2Loop> make_loop(const double* lonlat, std::int64_t n_vertices,
     auto loop = std::make_unique<S2Loop>(points, S2Debug::DISABLE);
     S2Error why;
     if (loop->FindValidationError(&why)) {
-      *error = why.text();
+      *error = std::string(why.message());
       return nullptr;
     }
     return loop;
@@ -95,7 +96,7 @@ std::unique_ptr<S2Polygon> make_polygon(std::vector<std::unique_ptr<S2Loop>>* lo
     polygon->InitNested(std::move(owned));
     S2Error why;
     if (polygon->FindValidationError(&why)) {
-      *error = why.text();
+      *error = std::string(why.message());
       return nullptr;
     }
     // Containment decided which loops are holes; it must agree with the rings' roles.
@@ -135,3 +136,12 @@ bool check_min_level(const S2Polygon& polygon, int min_level, std::string* error
 }
 
 }  // namespace hotloop::geo
+
+// The wheel's static libraries were compiled by GCC 14, whose <iostream> makes every object that
+// includes it refer to std::ios_base_library_init(), an empty function that libstdc++ 13 added
+// only to pin that version (GLIBCXX_3.4.32); the streams themselves are set up by libstdc++ and by
+// <iostream>'s static initialiser (included above). Debian 12's libstdc++ (GCC 12) lacks the
+// symbol, so it is defined here, weak, so that a newer libstdc++'s own definition wins.
+namespace std {
+__attribute__((weak)) void ios_base_library_init() {}
+}  // namespace std

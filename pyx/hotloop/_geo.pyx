@@ -1,6 +1,7 @@
 """S2 cells and coverings: the compiled half of hotloop.geo (GeoJSON handling is in geo.py).
 
-Wraps Google's S2 geometry library as Debian ships it (libs2-dev 0.10). S2's classes are declared
+Wraps Google's S2 geometry library (0.14, linked statically from the s2geometry wheel; see
+hotloop/geo.py for why). S2's classes are declared
 in hotloop/_cxx/s2/*.pxd, one .pxd per S2 header; loops and polygons are built through hotloop's
 own layer (cxx/include/hotloop/geo.hpp), which validates every ring before S2 sees it, so that
 S2's fatal checks never fire. Arguments are validated here with the GIL held, then the loops run
@@ -18,7 +19,7 @@ from libcpp.utility cimport move
 from libcpp.vector cimport vector
 
 from hotloop._cxx.geo cimport (
-    cell_from_token, check_min_level, leaf_cell, make_loop, make_polygon, valid_latlng,
+    cell_from_token, check_min_level, make_loop, make_polygon, valid_latlng,
 )
 from hotloop._cxx.s2.s2cell_id cimport S2CellId as CppS2CellId
 from hotloop._cxx.s2.s2latlng cimport S2LatLng as CppS2LatLng
@@ -120,9 +121,8 @@ cdef inline int small_input_threads(Py_ssize_t n, int n_threads) noexcept:
 
 
 cdef inline uint64_t cell_of(double lat, double lon, int level) noexcept nogil:
-    # S2's own point; hotloop's leaf_cell for the rounding of current S2 releases (geo.hpp);
     # parent(30) of a leaf is the leaf itself, so one expression serves every level.
-    return leaf_cell(CppS2LatLng.FromDegrees(lat, lon).ToPoint()).parent(level).id()
+    return CppS2CellId(CppS2LatLng.FromDegrees(lat, lon).ToPoint()).parent(level).id()
 
 
 cdef Py_ssize_t latlng_kernel(const double[::1] lat, const double[::1] lon, int level,
@@ -167,9 +167,8 @@ def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
     The poles belong to one cell each (latitude 90 maps to the same cell for every longitude
     up to the rounding of sin/cos); longitudes -180 and 180 give the same or adjacent leaf cells.
     A point exactly on a cell edge goes to the cell above and to the right of the edge in the
-    face's (s, t) coordinates: S2 0.11 and later take ``floor(2**30 * s)``. S2 0.10, the
-    library hotloop links, rounded half to even there, so hotloop computes the leaf column
-    itself with the newer rule (``hotloop::geo::leaf_cell``) and matches current S2.
+    face's (s, t) coordinates (S2 0.11 and later take ``floor(2**30 * s)``; S2 0.10, which
+    Debian ships, rounded half to even there and so disagrees on such points).
     """
     cdef object la = as_float_array(lat, "lat", 32)
     cdef object lo = as_float_array(lon, "lon", 32)

@@ -1,11 +1,10 @@
-// hotloop's thin layer over Google's S2 geometry library (Debian's libs2-dev): the checks that
-// keep S2's fatal assertions from ever seeing unvalidated input, the point-to-cell rounding of
-// current S2 releases, and the few conversions whose S2 signatures Cython cannot spell
-// (absl::string_view).
+// hotloop's thin layer over Google's S2 geometry library (0.14, the headers and static libraries
+// that the official `s2geometry` wheel ships): the checks that keep S2's fatal assertions from
+// ever seeing unvalidated input, and the few calls whose S2 signatures Cython cannot spell
+// (absl::string_view, absl::Span).
 //
-// S2 aborts the process (S2_CHECK, and S2_DCHECK when built without NDEBUG, as Debian builds
-// libs2: its own S2_DCHECKs and debug logs are live) on invalid cells, levels, loops and
-// polygons, and silently builds nonsense where no check guards. So every
+// S2 aborts the process (ABSL_CHECK, and ABSL_DCHECK in debug builds) on invalid cells, levels,
+// loops and polygons, and silently builds nonsense where no check guards. So every
 // ring goes through make_loop() and every set of rings through make_polygon(): both build their
 // objects with S2Debug::DISABLE, then ask S2 itself for the reason a geometry is invalid
 // (FindValidationError) and hand that reason back as text instead of letting S2 abort.
@@ -17,7 +16,6 @@
 // make_polygon() checks that this nesting matches the shell/hole roles the input declared.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,34 +23,15 @@
 #include <vector>
 
 #include "s2/s2cell_id.h"
-#include "s2/s2coords.h"
 #include "s2/s2loop.h"
 #include "s2/s2polygon.h"
 
 namespace hotloop::geo {
 
 // The coordinates make_loop() and hotloop.geo.latlng_to_cell accept: |lat| <= 90 and
-// |lon| <= 180 degrees (S2LatLng::is_valid(); Debian's libs2 logs an error for any other value).
-// NaN fails both comparisons.
+// |lon| <= 180 degrees (S2LatLng::is_valid()). NaN fails both comparisons.
 inline bool valid_latlng(double lat_deg, double lon_deg) noexcept {
   return lat_deg >= -90.0 && lat_deg <= 90.0 && lon_deg >= -180.0 && lon_deg <= 180.0;
-}
-
-// The leaf cell of a unit-length point, by the rule of S2 0.11 and later (the official Python
-// binding, s2cell): an (s, t) coordinate maps to leaf column floor(2**30 * s). S2 0.10
-// (S2CellId(const S2Point&), Debian's version) rounds 2**30 * s - 0.5 half to even instead, so
-// a point exactly on a leaf-cell boundary (2**30 * s an integer: every cell corner, about one
-// random point in 10**6) goes to the cell on its left or right by the parity of the column.
-// Same face and (u, v) projection as S2's; only that rounding differs.
-inline int st_to_ij(double s) noexcept {
-  if (!(s > 0)) return 0;
-  return std::min(static_cast<int>(S2::kLimitIJ * s), S2::kLimitIJ - 1);
-}
-
-inline S2CellId leaf_cell(const S2Point& p) noexcept {
-  double u, v;
-  const int face = S2::XYZtoFaceUV(p, &u, &v);
-  return S2CellId::FromFaceIJ(face, st_to_ij(S2::UVtoST(u)), st_to_ij(S2::UVtoST(v)));
 }
 
 // One GeoJSON ring as an S2Loop, validated, not yet normalised.

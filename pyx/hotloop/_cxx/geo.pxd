@@ -6,13 +6,11 @@ from libcpp.vector cimport vector
 
 from hotloop._cxx.s2.s2cell_id cimport S2CellId
 from hotloop._cxx.s2.s2loop cimport S2Loop
-from hotloop._cxx.s2.s2point cimport S2Point
 from hotloop._cxx.s2.s2polygon cimport S2Polygon
 
 
 cdef extern from "hotloop/geo.hpp" namespace "hotloop::geo" nogil:
     bint valid_latlng(double lat_deg, double lon_deg) noexcept
-    S2CellId leaf_cell(const S2Point& p) noexcept
     unique_ptr[S2Loop] make_loop(const double* lonlat, int64_t n_vertices,
                                  string* error) noexcept
     unique_ptr[S2Polygon] make_polygon(vector[unique_ptr[S2Loop]]* loops,

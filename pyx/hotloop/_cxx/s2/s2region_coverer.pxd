@@ -1,6 +1,6 @@
 # Declarations of S2's s2/s2region_coverer.h. No logic here.
 #
-# The setters check nothing in release builds (S2_DCHECK): the caller validates the levels
+# The setters check nothing in release builds (ABSL_DCHECK): the caller validates the levels
 # (0..30, min <= max), level_mod (1..3) and max_cells (>= 1) first.
 from libcpp.vector cimport vector
 
