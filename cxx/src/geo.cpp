@@ -2,6 +2,7 @@
 
 #include "hotloop/geo.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>  // its ios_base::Init sets up std::cerr for S2's logging
 #include <new>
@@ -49,13 +50,31 @@ std::unique_ptr<S2Loop> make_loop(const double* lonlat, std::int64_t n_vertices,
       *error = "a ring needs at least 3 distinct vertices, got " + std::to_string(points.size());
       return nullptr;
     }
-    // DISABLE: S2 would otherwise S2_CHECK the loop's validity (and abort) in debug builds.
-    auto loop = std::make_unique<S2Loop>(points, S2Debug::DISABLE);
-    S2Error why;
-    if (loop->FindValidationError(&why)) {
-      *error = std::string(why.message());
-      return nullptr;
+    // S2Loop's own checks without an index (FindValidationErrorNoIndex is private to S2):
+    // no vertex twice, no edge between antipodal points. Crossing edges are found by
+    // make_polygon, in the index that the covering needs anyway.
+    const std::size_t n = points.size();
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return points[a] < points[b] || (points[a] == points[b] && a < b);
+    });
+    for (std::size_t k = 1; k < n; ++k) {
+      if (points[order[k]] == points[order[k - 1]]) {
+        *error = "Duplicate vertices: " + std::to_string(order[k - 1]) + " and " +
+                 std::to_string(order[k]);
+        return nullptr;
+      }
     }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (points[i] == -points[(i + 1) % n]) {
+        *error = "Vertices " + std::to_string(i) + " and " + std::to_string((i + 1) % n) +
+                 " are antipodal";
+        return nullptr;
+      }
+    }
+    // DISABLE: with --s2debug on, S2 would ABSL_CHECK the loop's validity (and abort).
+    auto loop = std::make_unique<S2Loop>(points, S2Debug::DISABLE);
     return loop;
   } catch (const std::bad_alloc&) {
     *error = "out of memory";
@@ -63,55 +82,89 @@ std::unique_ptr<S2Loop> make_loop(const double* lonlat, std::int64_t n_vertices,
   }
 }
 
+namespace {
+
+std::string ring(std::size_t i) { return "ring " + std::to_string(i); }
+
+// Why loops (in input order, each passed make_loop and Normalize) cannot form a polygon with
+// these roles, in the input's terms; empty if the fault lies elsewhere. Slow (an index per
+// loop, all pairs of loops), so it only runs once make_polygon has found a fault.
+std::string explain(const std::vector<std::unique_ptr<S2Loop>>& loops,
+                    const std::int64_t* shell_of) {
+  const std::size_t n = loops.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    S2Error why;
+    if (loops[i]->FindValidationError(&why)) return ring(i) + ": " + std::string(why.message());
+  }
+  // Boolean operations of valid loops are exact, crossing or not.
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t s = static_cast<std::size_t>(shell_of[i]);
+    if (s != i && !loops[s]->Contains(*loops[i])) {
+      return ring(i) + " is a hole of " + ring(s) + " but does not lie inside it";
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      const S2Loop& a = *loops[i];
+      const S2Loop& b = *loops[j];
+      if (a.Intersects(b) && !a.Contains(b) && !b.Contains(a)) {
+        return "rings " + std::to_string(j) + " and " + std::to_string(i) +
+               " cross or partly overlap";
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 std::unique_ptr<S2Polygon> make_polygon(std::vector<std::unique_ptr<S2Loop>>* loops,
                                         const std::int64_t* shell_of, std::string* error) noexcept {
   try {
     std::vector<std::unique_ptr<S2Loop>> owned = std::move(*loops);
     loops->clear();
     const std::size_t n = owned.size();
-    // InitNested assumes loops that never cross; find those that do first, with S2's own
-    // boolean predicates (exact for valid loops), so InitNested never sees them.
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t s = static_cast<std::size_t>(shell_of[i]);
-      if (s != i && !owned[s]->Contains(*owned[i])) {
-        *error = "ring " + std::to_string(i) + " is a hole of ring " + std::to_string(s) +
-                 " but does not lie inside it";
-        return nullptr;
-      }
-      for (std::size_t j = 0; j < i; ++j) {
-        const S2Loop& a = *owned[i];
-        const S2Loop& b = *owned[j];
-        if (a.Intersects(b) && !a.Contains(b) && !b.Contains(a)) {
-          *error = "rings " + std::to_string(j) + " and " + std::to_string(i) +
-                   " cross or partly overlap";
-          return nullptr;
-        }
-      }
-    }
     std::unordered_map<const S2Loop*, std::size_t> input_index;
     for (std::size_t i = 0; i < n; ++i) input_index.emplace(owned[i].get(), i);
 
+    // The fast path: nest the loops by containment and let S2 validate the polygon in one
+    // index (crossing edges within and between loops), the index its covering then reuses.
+    // With S2Debug::DISABLE and S2's DCHECKs compiled out (NDEBUG) nothing here can abort on
+    // crossing loops; their nesting is then meaningless, and explain() says what is wrong.
     auto polygon = std::make_unique<S2Polygon>();
     polygon->set_s2debug_override(S2Debug::DISABLE);
     polygon->InitNested(std::move(owned));
     S2Error why;
     if (polygon->FindValidationError(&why)) {
-      *error = std::string(why.message());
+      std::vector<std::unique_ptr<S2Loop>> back(n);
+      for (auto& loop : polygon->Release()) {
+        const std::size_t i = input_index.at(loop.get());
+        back[i] = std::move(loop);
+      }
+      const std::string reason = explain(back, shell_of);
+      *error = reason.empty() ? std::string(why.message()) : reason;
       return nullptr;
     }
-    // Containment decided which loops are holes; it must agree with the rings' roles.
+    // Containment decided which loops are holes; it must agree with the rings' roles: a hole
+    // directly inside its own shell, a shell at even depth (an island in a lake is fine).
     for (int k = 0; k < polygon->num_loops(); ++k) {
-      const S2Loop* loop = polygon->loop(k);
-      const std::size_t i = input_index.at(loop);
-      const bool declared_hole = static_cast<std::size_t>(shell_of[i]) != i;
-      if (loop->is_hole() != declared_hole) {
-        *error = declared_hole ? "ring " + std::to_string(i) +
-                                     " is a hole but lies inside another hole of the polygon"
-                               : "ring " + std::to_string(i) +
-                                     " is the shell of a polygon that lies inside another "
-                                     "polygon's shell (polygons of one geometry must not overlap)";
-        return nullptr;
+      const std::size_t i = input_index.at(polygon->loop(k));
+      const std::size_t s = static_cast<std::size_t>(shell_of[i]);
+      if (s == i) {
+        if (polygon->loop(k)->is_hole()) {
+          *error = ring(i) +
+                   " is the shell of a polygon that lies inside another polygon's shell "
+                   "(polygons of one geometry must not overlap)";
+          return nullptr;
+        }
+        continue;
       }
+      const int parent = polygon->GetParent(k);
+      if (parent >= 0 && input_index.at(polygon->loop(parent)) == s) continue;
+      if (parent >= 0 && polygon->loop(parent)->is_hole()) {
+        *error = ring(i) + " is a hole but lies inside another hole of the polygon";
+      } else {
+        *error = ring(i) + " is a hole of " + ring(s) + " but does not lie inside it";
+      }
+      return nullptr;
     }
     return polygon;
   } catch (const std::bad_alloc&) {

@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from itertools import chain
 
 import numpy as np
 
@@ -269,12 +270,12 @@ def _polygons(geometry, label) -> list:
 
 def _flatten(items):
     """Flat tables for _geo._cover_rings (see its docstring), and each ring's name."""
-    arrays = []
+    positions = []
     ring_start = [0]
     shell_of = []
     geom_start = [0]
     ring_names = []
-    total = 0
+    rings_by_name = []
     for label, geometry in items:
         first = len(shell_of)
         for p, polygon in enumerate(_polygons(geometry, label)):
@@ -282,31 +283,44 @@ def _flatten(items):
             shell = len(shell_of) - first
             for r, ring in enumerate(rings):
                 name = f"polygon {p} ring {r}" + (" (shell)" if r == 0 else " (hole)")
-                try:
-                    a = np.asarray(ring, dtype=np.float64)
-                except (TypeError, ValueError):
-                    raise ValueError(
-                        f"{label}, {name}: positions must be [longitude, latitude] numbers"
-                    ) from None
-                if a.ndim != 2 or a.shape[1] < 2:
-                    if a.size == 0:
-                        a = a.reshape(0, 2)
-                    else:
-                        raise ValueError(
-                            f"{label}, {name}: positions must be [longitude, latitude] pairs, "
-                            f"got an array of shape {a.shape}"
-                        )
-                arrays.append(a[:, :2])
-                total += a.shape[0]
-                ring_start.append(total)
+                ring = _list(ring, f"{label}, {name}")
+                positions.extend(ring)  # one NumPy conversion for all rings, below
+                ring_start.append(len(positions))
                 shell_of.append(shell)
                 ring_names.append(name)
+                rings_by_name.append((f"{label}, {name}", ring))
         geom_start.append(len(shell_of))
-    coords = np.concatenate(arrays) if arrays else np.empty((0, 2))
+    coords = None
+    try:
+        if all(len(xy) == 2 for xy in positions):  # the common case, fastest through fromiter
+            flat = np.fromiter(chain.from_iterable(positions), np.float64, 2 * len(positions))
+            coords = flat.reshape(-1, 2)
+        else:
+            coords = np.array(positions, dtype=np.float64)
+    except (TypeError, ValueError):
+        pass
+    if coords is None or coords.ndim != 2 or coords.shape[1] < 2:
+        # Mixed 2-D and 3-D positions, or a bad one: convert ring by ring to say which.
+        coords = np.concatenate([_ring_array(where, ring) for where, ring in rings_by_name])
     return (
-        np.ascontiguousarray(coords, dtype=np.float64),
+        np.ascontiguousarray(coords[:, :2], dtype=np.float64),
         np.asarray(ring_start, dtype=np.int64),
         np.asarray(shell_of, dtype=np.int64),
         np.asarray(geom_start, dtype=np.int64),
         ring_names,
     )
+
+
+def _ring_array(where, ring):
+    try:
+        a = np.asarray(ring, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: positions must be [longitude, latitude] numbers") from None
+    if a.size == 0:
+        return a.reshape(0, 2)
+    if a.ndim != 2 or a.shape[1] < 2:
+        raise ValueError(
+            f"{where}: positions must be [longitude, latitude] pairs, got an array of shape "
+            f"{a.shape}"
+        )
+    return a[:, :2]

@@ -39,8 +39,9 @@ inline bool valid_latlng(double lat_deg, double lon_deg) noexcept {
 //   error       written: the reason when nullptr is returned.
 // The closing vertex may repeat the first one (GeoJSON) or not; consecutive vertices that map to
 // the same S2Point are merged. Refused (nullptr): a coordinate outside valid_latlng(), fewer
-// than 3 distinct vertices, and whatever S2Loop::FindValidationError reports (duplicate
-// vertices, antipodal adjacent vertices, crossing edges). Never throws (nullptr + "out of
+// than 3 distinct vertices, a vertex that appears twice, an edge between antipodal points (the
+// checks of S2's FindValidationErrorNoIndex); crossing edges are make_polygon's to find.
+// Never throws (nullptr + "out of
 // memory" on std::bad_alloc).
 std::unique_ptr<S2Loop> make_loop(const double* lonlat, std::int64_t n_vertices,
                                   std::string* error) noexcept;
