@@ -734,3 +734,43 @@ def test_cell_function_errors(call, exc, match):
 def test_token_x_is_id_zero():
     assert geo.token_to_cell(["X", "x"]).tolist() == [0, 0]
     assert geo.cell_to_token([0]).tolist() == ["X"]
+
+
+# --------------------------------------------------------------------------------------------
+# Without S2: the build skips the family (or fails in CI), and the import names the package
+
+
+def test_build_skips_geo_without_its_package(monkeypatch):
+    from tools import hotloop_build
+
+    need = dict(hotloop_build.OPTIONAL["hotloop._geo"], python_package="no_such_package_hl")
+    monkeypatch.setitem(hotloop_build.OPTIONAL, "hotloop._geo", need)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("HOTLOOP_FAIL_NO_OPENMP", raising=False)
+    with pytest.warns(UserWarning, match="skipping hotloop._geo.*pip install no_such_package_hl"):
+        assert hotloop_build.optional_library("hotloop._geo") is None
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(SystemExit, match="CI: every family must build"):
+        hotloop_build.optional_library("hotloop._geo")
+
+
+def test_build_finds_the_wheel_library():
+    from tools import hotloop_build
+
+    lib = hotloop_build.optional_library("hotloop._geo")
+    assert lib is not None
+    assert any(arg.endswith("libs2.a") for arg in lib["extra_link_args"])
+
+
+def test_import_without_the_compiled_module_names_the_package(monkeypatch):
+    import importlib
+    import sys
+
+    import hotloop
+
+    monkeypatch.delitem(sys.modules, "hotloop.geo")
+    monkeypatch.delattr(hotloop, "geo", raising=False)
+    monkeypatch.delattr(hotloop, "_geo", raising=False)
+    monkeypatch.setitem(sys.modules, "hotloop._geo", None)  # as if the build skipped it
+    with pytest.raises(ImportError, match="install the Python package s2geometry"):
+        importlib.import_module("hotloop.geo")

@@ -180,7 +180,11 @@ def optional_library(name: str) -> dict[str, list[str]] | None:
                 # One group: the static libraries depend on each other in every order.
                 # --exclude-libs keeps their symbols out of the module's dynamic symbol table.
                 link = ["-Wl,--start-group", *libs, "-Wl,--end-group", "-Wl,--exclude-libs,ALL"]
-                return {"include_dirs": [str(include)], "extra_link_args": [*link, "-lpthread"]}
+                return {
+                    "include_dirs": [str(include)],
+                    "extra_link_args": [*link, "-lpthread"],
+                    "define_macros": [(d, None) for d in need.get("defines", [])],
+                }
     message = (
         f"hotloop: skipping {name}: it needs the C++ library that the Python package {package} "
         f"ships (pip install {package}, listed in requirements-dev.txt), but {why}"
@@ -208,7 +212,7 @@ def extensions(omp: list[str] | None = None):
     for name, spec in MODULES.items():
         if only and name not in only:
             continue
-        third_party = {"include_dirs": [], "extra_link_args": []}
+        third_party = {"include_dirs": [], "extra_link_args": [], "define_macros": []}
         if name in OPTIONAL:
             third_party = optional_library(name)
             if third_party is None:
@@ -220,7 +224,10 @@ def extensions(omp: list[str] | None = None):
                 depends=[str(FAMILIES_FILE)],
                 language="c++",
                 include_dirs=[CXX_INCLUDE, *third_party["include_dirs"], numpy.get_include()],
-                define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                define_macros=[
+                    ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                    *third_party["define_macros"],
+                ],
                 libraries=spec.get("libraries", []),
                 extra_compile_args=flags,
                 extra_link_args=[*omp, *third_party["extra_link_args"]],

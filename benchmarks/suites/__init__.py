@@ -23,6 +23,7 @@ FAMILIES: tuple[str, ...] = (
     "wsmask",
     "fib",
     "ffi",
+    "geo",
 )
 
 
