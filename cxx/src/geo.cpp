@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <iostream>  // its ios_base::Init sets up std::cerr for S2's logging
 #include <new>
 #include <string>
@@ -173,6 +174,31 @@ std::unique_ptr<S2Polygon> make_polygon(std::vector<std::unique_ptr<S2Loop>>* lo
   } catch (const std::out_of_range&) {
     *error = "internal error: S2Polygon returned a loop it was not given";
     return nullptr;
+  }
+}
+
+bool cover(S2RegionCoverer* coverer, const S2Polygon& polygon, bool interior,
+           std::vector<S2CellId>* cells, std::string* error) noexcept {
+  try {
+    if (interior) {
+      coverer->GetInteriorCovering(polygon, cells);
+    } else {
+      coverer->GetCovering(polygon, cells);
+    }
+    return true;
+  } catch (const std::bad_alloc&) {
+    *error = "out of memory";
+    return false;
+  }
+}
+
+std::size_t cell_token(std::uint64_t id, char* out) noexcept {
+  try {
+    const std::string token = S2CellId(id).ToToken();
+    std::memcpy(out, token.data(), token.size());
+    return token.size();
+  } catch (const std::bad_alloc&) {
+    return 0;
   }
 }
 

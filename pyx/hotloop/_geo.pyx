@@ -12,14 +12,14 @@ import numpy as np
 from cython.operator cimport dereference as deref
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uint8_t, uint64_t
-from libc.string cimport memchr, memcpy
+from libc.string cimport memchr
 from libcpp.memory cimport unique_ptr
 from libcpp.string cimport string
 from libcpp.utility cimport move
 from libcpp.vector cimport vector
 
 from hotloop._cxx.geo cimport (
-    cell_from_token, check_min_level, make_loop, make_polygon, valid_latlng,
+    cell_from_token, cell_token, check_min_level, cover, make_loop, make_polygon, valid_latlng,
 )
 from hotloop._cxx.s2.s2cell_id cimport S2CellId as CppS2CellId
 from hotloop._cxx.s2.s2latlng cimport S2LatLng as CppS2LatLng
@@ -322,12 +322,6 @@ def cell_level(ids):
     return out.reshape(arr.shape)
 
 
-cdef int write_token(uint64_t id, char* dst) except -1 nogil:
-    cdef string token = CppS2CellId(id).ToToken()
-    memcpy(dst, token.data(), token.size())
-    return 0
-
-
 def cell_to_token(ids, *, n_threads=None):
     """Return the S2 token of each cell id (``S2CellId(id).ToToken()``).
 
@@ -350,8 +344,12 @@ def cell_to_token(ids, *, n_threads=None):
     out = np.zeros(n, dtype="S16")
     cdef uint8_t[:, ::1] buf = out.view(np.uint8).reshape(n, 16)
     cdef int nt = small_input_threads(n, effective_n_threads(n_threads))
+    cdef Py_ssize_t failed = 0
     for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
-        write_token(flat[i], <char*>&buf[i, 0])
+        if cell_token(flat[i], <char*>&buf[i, 0]) == 0:
+            failed += 1
+    if failed:
+        raise MemoryError("out of memory while formatting S2 cell tokens")
     return out.astype("U16").reshape(arr.shape)
 
 
@@ -414,10 +412,10 @@ def token_to_cell(tokens, *, n_threads=None):
 # Coverings
 
 
-cdef int cover_one(const double* coords, const int64_t* ring_start, const int64_t* shell_of,
-                   int64_t r0, int64_t r1, CppS2RegionCoverer* coverer, int min_level,
-                   bint interior,
-                   vector[CppS2CellId]* cells, string* error, int64_t* bad_ring) except -1 nogil:
+cdef void cover_one(const double* coords, const int64_t* ring_start, const int64_t* shell_of,
+                    int64_t r0, int64_t r1, CppS2RegionCoverer* coverer, int min_level,
+                    bint interior, vector[CppS2CellId]* cells, string* error,
+                    int64_t* bad_ring) noexcept nogil:
     """Covers the polygon of rings r0..r1-1; on invalid input fills *error (and *bad_ring)."""
     cdef vector[unique_ptr[CppS2Loop]] loops
     cdef unique_ptr[CppS2Loop] loop
@@ -427,18 +425,14 @@ cdef int cover_one(const double* coords, const int64_t* ring_start, const int64_
         loop = make_loop(coords + 2 * ring_start[r], ring_start[r + 1] - ring_start[r], error)
         if loop.get() == NULL:
             bad_ring[0] = r - r0
-            return 0
+            return
         # The orientation rule: each ring bounds the smaller region it separates.
         deref(loop).Normalize()
         loops.push_back(move(loop))
     polygon = make_polygon(&loops, shell_of + r0, error)
     if polygon.get() == NULL or not check_min_level(deref(polygon), min_level, error):
-        return 0
-    if interior:
-        coverer.GetInteriorCovering(deref(polygon), cells)
-    else:
-        coverer.GetCovering(deref(polygon), cells)
-    return 0
+        return
+    cover(coverer, deref(polygon), interior, cells, error)
 
 
 def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
@@ -485,6 +479,8 @@ def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
                   lo, interior, &cells[g], &errors[g], &bad_ring[g])
     for g in range(n_geoms):
         if errors[g].size():
+            if errors[g] == b"out of memory":
+                raise MemoryError(f"out of memory while covering geometry {g}")
             return None, None, (g, bad_ring[g], errors[g].decode("utf-8", "replace"))
     offsets = np.empty(n_geoms + 1, dtype=np.int64)
     cdef int64_t[::1] off = offsets

@@ -25,6 +25,7 @@
 #include "s2/s2cell_id.h"
 #include "s2/s2loop.h"
 #include "s2/s2polygon.h"
+#include "s2/s2region_coverer.h"
 
 namespace hotloop::geo {
 
@@ -65,6 +66,16 @@ inline constexpr double kMaxForcedCells = 1 << 24;
 // Refuses (false, *error) a covering whose min_level alone would need more than
 // kMaxForcedCells cells: area / average cell area at min_level, a lower bound of the count.
 bool check_min_level(const S2Polygon& polygon, int min_level, std::string* error) noexcept;
+
+// The covering (or, with interior, the interior covering) of polygon by coverer, into cells.
+// Returns false, with *error = "out of memory", if an allocation fails; never throws, so that
+// it can run inside an OpenMP loop.
+bool cover(S2RegionCoverer* coverer, const S2Polygon& polygon, bool interior,
+           std::vector<S2CellId>* cells, std::string* error) noexcept;
+
+// S2CellId::ToToken(id) into out[0..16) (not terminated); returns its length (1 to 16), or 0 if
+// the string could not be allocated. Never throws.
+std::size_t cell_token(std::uint64_t id, char* out) noexcept;
 
 // S2CellId::FromToken on (data, size) characters, for callers without absl::string_view.
 // Returns S2CellId::None() (id 0) for a malformed token, as S2 does, and for the token "X".

@@ -3,7 +3,6 @@
 # S2 checks the preconditions below only with ABSL_DCHECK (debug builds abort, release builds
 # return garbage): the caller validates ids (is_valid) and levels before calling.
 from libc.stdint cimport uint64_t
-from libcpp.string cimport string
 
 from hotloop._cxx.s2.s2latlng cimport S2LatLng
 from hotloop._cxx.s2.s2point cimport S2Point
@@ -19,4 +18,3 @@ cdef extern from "s2/s2cell_id.h" nogil:
         int level() noexcept  # requires is_valid()
         S2CellId parent(int level) noexcept  # requires 0 <= level <= self.level()
         S2LatLng ToLatLng() noexcept  # the cell's centre; requires is_valid()
-        string ToToken() except +  # any id; allocates (std::bad_alloc -> MemoryError)
