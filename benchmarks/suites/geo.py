@@ -167,7 +167,7 @@ def cases(quick: bool) -> list[Case]:
                 Contender(
                     "json + official S2 binding, Python loop",
                     official_cover,
-                    require={"1 thread": at_least(3), "2 threads": at_least(4)},
+                    require=at_least(3),
                 ),
             ],
             agree=same_ids,
