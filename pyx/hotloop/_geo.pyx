@@ -1,11 +1,11 @@
 """S2 cells and coverings: the compiled half of hotloop.geo (GeoJSON handling is in geo.py).
 
 Wraps Google's S2 geometry library (0.14, linked statically from the s2geometry wheel; see
-hotloop/geo.py for why). S2's classes are declared
-in hotloop/_cxx/s2/*.pxd, one .pxd per S2 header; loops and polygons are built through hotloop's
-own layer (cxx/include/hotloop/geo.hpp), which validates every ring before S2 sees it, so that
-S2's fatal checks never fire. Arguments are validated here with the GIL held, then the loops run
-with the GIL released, split over OpenMP threads.
+hotloop/geo.py for why). S2's classes are declared in hotloop/_cxx/s2/*.pxd, one .pxd per S2
+header; loops and polygons are built and validated through hotloop's own layer
+(cxx/include/hotloop/geo.hpp), so that S2's fatal checks never see invalid input. Arguments are
+validated here with the GIL held, then the loops run with the GIL released, split over OpenMP
+threads; nothing raises inside them (failures are recorded and raised afterwards).
 """
 import numpy as np
 

@@ -4,10 +4,14 @@
 // (absl::string_view, absl::Span).
 //
 // S2 aborts the process (ABSL_CHECK, and ABSL_DCHECK in debug builds) on invalid cells, levels,
-// loops and polygons, and silently builds nonsense where no check guards. So every
-// ring goes through make_loop() and every set of rings through make_polygon(): both build their
-// objects with S2Debug::DISABLE, then ask S2 itself for the reason a geometry is invalid
-// (FindValidationError) and hand that reason back as text instead of letting S2 abort.
+// loops and polygons, and silently builds nonsense where no check guards. So every ring goes
+// through make_loop(), which checks coordinates and vertices itself (the cheap half of S2's
+// loop validation), and every set of rings through make_polygon(), which lets S2 validate the
+// whole polygon in one index (FindValidationError) and, if that fails, explains the fault in the
+// input's terms instead of letting S2 abort. Loops and polygons are built with
+// S2Debug::DISABLE, S2's documented construct-then-validate pattern: with its DCHECKs compiled
+// out (NDEBUG), building or nesting loops whose edges cross cannot abort, and nothing is covered
+// before validation has passed.
 //
 // Orientation rule (decided here, stated in hotloop.geo's docstrings): GeoJSON's winding is not
 // trusted. Every ring is taken to bound the smaller of the two regions it separates on the sphere
@@ -35,19 +39,19 @@ inline bool valid_latlng(double lat_deg, double lon_deg) noexcept {
   return lat_deg >= -90.0 && lat_deg <= 90.0 && lon_deg >= -180.0 && lon_deg <= 180.0;
 }
 
-// One GeoJSON ring as an S2Loop, validated, not yet normalised.
+// One GeoJSON ring as an S2Loop, its vertices checked (crossing edges: make_polygon), not yet
+// normalised.
 //   lonlat      read: n_vertices (longitude, latitude) pairs in degrees, GeoJSON's order.
 //   error       written: the reason when nullptr is returned.
 // The closing vertex may repeat the first one (GeoJSON) or not; consecutive vertices that map to
 // the same S2Point are merged. Refused (nullptr): a coordinate outside valid_latlng(), fewer
 // than 3 distinct vertices, a vertex that appears twice, an edge between antipodal points (the
-// checks of S2's FindValidationErrorNoIndex); crossing edges are make_polygon's to find.
-// Never throws (nullptr + "out of
-// memory" on std::bad_alloc).
+// checks of S2's FindValidationErrorNoIndex). Never throws (nullptr + "out of memory" on
+// std::bad_alloc).
 std::unique_ptr<S2Loop> make_loop(const double* lonlat, std::int64_t n_vertices,
                                   std::string* error) noexcept;
 
-// The polygon bounded by `loops` (each valid and normalised).
+// The polygon bounded by `loops` (each from make_loop, then normalised).
 //   loops     read, then emptied: the loops move into the polygon (also on failure).
 //   shell_of  read: shell_of[i] is the index in `loops` of loop i's shell; shell_of[i] == i for a
 //             shell. A MultiPolygon lists several shells, each followed by its holes.
