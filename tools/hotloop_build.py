@@ -5,7 +5,9 @@ the annotated HTML shows the code that really ships.
 
 Environment knobs:
   HOTLOOP_FAIL_NO_OPENMP=1  fail the build when the compiler cannot build and run an OpenMP
-                            program (CI sets it), instead of building serial kernels.
+                            program (CI sets it), instead of building serial kernels; also
+                            fail (as when CI is set) when an optional family's library is
+                            missing, instead of skipping that family with a warning.
   HOTLOOP_DISABLE_OPENMP=1  build without OpenMP on purpose (to test the serial build).
   HOTLOOP_CYTHON_DEBUG=1    turn Cython's bounds, wraparound and initialisation checks back on.
   HOTLOOP_NATIVE=1          add -march=native (never by default: wheels must run on any x86-64;
@@ -15,6 +17,7 @@ Environment knobs:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -38,6 +41,15 @@ MODULES: dict[str, dict[str, list[str]]] = {
         "libraries": spec.get("libraries", []),
     }
     for family, spec in _SPEC["families"].items()
+}
+
+# Families marked "optional" wrap a third-party C++ library that a Python package ships (its
+# headers and static libraries): without it they are skipped with a warning naming the package,
+# except in CI, where a skipped family is an error.
+OPTIONAL: dict[str, dict] = {
+    f"hotloop._{family}": spec["optional"]
+    for family, spec in _SPEC["families"].items()
+    if "optional" in spec
 }
 
 # The same flags as the C++ tests and benchmarks (CMake reads them from the same file), plus one
@@ -119,6 +131,70 @@ def openmp_flags() -> list[str]:
     return []
 
 
+_HEADER_PROBE = """
+#include <{header}>
+int main() {{ return 0; }}
+"""
+
+
+def probe_header(header: str, include_dirs: list[str]) -> tuple[bool, str]:
+    """Compile a program that includes `header` with our C++ flags: (works, why-not)."""
+    tmp = Path(tempfile.mkdtemp(prefix="hotloop-lib-"))
+    try:
+        src = tmp / "probe.cpp"
+        src.write_text(_HEADER_PROBE.format(header=header))
+        cmd = [*_cxx_command(), *_SPEC["cxx_flags"], "-fsyntax-only", str(src)]
+        cmd += [f"-I{d}" for d in include_dirs]
+        build = subprocess.run(cmd, capture_output=True, text=True)
+        if build.returncode != 0:
+            last = build.stderr.strip().splitlines()[:1] or ["(no output)"]
+            return False, f"including <{header}> fails: {last[0]}"
+        return True, ""
+    except OSError as exc:
+        return False, f"the compiler could not run: {exc}"
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def optional_library(name: str) -> dict[str, list[str]] | None:
+    """Include directories and link arguments of optional module `name`'s library, or None.
+
+    None comes with a warning naming the package to install; in CI (HOTLOOP_FAIL_NO_OPENMP=1 or
+    CI set) the build stops instead.
+    """
+    need = OPTIONAL[name]
+    package = need["python_package"]
+    spec = importlib.util.find_spec(package)  # locates the package without importing it
+    why = f"the Python package {package} is not installed"
+    if spec is not None and spec.origin is not None:
+        root = Path(spec.origin).parent
+        include = root / need["include"]
+        libs = [str(p) for pattern in need["static_libraries"] for p in sorted(root.glob(pattern))]
+        if not (include / need["header"]).is_file():
+            why = f"{package} ships no {need['header']} under {include}"
+        elif not libs:
+            why = f"{package} ships none of {need['static_libraries']} under {root}"
+        else:
+            ok, why = probe_header(need["header"], [str(include)])
+            if ok:
+                # One group: the static libraries depend on each other in every order.
+                # --exclude-libs keeps their symbols out of the module's dynamic symbol table.
+                link = ["-Wl,--start-group", *libs, "-Wl,--end-group", "-Wl,--exclude-libs,ALL"]
+                return {
+                    "include_dirs": [str(include)],
+                    "extra_link_args": [*link, "-lpthread"],
+                    "define_macros": [(d, None) for d in need.get("defines", [])],
+                }
+    message = (
+        f"hotloop: skipping {name}: it needs the C++ library that the Python package {package} "
+        f"ships (pip install {package}, listed in requirements-dev.txt), but {why}"
+    )
+    if env_flag("HOTLOOP_FAIL_NO_OPENMP") or os.environ.get("CI"):
+        sys.exit(message + " (CI: every family must build)")
+    warnings.warn(message, stacklevel=2)
+    return None
+
+
 def extensions(omp: list[str] | None = None):
     """The setuptools Extension objects (not yet cythonized)."""
     import numpy
@@ -132,21 +208,32 @@ def extensions(omp: list[str] | None = None):
     unknown = only - MODULES.keys() - SHARED_LIBRARIES.keys()
     if unknown:
         sys.exit(f"hotloop: HOTLOOP_MODULES names unknown modules {sorted(unknown)}")
-    return [
-        Extension(
-            name,
-            sources=spec["sources"],
-            depends=[str(FAMILIES_FILE)],
-            language="c++",
-            include_dirs=[CXX_INCLUDE, numpy.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-            libraries=spec.get("libraries", []),
-            extra_compile_args=flags,
-            extra_link_args=list(omp),
+    exts = []
+    for name, spec in MODULES.items():
+        if only and name not in only:
+            continue
+        third_party = {"include_dirs": [], "extra_link_args": [], "define_macros": []}
+        if name in OPTIONAL:
+            third_party = optional_library(name)
+            if third_party is None:
+                continue
+        exts.append(
+            Extension(
+                name,
+                sources=spec["sources"],
+                depends=[str(FAMILIES_FILE)],
+                language="c++",
+                include_dirs=[CXX_INCLUDE, *third_party["include_dirs"], numpy.get_include()],
+                define_macros=[
+                    ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                    *third_party["define_macros"],
+                ],
+                libraries=spec.get("libraries", []),
+                extra_compile_args=flags,
+                extra_link_args=[*omp, *third_party["extra_link_args"]],
+            )
         )
-        for name, spec in MODULES.items()
-        if not only or name in only
-    ]
+    return exts
 
 
 # --------------------------------------------------------------------------------------------

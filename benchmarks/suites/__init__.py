@@ -27,6 +27,7 @@ FAMILIES: tuple[str, ...] = (
     "wsmask",
     "fib",
     "ffi",
+    "geo",
 )
 
 

@@ -1,0 +1,175 @@
+"""S2 cells and coverings: hotloop.geo against the official S2 binding and s2cell.
+
+The anchors are what a Python user writes today: the official SWIG binding of S2 (``s2geometry``
+on PyPI) called once per point or per vertex in a Python loop, and ``s2cell``, a pure-Python
+S2 cell-id implementation. Every contender computes the same ids (hotloop's tests check them id
+for id), so the harness compares results exactly.
+
+* latlng_to_cell: 10**6 uniformly random points (the official binding, 2 * 10**5 of them for
+  s2cell, whose loop would otherwise run for a minute per call).
+* cover_geojson: 10,000 star-shaped polygons (8 to 32 vertices, 0.01 to 1 degree across, one in
+  four with a hole) read from one GeoJSON file, parse included, covered with at most 32 cells
+  down to level 20; the anchor parses with ``json`` and builds loops and polygons through the
+  binding, exactly as hotloop does (normalised rings, InitNested).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from harness import Case, Contender, Unavailable, at_least
+
+N_POINTS = 1_000_000
+N_POINTS_S2CELL = 200_000
+N_POLYGONS = 10_000
+COVER = {"max_cells": 32, "max_level": 20}
+
+
+def same_ids(a, b) -> bool:
+    return np.array_equal(np.asarray(a, dtype=np.uint64), np.asarray(b, dtype=np.uint64))
+
+
+def points(n: int, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return np.degrees(np.arcsin(rng.uniform(-1, 1, n))), rng.uniform(-180, 180, n)
+
+
+def star_ring(rng, lon0, lat0, radius, n):
+    """A star-shaped ring around (lon0, lat0) in degrees, closed as GeoJSON writes it."""
+    scale = 1 / max(math.cos(math.radians(lat0)), 0.2)
+    ring = []
+    for k in range(n):
+        a = 2 * math.pi * k / n
+        r = radius * rng.uniform(0.5, 1.0)
+        ring.append([round(lon0 + scale * r * math.cos(a), 7), round(lat0 + r * math.sin(a), 7)])
+    return [*ring, ring[0]]
+
+
+def polygon_file(n: int, folder: Path, seed: int = 12) -> Path:
+    rng = np.random.default_rng(seed)
+    features = []
+    for i in range(n):
+        lon0, lat0 = rng.uniform(-179, 179), rng.uniform(-70, 70)
+        radius = 10 ** rng.uniform(-2, 0) / 2
+        rings = [star_ring(rng, lon0, lat0, radius, int(rng.integers(8, 33)))]
+        if i % 4 == 0:
+            hole = star_ring(rng, lon0, lat0, radius * 0.2, 6)
+            rings.append(hole[::-1])
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"id": i},
+                "geometry": {"type": "Polygon", "coordinates": rings},
+            }
+        )
+    path = folder / "polygons.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+def cases(quick: bool) -> list[Case]:
+    try:
+        from hotloop import geo
+    except ImportError as exc:
+        raise Unavailable(str(exc)) from None
+    try:
+        import s2cell
+        import s2geometry as s2
+    except ImportError as exc:
+        raise Unavailable(f"the official S2 binding or s2cell is not installed ({exc})") from None
+
+    def official_cells(lat, lon):
+        LL, CellId = s2.S2LatLng.FromDegrees, s2.S2CellId
+        return np.array(
+            [CellId(LL(a, b)).id() for a, b in zip(lat, lon, strict=True)], dtype=np.uint64
+        )
+
+    def s2cell_cells(lat, lon):
+        f = s2cell.lat_lon_to_cell_id
+        return np.array(
+            [f(a, b) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)], dtype=np.uint64
+        )
+
+    def official_cover(path):
+        with open(path, "rb") as f:
+            doc = json.load(f)
+        coverer = s2.S2RegionCoverer()
+        coverer.set_max_cells(COVER["max_cells"])
+        coverer.set_max_level(COVER["max_level"])
+        LL = s2.S2LatLng.FromDegrees
+        out = []
+        for feature in doc["features"]:
+            loops = []
+            for ring in feature["geometry"]["coordinates"]:
+                loop = s2.S2Loop([LL(lat, lon).ToPoint() for lon, lat in ring[:-1]])
+                loop.Normalize()
+                loops.append(loop)
+            polygon = s2.S2Polygon()
+            polygon.InitNested(loops)
+            out.extend(cell.id() for cell in coverer.GetCovering(polygon))
+        return np.array(out, dtype=np.uint64)
+
+    n_points = 2000 if quick else N_POINTS
+    n_s2cell = 500 if quick else N_POINTS_S2CELL
+    n_polygons = 50 if quick else N_POLYGONS
+    folder = Path(tempfile.mkdtemp(prefix="hotloop-geo-bench-"))
+
+    def hotloop_variants(fn, **kwargs):
+        return [
+            Contender(
+                f"hotloop.geo.{fn.__name__}, 1 thread",
+                fn,
+                {**kwargs, "n_threads": 1},
+                key="1 thread",
+            ),
+            Contender(
+                f"hotloop.geo.{fn.__name__}, 2 threads",
+                fn,
+                {**kwargs, "n_threads": 2},
+                key="2 threads",
+            ),
+        ]
+
+    return [
+        Case(
+            f"latlng_to_cell, {n_points:,} points",
+            lambda: points(n_points),
+            hotloop_variants(geo.latlng_to_cell),
+            [
+                Contender(
+                    "official S2 binding, Python loop",
+                    official_cells,
+                    require={"1 thread": at_least(30)},
+                ),
+            ],
+            agree=same_ids,
+        ),
+        Case(
+            f"latlng_to_cell, {n_s2cell:,} points",
+            lambda: points(n_s2cell),
+            hotloop_variants(geo.latlng_to_cell),
+            [
+                Contender(
+                    "s2cell (pure Python), loop", s2cell_cells, require={"1 thread": at_least(100)}
+                )
+            ],
+            agree=same_ids,
+        ),
+        Case(
+            f"cover_geojson, {n_polygons:,} polygons from one file (parse included)",
+            lambda: polygon_file(n_polygons, folder),
+            hotloop_variants(geo.cover_geojson, **COVER),
+            [
+                Contender(
+                    "json + official S2 binding, Python loop",
+                    official_cover,
+                    require=at_least(3),
+                ),
+            ],
+            agree=same_ids,
+        ),
+    ]

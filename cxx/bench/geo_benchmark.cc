@@ -1,0 +1,131 @@
+// Google Benchmark programs for hotloop::geo: the loops of hotloop.geo without Python, so the
+// wrapper's share of the time can be read off (Python figures: benchmarks/suites/geo.py).
+//
+//   build/cxx/geo_benchmark --benchmark_min_time=0.1
+//
+// GeoLatLngToCell/GeoCellToLatLng: items are points (ns/point = 1e9 / items_per_second).
+// GeoCoverPolygons/<max_cells>: items are polygons, each a fixed-seed 16-gon of radius 0.05 to
+// 2 degrees, built and validated by make_loop/make_polygon, then covered.
+
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hotloop/geo.hpp"
+#include "s2/s2latlng.h"
+#include "s2/s2region_coverer.h"
+
+namespace {
+
+constexpr std::uint64_t kSeed = 20240601;
+constexpr double kPi = 3.14159265358979323846;
+
+// n (lat, lon) points, uniform on the sphere.
+const std::vector<double>& points() {
+  static const std::vector<double> p = [] {
+    std::mt19937_64 rng(kSeed);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    std::vector<double> v(2 * 1000000);
+    for (std::size_t i = 0; i < v.size(); i += 2) {
+      v[i] = std::asin(u(rng)) * 180.0 / kPi;
+      v[i + 1] = 180.0 * u(rng);
+    }
+    return v;
+  }();
+  return p;
+}
+
+// Rings of 16 (lon, lat) vertices, one per polygon, closed as GeoJSON writes them.
+const std::vector<double>& rings() {
+  static const std::vector<double> r = [] {
+    std::mt19937_64 rng(kSeed + 1);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::vector<double> v;
+    for (int k = 0; k < 1000; ++k) {
+      const double lat = 140.0 * u(rng) - 70.0, lon = 360.0 * u(rng) - 180.0;
+      const double radius = 0.05 + 1.95 * u(rng);
+      for (int j = 0; j <= 16; ++j) {
+        const double a = 2 * kPi * (j % 16) / 16;
+        double x = lon + radius * std::cos(a) / std::cos(lat * kPi / 180.0);
+        if (x > 180) x -= 360;
+        if (x < -180) x += 360;
+        v.push_back(x);
+        v.push_back(lat + radius * std::sin(a));
+      }
+    }
+    return v;
+  }();
+  return r;
+}
+
+void GeoLatLngToCell(benchmark::State& state) {
+  const std::vector<double>& p = points();
+  const std::size_t n = p.size() / 2;
+  std::vector<std::uint64_t> out(n);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = S2CellId(S2LatLng::FromDegrees(p[2 * i], p[2 * i + 1])).id();
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(GeoLatLngToCell)->Unit(benchmark::kMillisecond);
+
+void GeoCellToLatLng(benchmark::State& state) {
+  const std::vector<double>& p = points();
+  const std::size_t n = p.size() / 2;
+  std::vector<std::uint64_t> ids(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    ids[i] = S2CellId(S2LatLng::FromDegrees(p[2 * i], p[2 * i + 1])).id();
+  }
+  std::vector<double> out(2 * n);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const S2LatLng ll = S2CellId(ids[i]).ToLatLng();
+      out[2 * i] = ll.lat().degrees();
+      out[2 * i + 1] = ll.lng().degrees();
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(GeoCellToLatLng)->Unit(benchmark::kMillisecond);
+
+void GeoCoverPolygons(benchmark::State& state) {
+  const std::vector<double>& r = rings();
+  const std::int64_t n_polygons = static_cast<std::int64_t>(r.size() / 34);
+  S2RegionCoverer::Options options;
+  options.set_max_cells(static_cast<int>(state.range(0)));
+  S2RegionCoverer coverer(options);
+  std::vector<S2CellId> cells;
+  std::int64_t n_cells = 0;
+  const std::int64_t shell_of[] = {0};
+  for (auto _ : state) {
+    n_cells = 0;
+    for (std::int64_t k = 0; k < n_polygons; ++k) {
+      std::string error;
+      std::vector<std::unique_ptr<S2Loop>> loops;
+      loops.push_back(hotloop::geo::make_loop(&r[34 * k], 17, &error));
+      if (!loops.back()) {
+        state.SkipWithError(error.c_str());
+        return;
+      }
+      loops.back()->Normalize();
+      auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+      coverer.GetCovering(*polygon, &cells);
+      n_cells += static_cast<std::int64_t>(cells.size());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n_polygons);
+  state.counters["cells_per_polygon"] = static_cast<double>(n_cells) / n_polygons;
+}
+BENCHMARK(GeoCoverPolygons)->Arg(8)->Arg(64)->Arg(4096)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,90 @@
+// hotloop's thin layer over Google's S2 geometry library (0.14, the headers and static libraries
+// that the official `s2geometry` wheel ships): the checks that keep S2's fatal assertions from
+// ever seeing unvalidated input, and the few calls whose S2 signatures Cython cannot spell
+// (absl::string_view, absl::Span).
+//
+// S2 aborts the process (ABSL_CHECK, and ABSL_DCHECK in debug builds) on invalid cells, levels,
+// loops and polygons, and silently builds nonsense where no check guards. So every ring goes
+// through make_loop(), which checks coordinates and vertices itself (the cheap half of S2's
+// loop validation), and every set of rings through make_polygon(), which lets S2 validate the
+// whole polygon in one index (FindValidationError) and, if that fails, explains the fault in the
+// input's terms instead of letting S2 abort. Loops and polygons are built with
+// S2Debug::DISABLE, S2's documented construct-then-validate pattern: with its DCHECKs compiled
+// out (NDEBUG), building or nesting loops whose edges cross cannot abort, and nothing is covered
+// before validation has passed.
+//
+// Orientation rule (decided here, stated in hotloop.geo's docstrings): GeoJSON's winding is not
+// trusted. Every ring is taken to bound the smaller of the two regions it separates on the sphere
+// (S2Loop::Normalize, applied by the caller), the first ring of a polygon is its shell and the
+// others are its holes; S2Polygon::InitNested then orders the loops by containment, and
+// make_polygon() checks that this nesting matches the shell/hole roles the input declared.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "s2/s2cell_id.h"
+#include "s2/s2loop.h"
+#include "s2/s2polygon.h"
+#include "s2/s2region_coverer.h"
+
+namespace hotloop::geo {
+
+// The coordinates make_loop() and hotloop.geo.latlng_to_cell accept: |lat| <= 90 and
+// |lon| <= 180 degrees (S2LatLng::is_valid()). NaN fails both comparisons.
+inline bool valid_latlng(double lat_deg, double lon_deg) noexcept {
+  return lat_deg >= -90.0 && lat_deg <= 90.0 && lon_deg >= -180.0 && lon_deg <= 180.0;
+}
+
+// One GeoJSON ring as an S2Loop, its vertices checked (crossing edges: make_polygon), not yet
+// normalised.
+//   lonlat      read: n_vertices (longitude, latitude) pairs in degrees, GeoJSON's order.
+//   error       written: the reason when nullptr is returned.
+// The closing vertex may repeat the first one (GeoJSON) or not; consecutive vertices that map to
+// the same S2Point are merged. Refused (nullptr): a coordinate outside valid_latlng(), fewer
+// than 3 distinct vertices, a vertex that appears twice, an edge between antipodal points (the
+// checks of S2's FindValidationErrorNoIndex). Never throws (nullptr + "out of memory" on
+// std::bad_alloc).
+std::unique_ptr<S2Loop> make_loop(const double* lonlat, std::int64_t n_vertices,
+                                  std::string* error) noexcept;
+
+// The polygon bounded by `loops` (each from make_loop, then normalised).
+//   loops     read, then emptied: the loops move into the polygon (also on failure).
+//   shell_of  read: shell_of[i] is the index in `loops` of loop i's shell; shell_of[i] == i for a
+//             shell. A MultiPolygon lists several shells, each followed by its holes.
+//   error     written: the reason when nullptr is returned.
+// Refused (nullptr): a hole not inside its shell, a shell inside another polygon's shell (not
+// in one of its holes), loops whose edges cross or that share an edge (S2's own validation).
+// Zero loops give the empty polygon. Never throws.
+std::unique_ptr<S2Polygon> make_polygon(std::vector<std::unique_ptr<S2Loop>>* loops,
+                                        const std::int64_t* shell_of, std::string* error) noexcept;
+
+// The most cells that min_level may force into one covering (about 128 MiB of ids): beyond it
+// S2RegionCoverer would try to allocate the covering anyway (it ignores max_cells where
+// min_level requires more cells) and run the process out of memory.
+inline constexpr double kMaxForcedCells = 1 << 24;
+
+// Refuses (false, *error) a covering whose min_level alone would need more than
+// kMaxForcedCells cells: area / average cell area at min_level, a lower bound of the count.
+bool check_min_level(const S2Polygon& polygon, int min_level, std::string* error) noexcept;
+
+// The covering (or, with interior, the interior covering) of polygon by coverer, into cells.
+// Returns false, with *error = "out of memory", if an allocation fails; never throws, so that
+// it can run inside an OpenMP loop.
+bool cover(S2RegionCoverer* coverer, const S2Polygon& polygon, bool interior,
+           std::vector<S2CellId>* cells, std::string* error) noexcept;
+
+// S2CellId::ToToken(id) into out[0..16) (not terminated); returns its length (1 to 16), or 0 if
+// the string could not be allocated. Never throws.
+std::size_t cell_token(std::uint64_t id, char* out) noexcept;
+
+// S2CellId::FromToken on (data, size) characters, for callers without absl::string_view.
+// Returns S2CellId::None() (id 0) for a malformed token, as S2 does, and for the token "X".
+inline S2CellId cell_from_token(const char* data, std::size_t size) noexcept {
+  return S2CellId::FromToken(absl::string_view(data, size));
+}
+
+}  // namespace hotloop::geo

@@ -1,0 +1,206 @@
+// Tests of hotloop::geo (cxx/include/hotloop/geo.hpp): invalid rings and polygons come back as
+// errors (never an S2 abort), valid ones as the loops and polygons S2 itself would build.
+
+#include "hotloop/geo.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "s2/s2cell.h"
+#include "s2/s2latlng.h"
+#include "s2/s2region_coverer.h"
+
+namespace {
+
+using Ring = std::vector<double>;  // lon, lat, lon, lat, ...
+
+std::unique_ptr<S2Loop> loop_of(const Ring& r, std::string* error) {
+  return hotloop::geo::make_loop(r.data(), static_cast<std::int64_t>(r.size() / 2), error);
+}
+
+// Normalised loops of `rings`, or an empty vector (and *error) if one is invalid.
+std::vector<std::unique_ptr<S2Loop>> loops_of(const std::vector<Ring>& rings, std::string* error) {
+  std::vector<std::unique_ptr<S2Loop>> loops;
+  for (const Ring& r : rings) {
+    auto loop = loop_of(r, error);
+    if (!loop) return {};
+    loop->Normalize();
+    loops.push_back(std::move(loop));
+  }
+  return loops;
+}
+
+const Ring kSquare = {0, 0, 10, 0, 10, 10, 0, 10, 0, 0};  // closed, counter-clockwise
+const Ring kSquareCW = {0, 0, 0, 10, 10, 10, 10, 0};      // open, clockwise
+const Ring kHole = {2, 2, 2, 8, 8, 8, 8, 2, 2, 2};        // clockwise, as RFC 7946 winds
+const Ring kIsland = {4, 4, 6, 4, 6, 6, 4, 6, 4, 4};      // inside kHole
+const Ring kFarSquare = {20, 20, 30, 20, 30, 30, 20, 30, 20, 20};
+const Ring kCrossing = {5, 5, 15, 5, 15, 15, 5, 15, 5, 5};  // overlaps kSquare's corner
+
+TEST(GeoLoop, SquareEitherWindingIsTheSameSmallLoop) {
+  std::string error;
+  auto a = loop_of(kSquare, &error);
+  auto b = loop_of(kSquareCW, &error);
+  ASSERT_TRUE(a && b) << error;
+  EXPECT_EQ(a->num_vertices(), 4);  // the closing vertex is dropped
+  EXPECT_EQ(b->num_vertices(), 4);
+  EXPECT_TRUE(a->IsNormalized());
+  EXPECT_FALSE(b->IsNormalized());  // clockwise: S2 reads the rest of the Earth
+  b->Normalize();
+  EXPECT_NEAR(a->GetArea(), b->GetArea(), 1e-15);
+  EXPECT_LT(a->GetArea(), 0.04);
+}
+
+TEST(GeoLoop, RepeatedVerticesAreMerged) {
+  std::string error;
+  auto loop = loop_of({0, 0, 0, 0, 10, 0, 10, 0, 10, 10, 0, 10, 0, 0, 0, 0}, &error);
+  ASSERT_TRUE(loop) << error;
+  EXPECT_EQ(loop->num_vertices(), 4);
+}
+
+TEST(GeoLoop, RejectsBadRingsWithAReason) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  struct Case {
+    Ring ring;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {{}, "at least 3 distinct vertices, got 0"},
+      {{0, 0, 1, 1, 0, 0}, "at least 3 distinct vertices, got 2"},
+      {{0, 0, 1, 1, 1, 1, 0, 0}, "at least 3 distinct vertices, got 2"},
+      {{0, 0, 10, 0, 10, 91, 0, 0}, "vertex 2"},
+      {{0, 0, 10, 0, 10, -90.5, 0, 0}, "latitude must lie in [-90, 90]"},
+      {{0, 0, 10, 0, 180.5, 10, 0, 0}, "longitude in [-180, 180]"},
+      {{0, 0, nan, 0, 10, 10, 0, 0}, "vertex 1"},
+      {{0, 0, 10, 0, 10, inf, 0, 0}, "vertex 2 has"},
+      {{0, 0, 10, 0, 5, 5, 10, 10, 0, 10, 5, 5, 0, 0}, "uplicate"},  // a vertex visited twice
+  };
+  for (const Case& c : cases) {
+    std::string error;
+    EXPECT_EQ(loop_of(c.ring, &error), nullptr) << c.reason;
+    EXPECT_NE(error.find(c.reason), std::string::npos) << "got: " << error;
+  }
+}
+
+TEST(GeoLoop, AntimeridianAndPole) {
+  std::string error;
+  // A 2-degree square across longitude 180: the short way, not around the Earth.
+  auto across = loop_of({179, -1, -179, -1, -179, 1, 179, 1, 179, -1}, &error);
+  ASSERT_TRUE(across) << error;
+  across->Normalize();
+  EXPECT_TRUE(across->Contains(S2LatLng::FromDegrees(0, 180).ToPoint()));
+  EXPECT_FALSE(across->Contains(S2LatLng::FromDegrees(0, 0).ToPoint()));
+  // A ring along latitude 80: its smaller side holds the north pole.
+  Ring cap;
+  for (int lon = -180; lon < 180; lon += 30) {
+    cap.push_back(lon);
+    cap.push_back(80);
+  }
+  auto polar = loop_of(cap, &error);
+  ASSERT_TRUE(polar) << error;
+  polar->Normalize();
+  EXPECT_TRUE(polar->Contains(S2LatLng::FromDegrees(90, 0).ToPoint()));
+}
+
+TEST(GeoPolygon, ShellWithHoleAndIsland) {
+  std::string error;
+  auto loops = loops_of({kSquare, kHole, kIsland}, &error);
+  ASSERT_EQ(loops.size(), 3u) << error;
+  const std::int64_t shell_of[] = {0, 0, 2};  // the island is a second polygon's shell
+  auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+  ASSERT_TRUE(polygon) << error;
+  EXPECT_TRUE(loops.empty());
+  EXPECT_EQ(polygon->num_loops(), 3);
+  EXPECT_TRUE(polygon->Contains(S2LatLng::FromDegrees(1, 1).ToPoint()));
+  EXPECT_FALSE(polygon->Contains(S2LatLng::FromDegrees(3, 3).ToPoint()));  // in the hole
+  EXPECT_TRUE(polygon->Contains(S2LatLng::FromDegrees(5, 5).ToPoint()));   // on the island
+}
+
+TEST(GeoPolygon, RejectsBadNesting) {
+  struct Case {
+    std::vector<Ring> rings;
+    std::vector<std::int64_t> shell_of;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {{kSquare, kFarSquare}, {0, 0}, "does not lie inside it"},
+      {{kSquare, kCrossing}, {0, 1}, "cross or partly overlap"},
+      {{kSquare, kHole}, {0, 1}, "lies inside another polygon's shell"},
+      {{kSquare, kHole, kIsland}, {0, 0, 0}, "inside another hole"},
+      {{kSquare, kSquareCW}, {0, 1}, "uplicate"},                   // the same loop twice
+      {{{0, 0, 10, 10, 10, 0, 0, 10, 0, 0}}, {0}, "ring 0: Edge"},  // a bow tie: "crosses"
+      {{kSquare, kHole, {3, 3, 12, 3, 12, 7, 3, 7}}, {0, 0, 2}, "rings 0 and 2 cross"},
+  };
+  for (const Case& c : cases) {
+    std::string error;
+    auto loops = loops_of(c.rings, &error);
+    ASSERT_EQ(loops.size(), c.rings.size()) << error;
+    EXPECT_EQ(hotloop::geo::make_polygon(&loops, c.shell_of.data(), &error), nullptr) << c.reason;
+    EXPECT_NE(error.find(c.reason), std::string::npos) << "got: " << error;
+  }
+}
+
+TEST(GeoPolygon, EmptyAndCovering) {
+  std::string error;
+  std::vector<std::unique_ptr<S2Loop>> none;
+  auto empty = hotloop::geo::make_polygon(&none, nullptr, &error);
+  ASSERT_TRUE(empty) << error;
+  EXPECT_TRUE(empty->is_empty());
+
+  auto loops = loops_of({kSquare, kHole}, &error);
+  const std::int64_t shell_of[] = {0, 0};
+  auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+  ASSERT_TRUE(polygon) << error;
+  S2RegionCoverer::Options options;
+  options.set_max_cells(64);
+  S2RegionCoverer coverer(options);
+  std::vector<S2CellId> outer, inner;
+  coverer.GetCovering(*polygon, &outer);
+  coverer.GetInteriorCovering(*polygon, &inner);
+  ASSERT_FALSE(outer.empty());
+  ASSERT_FALSE(inner.empty());
+  for (S2CellId id : inner) EXPECT_TRUE(polygon->Contains(S2Cell(id))) << id.ToToken();
+  for (S2CellId id : outer) EXPECT_TRUE(polygon->MayIntersect(S2Cell(id))) << id.ToToken();
+  const S2CellId inside(S2LatLng::FromDegrees(1, 1));
+  bool covered = false;
+  for (S2CellId id : outer) covered = covered || id.contains(inside);
+  EXPECT_TRUE(covered);
+}
+
+TEST(GeoToken, RoundTripAndMalformed) {
+  const S2CellId id(S2LatLng::FromDegrees(40.7, -74.0));
+  const std::string token = id.ToToken();
+  EXPECT_EQ(hotloop::geo::cell_from_token(token.data(), token.size()), id);
+  EXPECT_EQ(hotloop::geo::cell_from_token("89c25", 5).ToToken(), "89c25");
+  EXPECT_EQ(hotloop::geo::cell_from_token("89C25", 5).ToToken(), "89c25");
+  EXPECT_EQ(hotloop::geo::cell_from_token("zz", 2).id(), 0u);
+  EXPECT_EQ(hotloop::geo::cell_from_token("0123456789abcdef0", 17).id(), 0u);
+  EXPECT_EQ(hotloop::geo::cell_from_token("X", 1).id(), 0u);
+}
+
+TEST(GeoLatLng, ValidRange) {
+  EXPECT_TRUE(hotloop::geo::valid_latlng(90, 180));
+  EXPECT_TRUE(hotloop::geo::valid_latlng(-90, -180));
+  EXPECT_FALSE(hotloop::geo::valid_latlng(90.000001, 0));
+  EXPECT_FALSE(hotloop::geo::valid_latlng(0, 180.000001));
+  EXPECT_FALSE(hotloop::geo::valid_latlng(0, std::nan("")));
+  EXPECT_FALSE(hotloop::geo::valid_latlng(std::nan(""), 0));
+  EXPECT_FALSE(hotloop::geo::valid_latlng(0, std::numeric_limits<double>::infinity()));
+}
+
+// A point whose t coordinate is exactly 478896715 / 2**30: S2 0.11 and later take the floor
+// (row 478896715); S2 0.10 rounded 478896714.5 half to even (row 478896714). The official
+// binding and s2cell agree with the floor.
+TEST(GeoLeafCell, ExactBoundaryTakesTheFloor) {
+  const S2Point p = S2LatLng::FromDegrees(46.92986692568797, 4.6557569826083975).ToPoint();
+  EXPECT_EQ(S2CellId(p).id(), 5184304031146164503u);
+}
+
+}  // namespace
