@@ -21,7 +21,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from harness import Case, Contender, Unavailable, at_least
+
+from benchmarks.harness import Case, Contender, Unavailable, at_least
 
 N_POINTS = 1_000_000
 N_POINTS_S2CELL = 200_000
@@ -71,7 +72,7 @@ def polygon_file(n: int, folder: Path, seed: int = 12) -> Path:
     return path
 
 
-def cases(quick: bool) -> list[Case]:
+def cases(scale: str) -> list[Case]:
     try:
         from hotloop import geo
     except ImportError as exc:
@@ -113,9 +114,11 @@ def cases(quick: bool) -> list[Case]:
             out.extend(cell.id() for cell in coverer.GetCovering(polygon))
         return np.array(out, dtype=np.uint64)
 
-    n_points = 2000 if quick else N_POINTS
-    n_s2cell = 500 if quick else N_POINTS_S2CELL
-    n_polygons = 50 if quick else N_POLYGONS
+    # The default run keeps every case at a tenth of the full size (one row per claim).
+    div = {"quick": None, "default": 10, "full": 1}[scale]
+    n_points = 2000 if div is None else N_POINTS // div
+    n_s2cell = 500 if div is None else N_POINTS_S2CELL // div
+    n_polygons = 50 if div is None else N_POLYGONS // div
     folder = Path(tempfile.mkdtemp(prefix="hotloop-geo-bench-"))
 
     def hotloop_variants(fn, **kwargs):

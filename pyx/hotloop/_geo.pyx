@@ -27,7 +27,7 @@ from hotloop._cxx.s2.s2loop cimport S2Loop as CppS2Loop
 from hotloop._cxx.s2.s2polygon cimport S2Polygon as CppS2Polygon
 from hotloop._cxx.s2.s2region_coverer cimport S2RegionCoverer as CppS2RegionCoverer
 from hotloop._threads cimport effective_n_threads
-from hotloop._validate cimport as_count, as_float_array
+from hotloop._validate cimport as_float_array, as_int
 
 # ============================================================================================
 # Argument checks of the geo family. They are written here, in one section, until they join
@@ -40,10 +40,7 @@ cdef object U64 = np.dtype(np.uint64)
 
 cdef int as_level(object value, str name) except -1:
     """An S2 cell level 0..30."""
-    cdef Py_ssize_t v = as_count(value, name, 0)
-    if v > _MAX_LEVEL:
-        raise ValueError(f"{name} must be an S2 cell level in 0..30, got {v}")
-    return <int>v
+    return <int>as_int(value, name, 0, _MAX_LEVEL)
 
 
 cdef object as_cell_ids(object ids, str name):
@@ -91,10 +88,10 @@ cdef object as_token_bytes(object tokens, str name):
 
 cdef object check_options(object max_cells, object min_level, object max_level, object level_mod):
     """S2RegionCoverer's options as a checked tuple of ints."""
-    cdef Py_ssize_t cells = as_count(max_cells, "max_cells", 1)
+    cdef Py_ssize_t cells = as_int(max_cells, "max_cells", 1, 2**31 - 1)
     cdef int lo = as_level(min_level, "min_level")
     cdef int hi = as_level(max_level, "max_level")
-    cdef Py_ssize_t mod = as_count(level_mod, "level_mod", 1)
+    cdef Py_ssize_t mod = as_int(level_mod, "level_mod", 1, 3)
     if lo > hi:
         raise ValueError(f"min_level={lo} must be <= max_level={hi}")
     if mod > 3:
@@ -170,8 +167,8 @@ def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
     face's (s, t) coordinates (S2 0.11 and later take ``floor(2**30 * s)``; S2 0.10, which
     Debian ships, rounded half to even there and so disagrees on such points).
     """
-    cdef object la = as_float_array(lat, "lat", 32)
-    cdef object lo = as_float_array(lon, "lon", 32)
+    cdef object la = as_float_array(lat, "lat", 1, 32)
+    cdef object lo = as_float_array(lon, "lon", 1, 32)
     if la.shape != lo.shape:
         raise ValueError(f"lat and lon must have the same shape, got {la.shape} and {lo.shape}")
     cdef int lvl = as_level(level, "level")
