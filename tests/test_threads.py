@@ -30,7 +30,9 @@ def test_simd_level_is_reported():
 def test_effective_n_threads_values():
     cpus = usable_cpu_count()
     assert hotloop.effective_n_threads(1) == 1
-    assert hotloop.effective_n_threads(3) == 3
+    assert hotloop.effective_n_threads(3) == min(3, cpus)
+    assert hotloop.effective_n_threads(10**9) == cpus  # capped at the usable CPUs
+    assert hotloop.effective_n_threads(2**64 + 3) == cpus
     assert hotloop.effective_n_threads(-1) == cpus
     assert hotloop.effective_n_threads(-cpus) == 1
     assert hotloop.effective_n_threads(-cpus - 5) == 1
@@ -50,6 +52,19 @@ def test_effective_n_threads_values():
 def test_effective_n_threads_bad(value, exc, match):
     with pytest.raises(exc, match=match):
         hotloop.effective_n_threads(value)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_huge_n_threads_starts_no_more_threads_than_cpus():
+    """n_threads=10**9 once started threads until creation failed and killed the process."""
+    script = (
+        "import os, numpy as np, hotloop\n"
+        "hotloop.julia_grid(-0.62772 - 0.42193j, 64, n_threads=10**9)\n"
+        "hotloop.rolling_std(np.ones(10**6), 5, n_threads=10**9)\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert int(out.stdout) <= usable_cpu_count() + 2
 
 
 @pytest.mark.skipif(not hotloop.openmp_enabled(), reason="serial build")

@@ -29,7 +29,6 @@ from hotloop._validate cimport FLOAT64, as_float_array, as_int, as_real, check_o
 
 cnp.import_array()
 
-cdef object F64 = np.dtype(np.float64)
 # The explicit scheme is stable for 0 <= D * dt / dx**2 <= 1/4 (dx = 1 here).
 cdef double STABLE_MAX = 0.25
 # Seconds between two progress reports.
@@ -302,7 +301,7 @@ def diffuse(grid, steps, *, D=1.0, dt=0.1, boundary="fixed", n_threads=None, pro
     scratch = np.zeros((nt, t.scratch), dtype=a.dtype)
     zero = np.empty((2, diffusion_tiles(ny, nx, t)), dtype=np.uint8)
     report = _Progress(progress, n_steps) if progress else None
-    if a.dtype == F64:
+    if float_kind(a) == FLOAT64:
         cur = run_many[double](a, other, scratch, zero, t, n_steps, coef, b, nt, report)
     else:
         cur = run_many[float](a, other, scratch, zero, t, n_steps, coef, b, nt, report)

@@ -94,10 +94,6 @@ cdef object check_options(object max_cells, object min_level, object max_level, 
     cdef Py_ssize_t mod = as_int(level_mod, "level_mod", 1, 3)
     if lo > hi:
         raise ValueError(f"min_level={lo} must be <= max_level={hi}")
-    if mod > 3:
-        raise ValueError(f"level_mod must be 1, 2 or 3, got {mod}")
-    if cells > 2**31 - 1:
-        raise ValueError(f"max_cells must be < 2**31, got {cells}")
     return cells, lo, hi, mod
 
 # End of the argument checks.

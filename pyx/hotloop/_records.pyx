@@ -312,14 +312,17 @@ cdef class Counters:
             raise ValueError(
                 f"cannot merge Counters of key_size {b.key_size()} into key_size {a.key_size()}"
             )
+        cdef bint ok
         self.busy = True
         other.busy = True
         try:
             with nogil:
-                a.merge(b[0])
+                ok = a.try_merge(b[0])
         finally:
             self.busy = False
             other.busy = False
+        if not ok:
+            raise MemoryError("out of memory while merging Counters; this Counters is now partial")
         return self
 
     def state(self):
@@ -363,9 +366,9 @@ cdef class Counters:
         cdef uint8_t[::1] vk = k
         cdef Py_ssize_t i, n = a.shape[0]
         cdef CppCounters* c = out.c.get()
-        with nogil:
-            for i in range(n):
-                c.add_capped(vi[i], vs[i], vk[i])
+        # With the GIL: add_capped may raise (out of memory), and this is the unpickling path.
+        for i in range(n):
+            c.add_capped(vi[i], vs[i], vk[i])
         if <uint64_t>c.distinct() != <uint64_t>n:
             raise ValueError("ids must not repeat")
         c.add_totals(totals[0], totals[1], totals[2])

@@ -41,7 +41,8 @@ cpdef int effective_n_threads(object n_threads) except -1:
     Returns
     -------
     int
-        At least 1; always 1 when hotloop was built without OpenMP.
+        At least 1 and at most the CPUs this process may use (a larger count is capped there:
+        more threads than CPUs would only take turns); always 1 without OpenMP.
 
     Raises
     ------
@@ -55,7 +56,7 @@ cpdef int effective_n_threads(object n_threads) except -1:
     This never calls ``omp_set_num_threads``: the count is passed to each parallel region, so
     other OpenMP users in the process are not affected.
     """
-    cdef long n
+    cdef object n
     if n_threads is None:
         if not cpp_threads.openmp_enabled():
             return 1
@@ -75,6 +76,9 @@ cpdef int effective_n_threads(object n_threads) except -1:
         )
     if not cpp_threads.openmp_enabled():
         return 1
+    # More threads than CPUs would only take turns on them, and a huge count once made libgomp
+    # start threads until creation failed and killed the process: positive counts are capped at
+    # the usable CPUs (so n_threads=k still means at most k), negative ones count back from them.
     if n < 0:
         return max(1, usable_cpu_count() + 1 + n)
-    return min(n, 1 << 16)
+    return min(n, usable_cpu_count())

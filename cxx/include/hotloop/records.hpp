@@ -126,6 +126,16 @@ class Counters {
   void add_totals(std::uint64_t shows, std::uint64_t clicks, std::uint64_t records) noexcept;
   // Adds everything of other (same key size). May throw std::bad_alloc.
   void merge(const Counters& other);
+  // merge() for code that cannot let an exception through (Cython without the GIL): false when
+  // memory ran out, and then this object may hold part of other's ids: discard it.
+  bool try_merge(const Counters& other) noexcept {
+    try {
+      merge(other);
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
   // merge() restricted to shards [begin, end) of kShards: disjoint ranges may run in parallel
   // (the exact totals are not touched: add them once with add_totals).
   void merge_shards(const Counters& other, std::size_t begin, std::size_t end);

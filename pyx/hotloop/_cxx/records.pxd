@@ -50,6 +50,7 @@ cdef extern from "hotloop/records.hpp" namespace "hotloop" nogil:
         void add_capped(uint64_t id, uint32_t s, uint32_t c) except +
         void add_totals(uint64_t shows, uint64_t clicks, uint64_t records) noexcept
         void merge(const Counters& other) except +
+        bint try_merge(const Counters& other) noexcept
         uint64_t shows_all() noexcept
         uint64_t clicks_all() noexcept
         uint64_t records() noexcept
