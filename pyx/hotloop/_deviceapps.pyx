@@ -55,7 +55,7 @@ from hotloop._cxx.deviceapps cimport (
     kMaxMessageSize,
 )
 from hotloop._threads cimport effective_n_threads
-from hotloop._validate cimport as_int, get_byte_buffer
+from hotloop._validate cimport as_int, as_path, get_byte_buffer
 
 cdef extern from "Python.h":
     PyObject* new_uint "PyLong_FromUnsignedLong" (unsigned long v) except NULL
@@ -88,23 +88,6 @@ cdef object os_error(int err, object path):
     if err == ENOMEM:
         return MemoryError(os.strerror(err))
     return OSError(err, os.strerror(err), path)
-
-
-# --------------------------------------------------------------------------------------------
-# Argument checks
-
-
-cdef bytes as_path(object path):
-    try:
-        fspath = os.fspath(path)
-    except TypeError:
-        raise TypeError(
-            f"path must be a str, bytes or os.PathLike, got {type(path).__name__}"
-        ) from None
-    cdef bytes b = os.fsencode(fspath)
-    if b"\0" in b:
-        raise ValueError(f"path must not contain NUL bytes, got {fspath!r}")
-    return b
 
 
 # --------------------------------------------------------------------------------------------
@@ -331,7 +314,7 @@ def write(records, path, *, level=6, n_threads=None, block_size=DEFAULT_BLOCK_SI
     cdef int lv = as_int(level, "level", 0, MAX_LEVEL)
     cdef size_t bs = as_int(block_size, "block_size", 1, kMaxBlockSize)
     cdef int nt = effective_n_threads(n_threads)
-    cdef bytes bpath = as_path(path)
+    cdef bytes bpath = as_path(path, "path")
     try:
         it = iter(records)
     except TypeError:
@@ -379,7 +362,7 @@ def write_raw(items, path, *, level=6, n_threads=None, block_size=DEFAULT_BLOCK_
     cdef int lv = as_int(level, "level", 0, MAX_LEVEL)
     cdef size_t bs = as_int(block_size, "block_size", 1, kMaxBlockSize)
     cdef int nt = effective_n_threads(n_threads)
-    cdef bytes bpath = as_path(path)
+    cdef bytes bpath = as_path(path, "path")
     cdef unique_ptr[CppWriter] owner
     owner.reset(new CppWriter(lv, nt, bs))
     cdef CppWriter* w = owner.get()
@@ -609,7 +592,7 @@ cdef class DeviceAppsReader:
     def __cinit__(self, path, *, as_bytes=False, raw=False,
                   max_member_size=DEFAULT_MEMBER_LIMIT):
         cdef size_t limit = as_int(max_member_size, "max_member_size", 1, kMaxMemberLimit)
-        cdef bytes bpath = as_path(path)
+        cdef bytes bpath = as_path(path, "path")
         cdef const char* cpath = bpath
         cdef int err
         self.path = path

@@ -30,8 +30,8 @@ from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport as_float_array, as_int
 
 # ============================================================================================
-# Argument checks of the geo family. They are written here, in one section, until they join
-# hotloop._validate; each raises TypeError/ValueError naming the argument and what it accepts.
+# Argument checks of the geo family only (S2 levels, cell ids, tokens; the shared ones are in
+# hotloop._validate); each raises TypeError/ValueError naming the argument and what it accepts.
 
 cdef enum:
     _MAX_LEVEL = 30

@@ -35,6 +35,7 @@ from hotloop._cxx.records cimport (
     kRecordSize64,
 )
 from hotloop._threads cimport effective_n_threads
+from hotloop._validate cimport as_path
 
 cnp.import_array()
 
@@ -84,23 +85,7 @@ class RecordsError(HotloopError):
 
 
 # --------------------------------------------------------------------------------------------
-# Argument checks of this family (to be folded into hotloop._validate)
-
-
-cdef bytes as_path(object path, str name):
-    """A file name as bytes for C++, or TypeError/ValueError naming the argument."""
-    try:
-        fspath = os.fspath(path)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be a str, bytes or os.PathLike, got {type(path).__name__}"
-        ) from None
-    cdef bytes b = os.fsencode(fspath)
-    if not b:
-        raise ValueError(f"{name} must not be empty")
-    if b"\0" in b:
-        raise ValueError(f"{name} must not contain NUL bytes, got {fspath!r}")
-    return b
+# Argument checks of this family only (the shared ones are in hotloop._validate)
 
 
 cdef list as_paths(object paths, str name):

@@ -18,3 +18,4 @@ cpdef tuple as_pair(object lim, str name)
 cdef int get_byte_buffer(object obj, Py_buffer* view, str name, bint writable,
                          Py_ssize_t length) except -1
 cpdef bytes as_bytes_of(object obj, str name, Py_ssize_t length)
+cpdef bytes as_path(object path, str name)

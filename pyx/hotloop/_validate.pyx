@@ -23,6 +23,8 @@ Rules
 
 Every message names the argument, the value or type received and the values accepted.
 """
+import os
+
 import numpy as np
 
 cimport numpy as cnp
@@ -426,3 +428,23 @@ cpdef bytes as_bytes_of(object obj, str name, Py_ssize_t length):
         return PyBytes_FromStringAndSize(<const char*>view.buf, view.len)
     finally:
         PyBuffer_Release(&view)
+
+
+cpdef bytes as_path(object path, str name):
+    """A file name as bytes for C++ (os.fsencode), or TypeError/ValueError naming the argument.
+
+    Accepts str, bytes and os.PathLike; refuses empty names and names with NUL bytes (C would
+    cut them short there).
+    """
+    try:
+        fspath = os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a str, bytes or os.PathLike, got {type(path).__name__}"
+        ) from None
+    cdef bytes b = os.fsencode(fspath)
+    if not b:
+        raise ValueError(f"{name} must not be empty")
+    if b"\0" in b:
+        raise ValueError(f"{name} must not contain NUL bytes, got {fspath!r}")
+    return b
