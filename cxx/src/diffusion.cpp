@@ -444,12 +444,11 @@ int diffuse(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTil
   // 2-thread runs came out bimodal, 19 or 33-45 ms, with libgomp's barrier, whose waiting
   // threads end up asleep in the kernel, against 18-21 ms with threads that never sleep.
   detail::SpinBarrier barrier;
-#pragma omp parallel num_threads(n_threads)
-  {
-    // The team may be smaller than asked for (nested regions, thread limits): count the
-    // threads that are actually there.
-    const int team = openmp_team_size();
-    T* const work = scratch + static_cast<std::ptrdiff_t>(openmp_thread_num()) * tiling.scratch;
+  // One thread: no parallel region at all. Besides saving the team's start-up, this is what
+  // keeps a forked child working: libgomp cannot start a team in the child of a process that
+  // had one, and hotloop.diffuse runs on one thread there (see _diffusion.pyx).
+  auto team_body = [&](int tid, int team) noexcept {
+    T* const work = scratch + static_cast<std::ptrdiff_t>(tid) * tiling.scratch;
     for (std::ptrdiff_t blk = 0; blk < blocks; ++blk) {
       const bool even = blk % 2 == 0;
       const int s = static_cast<int>(min_of(tiling.steps, steps - blk * tiling.steps));
@@ -457,6 +456,11 @@ int diffuse(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTil
       T* const dst = even ? b : a;
       const unsigned char* const zsrc = even ? zero_a : zero_b;
       unsigned char* const zdst = even ? zero_b : zero_a;
+      if (team == 1) {
+        for (std::ptrdiff_t k = 0; k < tiles; ++k)
+          diffusion_tile_sparse(src, dst, ny, nx, tiling, k, s, coef, boundary, work, zsrc, zdst);
+        continue;
+      }
       // No barrier at the end of the loop (nowait): the spinning one below takes its place.
 #pragma omp for schedule(dynamic) nowait
       for (std::ptrdiff_t k = 0; k < tiles; ++k)
@@ -464,6 +468,14 @@ int diffuse(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTil
       // The next block reads what this one wrote.
       barrier.wait(team);
     }
+  };
+  if (n_threads <= 1) {
+    team_body(0, 1);
+  } else {
+#pragma omp parallel num_threads(n_threads)
+    // The team may be smaller than asked for (nested regions, thread limits): count the
+    // threads that are actually there.
+    team_body(openmp_thread_num(), openmp_team_size());
   }
   return static_cast<int>(blocks % 2);
 }
