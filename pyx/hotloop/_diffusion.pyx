@@ -23,11 +23,13 @@ from hotloop._cxx.diffusion cimport (
     diffusion_tiling,
     diffusion_zero_tiles,
 )
-from hotloop._threads cimport effective_n_threads, in_forked_child
+from hotloop._cxx.threads cimport share_pool
+from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport FLOAT64, as_float_array, as_int, as_real, check_out, float_kind
 
 
 cnp.import_array()
+share_pool()
 
 # The explicit scheme is stable for 0 <= D * dt / dx**2 <= 1/4 (dx = 1 here).
 cdef double STABLE_MAX = 0.25
@@ -232,9 +234,7 @@ def diffuse(grid, steps, *, D=1.0, dt=0.1, boundary="fixed", n_threads=None, pro
         as in the textbook's ``np.roll`` version.
     n_threads : int, optional
         Threads to use (see :func:`hotloop.effective_n_threads`). The result is bitwise the
-        same for any value. In the child of a fork (``multiprocessing``'s "fork" start
-        method, ``os.fork``) diffuse runs on one thread: its threads are an OpenMP team, and
-        libgomp cannot start one in a forked child whose parent had one.
+        same for any value.
     progress : bool or callable, optional
         ``True`` prints the progress of long runs to stderr; a callable is called as
         ``progress(steps_done, steps)`` (at most every 0.2 s, and once at the end). Default
@@ -293,10 +293,6 @@ def diffuse(grid, steps, *, D=1.0, dt=0.1, boundary="fixed", n_threads=None, pro
     if not (progress is None or isinstance(progress, bool) or callable(progress)):
         raise TypeError(f"progress must be a bool or a callable, got {type(progress).__name__}")
     cdef int nt = effective_n_threads(n_threads)
-    if in_forked_child():
-        # libgomp cannot start a team in a forked child (see hotloop._threads): one thread,
-        # the same result.
-        nt = 1
 
     a = np.array(src, dtype=src.dtype, order="C", copy=True)
     if n_steps == 0:

@@ -11,27 +11,6 @@ _pool_capsule = PyCapsule_New(<void*>cpp_threads.parallel_for_entry(),
                               "hotloop._threads.parallel_for", NULL)
 
 
-# True in the child of a fork. libgomp cannot start a team there when the parent had one (the
-# child waits forever for helper threads that were not copied), and hotloop cannot tell whether
-# some library in the parent started one: the one kernel that still runs an OpenMP team
-# (diffuse) runs on one thread in a forked child. The other parallel kernels use hotloop's own
-# pool, which starts afresh in the child and keeps its threads.
-cdef bint _forked_child = False
-
-
-def _note_fork_in_child():
-    global _forked_child
-    _forked_child = True
-
-
-os.register_at_fork(after_in_child=_note_fork_in_child)
-
-
-cpdef bint in_forked_child():
-    """Whether this process is the child of a fork (made after hotloop was imported)."""
-    return _forked_child
-
-
 def openmp_enabled():
     """Return True when hotloop's kernels were compiled with OpenMP (parallel), else False."""
     return cpp_threads.openmp_enabled()
