@@ -89,6 +89,7 @@ def kernels(scale: str) -> list[Kernel]:
             f"diffuse {grid.shape[0]}² × 20", lambda nt: hotloop.diffuse(grid, 20, n_threads=nt)
         ),
     ]
+    out += _file_kernels(small, rng)
     try:
         from hotloop import geo
     except ImportError:
@@ -103,6 +104,40 @@ def kernels(scale: str) -> list[Kernel]:
             )
         )
     return out
+
+
+def _file_kernels(small: bool, rng: np.random.Generator) -> list[Kernel]:
+    """The kernels over files: counters of two gzip'ed counter files, a DeviceApps write."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from hotloop import deviceapps, records
+
+    folder = tempfile.mkdtemp(prefix="hotloop-patterns-")
+    atexit.register(shutil.rmtree, folder, True)
+    n = 20_000 if small else 500_000
+    paths = []
+    for k in range(2):
+        ids = rng.integers(0, n // 10, n, dtype=np.uint64)
+        path = os.path.join(folder, f"counts{k}.gz")
+        records.write_counts(path, ids, np.ones(n, np.uint16), np.zeros(n, np.uint16))
+        paths.append(path)
+    recs = [
+        {"device": {"type": "idfa", "id": f"dev{k}"}, "lat": 1.5, "lon": 2.5, "apps": [k, 7]}
+        for k in range(2_000 if small else 50_000)
+    ]
+    target = os.path.join(folder, "apps.pb.gz")
+    return [
+        Kernel(
+            f"get_counters 2 × {n:.0e} gzip",
+            lambda nt: records.get_counters(paths, "t", 1, n_threads=nt),
+        ),
+        Kernel(
+            f"deviceapps.write {len(recs):.0e}",
+            lambda nt: deviceapps.write(recs, target, n_threads=nt),
+        ),
+    ]
 
 
 def _time_blocks(kernel: Kernel, blocks: int, per_block: int, gap_s: float) -> dict:
