@@ -190,6 +190,9 @@ int scale_exponent(double M) noexcept {
   return M >= kWindowHi ? lg - 400 : (lg < -1000 ? -1000 : lg);
 }
 
+// v * 2^e, without the library call in the usual case e == 0.
+HOTLOOP_INLINE double unscaled(double v, int e) noexcept { return e == 0 ? v : std::ldexp(v, e); }
+
 // Whether the plain passes' results can be trusted, judged from the results alone so that data
 // inside the window pay nothing more:
 // - any overflow leaves an inf or NaN in the mean or in M2 (inf and NaN never turn finite);
@@ -275,6 +278,21 @@ HOTLOOP_INLINE Moments rescaled(const double* x, std::ptrdiff_t n, std::ptrdiff_
   return r;
 }
 
+// rescaled() for any stride and skipna, out of line: the rare path stays out of the hot
+// function's code (it still gets its own SIMD clones).
+[[gnu::noinline, gnu::cold]] HOTLOOP_CLONES Moments rescaled_any(const double* x, std::ptrdiff_t n,
+                                                                 std::ptrdiff_t stride, bool skipna,
+                                                                 double K, bool need_m2,
+                                                                 const Moments& plain,
+                                                                 int& scale) noexcept {
+  if (stride == 1) {
+    return skipna ? rescaled<true, true>(x, n, 1, K, need_m2, plain, scale)
+                  : rescaled<false, true>(x, n, 1, K, need_m2, plain, scale);
+  }
+  return skipna ? rescaled<true, false>(x, n, stride, K, need_m2, plain, scale)
+                : rescaled<false, false>(x, n, stride, K, need_m2, plain, scale);
+}
+
 // moments() with the mean (and mean_lo) in units of 2^scale and m2 * 2^m2_exp, m2_exp = 2 scale;
 // scale is 0 unless the data lie outside the window. RunningStats merges these, so that the
 // mean of tiny or subnormal batches keeps its bits.
@@ -301,14 +319,8 @@ HOTLOOP_INLINE Moments moments_body(const T* x, std::ptrdiff_t n, std::ptrdiff_t
   }
   // float data (|x| < 2^128, subnormals >= 2^-149) always lie in the window, as doubles.
   if constexpr (std::is_same_v<T, double>) {
-    if (r.count > 0 && !trusted(r, need_m2)) {
-      if (stride == 1) {
-        r = skipna ? rescaled<true, true>(x, n, 1, K, need_m2, r, scale)
-                   : rescaled<false, true>(x, n, 1, K, need_m2, r, scale);
-      } else {
-        r = skipna ? rescaled<true, false>(x, n, stride, K, need_m2, r, scale)
-                   : rescaled<false, false>(x, n, stride, K, need_m2, r, scale);
-      }
+    if (__builtin_expect(r.count > 0 && !trusted(r, need_m2), 0)) {
+      r = rescaled_any(x, n, stride, skipna, K, need_m2, r, scale);
     }
   }
   return r;
@@ -341,8 +353,9 @@ HOTLOOP_CLONES Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stri
 // ---------------------------------------------------------------------------------------------
 // RunningStats
 
-void RunningStats::merge_finite(std::int64_t nb, double mean_b_hi, double mean_b_lo, double m2_b_hi,
-                                double m2_b_lo) noexcept {
+// Always inlined: push() is its hot caller (one value at a time).
+HOTLOOP_INLINE void RunningStats::merge_finite(std::int64_t nb, double mean_b_hi, double mean_b_lo,
+                                               double m2_b_hi, double m2_b_lo) noexcept {
   if (nb == 0) return;
   if (n_finite_ == 0) {
     n_finite_ = nb;
@@ -432,10 +445,14 @@ void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) n
     if (r.count == 0) return;
     // A bound on the batch's largest magnitude within a factor 2 below and 2^33 above (every
     // value lies within sqrt(M2) of the mean), enough to choose the scale (see grow_maxabs).
-    const double big = std::numeric_limits<double>::max();
-    const double spread = std::ldexp(std::sqrt(r.m2), scale);
-    const double maxabs_b =
-        std::fmax(std::fabs(std::ldexp(r.mean, scale)), spread < big ? spread : big);
+    const double spread = std::sqrt(r.m2);
+    double maxabs_b = std::fabs(r.mean);
+    maxabs_b = spread > maxabs_b ? spread : maxabs_b;
+    if (scale != 0) {
+      const double big = std::numeric_limits<double>::max();
+      maxabs_b = std::ldexp(maxabs_b, scale);
+      maxabs_b = maxabs_b < big ? maxabs_b : big;
+    }
     merge_scaled(r.count, r.mean, r.mean_lo, r.m2, 0.0, scale, maxabs_b);
     return;
   }
@@ -455,7 +472,7 @@ double RunningStats::mean() const noexcept {
   if (n_posinf_ > 0) return inf;
   if (n_neginf_ > 0) return -inf;
   if (n_finite_ == 0) return kNaN;
-  return std::ldexp(mean_hi_ + mean_lo_, scale_);
+  return unscaled(mean_hi_ + mean_lo_, scale_);
 }
 
 // M2 in units of 2^(2 scale_); NaN as m2() says.
@@ -465,18 +482,18 @@ double RunningStats::scaled_m2() const noexcept {
   return m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
 }
 
-double RunningStats::m2() const noexcept { return std::ldexp(scaled_m2(), 2 * scale_); }
+double RunningStats::m2() const noexcept { return unscaled(scaled_m2(), 2 * scale_); }
 
 double RunningStats::var(std::int64_t ddof) const noexcept {
   const std::int64_t n = count();
   if (n <= ddof) return kNaN;
-  return std::ldexp(scaled_m2() / static_cast<double>(n - ddof), 2 * scale_);
+  return unscaled(scaled_m2() / static_cast<double>(n - ddof), 2 * scale_);
 }
 
 double RunningStats::std(std::int64_t ddof) const noexcept {
   const std::int64_t n = count();
   if (n <= ddof) return kNaN;
-  return std::ldexp(std::sqrt(scaled_m2() / static_cast<double>(n - ddof)), scale_);
+  return unscaled(std::sqrt(scaled_m2() / static_cast<double>(n - ddof)), scale_);
 }
 
 RunningStats::State RunningStats::state() const noexcept {

@@ -611,6 +611,11 @@ cdef class RunningStats:
                 f"RunningStats.push: value must be a real number, got {type(value).__name__}: "
                 f"{value!r:.40} (accepted: float, int or anything with __float__)"
             ) from None
+        except OverflowError:
+            raise OverflowError(
+                f"RunningStats.push: value is too large for a float: {value!r:.40} "
+                f"(accepted: magnitudes up to 1.8e308)"
+            ) from None
         self.acc.push(v)
 
     def extend(self, values):
