@@ -16,8 +16,12 @@
 // Range. Values of any magnitude keep that accuracy, from subnormals to DBL_MAX: when the
 // largest |x| lies outside [2^-400, 2^401) (so that squares of deviations could underflow, or
 // sums and squares overflow), the passes run again on x * 2^-e, an exact scaling with e chosen
-// from max|x|, and M2 is returned with its exponent (m2 * 2^m2_exp). Data in that window never
-// take the extra passes; the only cost on ordinary data is a few comparisons of the results.
+// from max|x|, and M2 is returned with its exponent (m2 * 2^m2_exp). Whether that is needed is
+// judged from the results (see trusted() in moments.cpp): ordinary data pay a few comparisons;
+// results that the window's data can also give (M2 = 0 with a mean below 2^-400, as for all
+// zeros; a mean below 2^-960; NaN or inf, whose answer is then decided from the data) cost one
+// extra read for max|x|, and the passes run again only when max|x| is outside the window.
+// float data are always inside it.
 // Above 2^401, scaling down loses the parts of values below 2^-1074 * 2^(e), i.e. below about
 // 1e-444 * max|x|: invisible unless the mean itself cancels to nearly zero. The mean of finite
 // values never overflows; the variance overflows (inf) only when it exceeds DBL_MAX, and the
