@@ -320,6 +320,7 @@ BAD = {
     "value": [
         ("str", "1.0", TypeError, r"value must be a real number, got str.*accepted: float, int"),
         ("None", None, TypeError, r"value must be a real number, got NoneType.*accepted"),
+        ("10**400", 10**400, OverflowError, r"value is too large for a float: 1000.*accepted"),
     ],
     "running_stats": [
         ("None", None, TypeError, r"'other' has incorrect type \(expected .*RunningStats"),

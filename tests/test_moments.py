@@ -4,8 +4,15 @@ NaN-skipping variants, and RunningStats (push, extend, merge, pickling)."""
 import copy
 import itertools
 import math
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
 import warnings
+from fractions import Fraction
 
 import hotloop
 import numpy as np
@@ -17,11 +24,47 @@ from hypothesis.extra import numpy as hnp
 from twins import exact_moments, ulps
 
 MAX_ULPS = 4  # the bound the docstrings state
+TINY = 5e-324  # the smallest subnormal: one ulp of any result below 2.2e-308
+
+
+def to_float(q):
+    """The float nearest to the rational q, or +-inf beyond the double range."""
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
+def exact_sqrt(q):
+    """sqrt of the rational q >= 0 to ~2**-60 relative, then rounded once to a float.
+
+    Formed from the exact variance (not from its float, which may be subnormal or inf).
+    """
+    if q == 0:
+        return 0.0
+    k = max(0, (130 - (q.numerator.bit_length() - q.denominator.bit_length())) // 2 + 1)
+    return to_float(Fraction(math.isqrt(q.numerator * 4**k // q.denominator), 2**k))
+
+
+def exact_stats(values, ddof, skipna):
+    """{"mean", "var", "std"}: exact rationals rounded once, or the documented NaN/inf policy."""
+    vals = [float(v) for v in values]
+    if skipna:
+        vals = [v for v in vals if not math.isnan(v)]
+    if not vals or not all(math.isfinite(v) for v in vals):
+        _, m, v = exact_moments(vals, ddof, False)
+        return {"mean": m, "var": v, "std": v}
+    fx = [Fraction(v) for v in vals]
+    n = len(fx)
+    m = sum(fx) / n
+    if n <= ddof:
+        return {"mean": to_float(m), "var": math.nan, "std": math.nan}
+    var = sum((a - m) ** 2 for a in fx) / (n - ddof)
+    return {"mean": to_float(m), "var": to_float(var), "std": exact_sqrt(var)}
 
 
 def expected(stat, values, ddof, skipna):
-    _, m, v = exact_moments(values, ddof, skipna)
-    return {"mean": m, "var": v, "std": math.sqrt(v) if v == v else v}[stat]
+    return exact_stats(values, ddof, skipna)[stat]
 
 
 def call(fn, stat, x, ddof):
@@ -46,6 +89,28 @@ GENERATORS = {
     ),
     "integers": lambda r, n: r.integers(-1000, 1000, n).astype(np.float64),
     "tiny": lambda r, n: r.standard_normal(n) * 1e-300,
+    # The ends of the double range: sums and squares overflow, squares underflow.
+    "huge": lambda r, n: r.uniform(-1.0, 1.0, n) * 1.7e308,
+    "huge_offset": lambda r, n: 1.5e308 + r.standard_normal(n) * 1e292,
+    "huge_negative": lambda r, n: -1.7e308 + np.abs(r.standard_normal(n)) * 1e300,
+    "spread_1e160": lambda r, n: r.standard_normal(n) * 1e160,
+    "below_1e-155": lambda r, n: r.standard_normal(n) * 1e-160,
+    "tiny_offset": lambda r, n: 1e-300 + r.standard_normal(n) * 1e-310,
+    "subnormal": lambda r, n: r.integers(-(10**6), 10**6, n) * TINY,
+    "subnormal_positive": lambda r, n: r.integers(0, 1000, n) * TINY,
+    # ... and mixed with normal values.
+    "mix_huge_normal": lambda r, n: np.where(
+        r.random(n) < 0.5, r.standard_normal(n) * 1e300, r.standard_normal(n)
+    ),
+    "mix_tiny_normal": lambda r, n: np.where(
+        r.random(n) < 0.5, r.standard_normal(n) * 1e-200, r.standard_normal(n)
+    ),
+    "mix_huge_tiny": lambda r, n: np.where(
+        r.random(n) < 0.5, r.standard_normal(n) * 1e300, r.standard_normal(n) * 1e-300
+    ),
+    "mix_tiny_subnormal": lambda r, n: np.where(
+        r.random(n) < 0.5, r.standard_normal(n) * 1e-300, r.integers(-99, 99, n) * TINY
+    ),
 }
 # Around every lane width and unroll of the kernels (8 lanes) and the stack buffer (256).
 SIZES = [1, 2, 3, 7, 8, 9, 15, 16, 17, 50, 100, 255, 256, 257, 1000]
@@ -73,6 +138,22 @@ def test_matches_exact_arithmetic(reduction, gen, n, rng):
     st.integers(0, 2),
 )
 def test_property_exact(reduction, x, ddof):
+    stat, skipna, fn = reduction
+    if ddof >= x.shape[0]:
+        return
+    assert_close_ulps(call(fn, stat, x, ddof), expected(stat, x, ddof, skipna))
+
+
+@given(
+    hnp.arrays(
+        np.float64,
+        st.integers(1, 40),
+        elements=st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=True),
+    ),
+    st.integers(0, 2),
+)
+def test_property_exact_over_the_whole_range(reduction, x, ddof):
+    """Any finite doubles, subnormals to 1.8e308, against exact rationals."""
     stat, skipna, fn = reduction
     if ddof >= x.shape[0]:
         return
@@ -376,3 +457,186 @@ def test_corrupt_pickle_state_is_refused():
     bad[1] = -5
     with pytest.raises(ValueError, match="negative count"):
         fn(*bad)
+
+
+# --------------------------------------------------------------------------------------------
+# The ends of the double range
+
+
+def test_range_regressions():
+    """Cases that overflowed (mean -inf, variance NaN) or underflowed before the scaling."""
+    assert hotloop.mean([1e308, -1e308, 1e308]) == to_float(Fraction(1e308) / 3)
+    assert hotloop.nanmean([1e308, math.nan, -1e308, 1e308]) == to_float(Fraction(1e308) / 3)
+    assert hotloop.mean([1.7e308, 1.6e308, 1.75e308]) == expected(
+        "mean", [1.7e308, 1.6e308, 1.75e308], 0, False
+    )
+    # A variance above DBL_MAX is inf; the standard deviation is not, unless it exceeds it too.
+    assert hotloop.var([1.5e308, -1.5e308]) == math.inf
+    assert hotloop.std([1.5e308, -1.5e308]) == 1.5e308
+    assert hotloop.std([1.5e308, -1.5e308], ddof=1) == math.inf  # sqrt(2) * 1.5e308
+    assert hotloop.std([1e200, -1e200]) == 1e200
+    # M2 overflows while the variance does not: 1000 deviations of 1e153.
+    x = np.tile([1e153, -1e153], 500)
+    assert hotloop.var(x) == pytest.approx(1e306, rel=1e-15)
+    # Squares that underflow: the standard deviation keeps all its digits.
+    assert hotloop.std([1e-170, -1e-170]) == 1e-170
+    assert hotloop.std([TINY, -TINY]) == TINY
+    assert hotloop.std([3 * TINY, -3 * TINY, 3 * TINY, -3 * TINY], ddof=0) == 3 * TINY
+    # The policy holds even where the finite values overflow: +inf wins over -1e308 - 1e308.
+    assert hotloop.mean([math.inf, 1e308, -1e308, -1e308]) == math.inf
+    assert hotloop.mean([-math.inf, 1e308, 1e308]) == -math.inf
+    assert math.isnan(hotloop.mean([math.inf, -1e308, 1e308, -math.inf]))
+    assert math.isnan(hotloop.var([1e308, -1e308, math.nan]))
+    assert hotloop.nanvar([1e308, -1e308, math.nan]) == math.inf
+    for fn in (hotloop.var, hotloop.std, hotloop.nanvar):
+        assert fn(np.full(9, -3.7e-320)) == 0.0
+        assert fn(np.full(9, 1.7e308)) == 0.0
+    assert hotloop.mean(np.full(9, 1.7e308)) == 1.7e308
+
+
+@pytest.mark.parametrize("gen", sorted(GENERATORS))
+def test_running_stats_over_the_range(gen, rng):
+    """push, extend (array, list, generator in chunks) and merge at the ends of the range.
+
+    RunningStats' bound: about 1e-15 relative (the mean relative to |mean| + std); results
+    below 2.2e-308 are subnormal, where a few absolute ulps of 4.9e-324 are the limit.
+    """
+    x = GENERATORS[gen](rng, 2500)
+    ref = exact_stats(x, 1, False)
+    scale = abs(ref["mean"]) + ref["std"]
+    pushed, extended, listed, merged = (
+        RunningStats(),
+        RunningStats(),
+        RunningStats(),
+        RunningStats(),
+    )
+    for v in x[:300]:
+        pushed.push(float(v))
+    pushed.extend(float(v) for v in x[300:])  # chunks of 1024 merged
+    extended.extend(x)
+    listed.extend(x.tolist())
+    for part in np.array_split(x, 7):
+        p = RunningStats()
+        p.extend(part)
+        merged.merge(pickle.loads(pickle.dumps(p)))
+    for rs in (pushed, extended, listed, merged):
+        assert rs.count == x.shape[0]
+        assert abs(rs.mean - ref["mean"]) <= 1e-14 * scale + 4 * TINY, (rs.mean, ref["mean"])
+        for got, want in ((rs.var(1), ref["var"]), (rs.std(1), ref["std"])):
+            if math.isinf(want) or want == 0.0:
+                assert got == want
+            else:
+                assert abs(got - want) <= 1e-14 * want + 4 * TINY, (got, want)
+
+
+def test_running_stats_range_regressions():
+    rs = RunningStats()
+    rs.extend([1e308, -1e308, 1e308])
+    assert rs.mean == to_float(Fraction(1e308) / 3) and rs.var() == math.inf
+    assert rs.std() == pytest.approx(exact_sqrt(Fraction(8 * 10**616, 9)), rel=1e-15)
+    rs = RunningStats()
+    for v in (1.5e308, -1.5e308):
+        rs.push(v)
+    assert rs.mean == 0.0 and rs.std() == 1.5e308 and rs.std(1) == math.inf
+    rs = RunningStats()
+    for v in (TINY, -TINY, TINY, -TINY):
+        rs.push(v)
+    assert rs.std() == TINY and rs.var() == 0.0
+    # A huge value after tiny ones, and tiny ones after a huge one.
+    rs = RunningStats()
+    rs.extend([1e-300, 3e-300])
+    rs.push(1e300)
+    rs.extend([-1e300])
+    ref = exact_stats([1e-300, 3e-300, 1e300, -1e300], 0, False)
+    assert abs(rs.mean - ref["mean"]) <= 1e-15 * ref["std"]  # relative to the spread
+    assert rs.var() == pytest.approx(ref["var"], rel=1e-15)
+
+
+def test_pickles_without_a_scale_still_load():
+    rs = RunningStats()
+    rs.extend([1.0, 2.0, 4.0])
+    fn, args = rs.__reduce__()
+    assert len(args) == 11
+    old = fn(*args[:9])  # the nine-field state of earlier versions, in units of 1
+    assert old.__reduce__() == rs.__reduce__()
+    bad = list(args)
+    bad[10] = math.inf
+    with pytest.raises(ValueError, match="corrupt RunningStats state: scale"):
+        fn(*bad)
+
+
+# --------------------------------------------------------------------------------------------
+# Threads and Ctrl-C
+
+
+def test_shared_instance_counts_every_value_from_four_threads(rng):
+    """push, extend (small and GIL-releasing arrays, lists, generators) and merge from 4
+    threads into one instance: the same count and, to rounding, mean and var as serially."""
+    small = (1e6 + rng.standard_normal(100)).tolist()
+    big = 1e6 + rng.standard_normal(20_000)  # above the GIL-release threshold
+    reps = 30
+
+    def work(rs):
+        for _ in range(reps):
+            for v in small[:10]:
+                rs.push(v)
+            rs.extend(small)
+            rs.extend(big)
+            rs.extend(v for v in small)
+            other = RunningStats()
+            other.extend(big[:500])
+            rs.merge(other)
+
+    shared = RunningStats()
+    threads = [threading.Thread(target=work, args=(shared,)) for _ in range(4)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    serial = RunningStats()
+    for _ in range(4):
+        work(serial)
+    per_thread = reps * (10 + 100 + 20_000 + 100 + 500)
+    assert shared.count == serial.count == 4 * per_thread
+    assert shared.mean == pytest.approx(serial.mean, rel=1e-15)
+    assert shared.var() == pytest.approx(serial.var(), rel=1e-12)
+
+
+def interrupted_after(code, delay=0.5, limit=20.0):
+    """Run code in a fresh interpreter, send SIGINT after delay seconds; return (seconds from
+    the signal to the exit, stderr). Generous limits: the test machine may be loaded."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); {code}",
+        ],
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stderr.readline() == b"ready\n"
+        time.sleep(delay)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=limit)
+        return time.monotonic() - start, err.decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+def test_extend_of_an_endless_iterator_stops_on_ctrl_c():
+    took, err = interrupted_after(
+        "import itertools, hotloop; hotloop.RunningStats().extend(itertools.repeat(1.0))"
+    )
+    assert "KeyboardInterrupt" in err
+    assert took < 10.0  # about 1 ms when the machine is idle

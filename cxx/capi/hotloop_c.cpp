@@ -31,10 +31,13 @@ constexpr std::uint64_t kFibError = std::numeric_limits<std::uint64_t>::max();
 constexpr int kInvalid = -HOTLOOP_EINVAL;
 
 // The statistic of hotloop.var/std for n values, or NaN where the ABI says so.
-double variance(const double* x, ptrdiff_t n, ptrdiff_t stride, ptrdiff_t ddof) noexcept {
+// sqrt_of: the standard deviation, from M2 and its exponent (sqrt(variance) would lose what
+// the variance's underflow or overflow lost).
+double variance_or_std(const double* x, ptrdiff_t n, ptrdiff_t stride, ptrdiff_t ddof,
+                       bool sqrt_of) noexcept {
   if (x == nullptr || n <= 0 || ddof < 0 || n <= ddof) return kNaN;
   const hotloop::Moments r = hotloop::moments(x, n, stride, /*skipna=*/false, /*need_m2=*/true);
-  return r.m2 / static_cast<double>(r.count - ddof);
+  return sqrt_of ? hotloop::stddev(r, ddof) : hotloop::variance(r, ddof);
 }
 
 int rolling(const double* x, ptrdiff_t n, ptrdiff_t x_stride, ptrdiff_t window,
@@ -82,12 +85,12 @@ HOTLOOP_C_EXPORT double hotloop_mean(const double* x, ptrdiff_t n, ptrdiff_t str
 
 HOTLOOP_C_EXPORT double hotloop_var(const double* x, ptrdiff_t n, ptrdiff_t stride,
                                     ptrdiff_t ddof) {
-  return variance(x, n, stride, ddof);
+  return variance_or_std(x, n, stride, ddof, /*sqrt_of=*/false);
 }
 
 HOTLOOP_C_EXPORT double hotloop_std(const double* x, ptrdiff_t n, ptrdiff_t stride,
                                     ptrdiff_t ddof) {
-  return std::sqrt(variance(x, n, stride, ddof));
+  return variance_or_std(x, n, stride, ddof, /*sqrt_of=*/true);
 }
 
 HOTLOOP_C_EXPORT int hotloop_rolling_mean(const double* x, ptrdiff_t n, ptrdiff_t x_stride,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -369,7 +370,7 @@ bool same_state(const RunningStats::State& a, const RunningStats::State& b) {
   return a.skipna == b.skipna && a.n_finite == b.n_finite && a.n_nan == b.n_nan &&
          a.n_posinf == b.n_posinf && a.n_neginf == b.n_neginf && same_bits(a.mean_hi, b.mean_hi) &&
          same_bits(a.mean_lo, b.mean_lo) && same_bits(a.m2_hi, b.m2_hi) &&
-         same_bits(a.m2_lo, b.m2_lo);
+         same_bits(a.m2_lo, b.m2_lo) && a.scale == b.scale && same_bits(a.maxabs, b.maxabs);
 }
 
 TEST(RunningStats, StateRoundTripIsExact) {
@@ -398,6 +399,125 @@ TEST(RunningStats, StateRoundTripIsExact) {
       EXPECT_TRUE(same_state(r.state(), s.state()));
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ends of the double range: long double (exponents to 16383) holds every exact sum here.
+
+constexpr double kDenorm = std::numeric_limits<double>::denorm_min();
+
+// Data sets at the ends of the range and mixed with normal values.
+std::vector<double> range_data(int kind, std::ptrdiff_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> g(0.0, 1.0);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::uniform_int_distribution<int> k(-1000000, 1000000);
+  std::vector<double> x(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const bool half = i % 2 == 0;
+    switch (kind) {
+      case 0:
+        x[i] = u(rng) * 1.7e308;
+        break;  // sums overflow
+      case 1:
+        x[i] = 1.5e308 + g(rng) * 1e292;
+        break;  // near the top
+      case 2:
+        x[i] = g(rng) * 1e160;
+        break;  // squares overflow
+      case 3:
+        x[i] = g(rng) * 1e-160;
+        break;  // squares underflow
+      case 4:
+        x[i] = k(rng) * kDenorm;
+        break;  // subnormal
+      case 5:
+        x[i] = half ? g(rng) * 1e300 : g(rng);
+        break;  // huge and normal
+      case 6:
+        x[i] = half ? g(rng) * 1e-200 : g(rng);
+        break;  // tiny and normal
+      default:
+        x[i] = half ? g(rng) * 1e-300 : k(rng) * kDenorm;  // tiny and subnormal
+    }
+  }
+  return x;
+}
+constexpr int kRangeKinds = 8;
+
+// |got - ref| within tol relative, or a few subnormal ulps (results below 2.2e-308).
+bool close_in_range(double got, long double ref, long double scale, double tol) {
+  if (std::isinf(ref) || ref == 0.0L) return got == static_cast<double>(ref);
+  return std::fabs(static_cast<long double>(got) - ref) <= tol * scale + 4.0L * kDenorm;
+}
+
+TEST(Moments, WholeDoubleRange) {
+  for (int kind = 0; kind < kRangeKinds; ++kind) {
+    for (std::ptrdiff_t n : {1, 2, 9, 17, 1000}) {
+      const std::vector<double> x = range_data(kind, n, 77 + kind);
+      for (std::ptrdiff_t stride : {1, 3, -1}) {
+        const Strided<double> sx(x, stride, kNaN);
+        for (bool skipna : {false, true}) {
+          const Ref ref = reference(sx.base(), n, stride, skipna);
+          const std::string at = "kind=" + std::to_string(kind) + " " + label(n, stride, skipna);
+          const Moments m = hotloop::moments(sx.base(), n, stride, skipna, true);
+          const Moments mm = hotloop::moments(sx.base(), n, stride, skipna, false);
+          const long double var = ref.m2 / n, sd = std::sqrt(var);
+          EXPECT_TRUE(close_in_range(m.mean, ref.mean, std::fabs(ref.mean), 2 * kU)) << at;
+          EXPECT_TRUE(close_in_range(mm.mean, ref.mean, std::fabs(ref.mean), 2 * kU)) << at;
+          const double big = std::numeric_limits<double>::max();
+          EXPECT_TRUE(var > big ? std::isinf(hotloop::variance(m, 0))
+                                : close_in_range(hotloop::variance(m, 0), var, var, kTol))
+              << at << " var " << hotloop::variance(m, 0);
+          EXPECT_TRUE(close_in_range(hotloop::stddev(m, 0), sd, sd, kTol))
+              << at << " std " << hotloop::stddev(m, 0);
+          EXPECT_EQ(m.m2_exp % 2, 0) << at;
+        }
+      }
+      // RunningStats: pushed, extended in chunks, merged; to about 1e-15 relative (the mean
+      // relative to the spread, as in expect_close_to).
+      const Ref ref = reference(x.data(), n, 1, false);
+      const long double var = ref.m2 / n, sd = std::sqrt(var);
+      RunningStats pushed, chunked, merged;
+      for (double v : x) pushed.push(v);
+      for (std::ptrdiff_t i = 0; i < n; i += 100) {
+        const std::ptrdiff_t len = std::min<std::ptrdiff_t>(100, n - i);
+        chunked.extend(x.data() + i, len, 1);
+        RunningStats part;
+        part.extend(x.data() + i, len, 1);
+        merged.merge(RunningStats::from_state(part.state()));
+      }
+      for (const RunningStats* s : {&pushed, &chunked, &merged}) {
+        const std::string at = "kind=" + std::to_string(kind) + " n=" + std::to_string(n);
+        EXPECT_EQ(s->count(), n) << at;
+        EXPECT_TRUE(close_in_range(s->mean(), ref.mean, std::fabs(ref.mean) + sd, 1e-14)) << at;
+        const double big = std::numeric_limits<double>::max();
+        EXPECT_TRUE(var > big ? std::isinf(s->var(0)) : close_in_range(s->var(0), var, var, 1e-14))
+            << at << " var " << s->var(0);
+        EXPECT_TRUE(close_in_range(s->std(0), sd, sd, 1e-14)) << at << " std " << s->std(0);
+      }
+    }
+  }
+}
+
+TEST(Moments, RangeKnownValues) {
+  const double a[] = {1e308, -1e308, 1e308};
+  const Moments r = hotloop::moments(a, 3, 1, false, true);
+  EXPECT_EQ(r.mean, static_cast<double>(1e308L / 3));
+  EXPECT_EQ(hotloop::variance(r, 0), kInf);
+  const double b[] = {1.5e308, -1.5e308};
+  const Moments rb = hotloop::moments(b, 2, 1, false, true);
+  EXPECT_EQ(hotloop::stddev(rb, 0), 1.5e308);
+  EXPECT_EQ(hotloop::stddev(rb, 1), kInf);
+  const double c[] = {kInf, 1e308, -1e308, -1e308};  // the finite part overflows
+  EXPECT_EQ(hotloop::moments(c, 4, 1, false, false).mean, kInf);
+  EXPECT_TRUE(std::isnan(hotloop::moments(c, 4, 1, false, true).m2));
+  const double d[] = {kDenorm, -kDenorm};
+  EXPECT_EQ(hotloop::stddev(hotloop::moments(d, 2, 1, false, true), 0), kDenorm);
+  const double e[] = {-3e-320, -3e-320, -3e-320};
+  const Moments re = hotloop::moments(e, 3, 1, false, true);
+  EXPECT_EQ(re.mean, -3e-320);
+  EXPECT_EQ(hotloop::variance(re, 0), 0.0);
 }
 
 TEST(RunningStats, NonFinitePolicy) {

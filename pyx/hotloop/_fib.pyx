@@ -3,6 +3,7 @@
 Wrappers of cxx/include/hotloop/fib.hpp. fib_fast continues with Python integers past 64 bits:
 arbitrary precision is Python's, so that part of the doubling lives here and not in C++.
 """
+from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport uint64_t
 
 from hotloop._cxx.fib cimport fib_fast as cpp_fib_fast
@@ -11,6 +12,10 @@ from hotloop._validate cimport as_int
 
 # From this n on, fib() releases the GIL: fib(20) already makes ~22,000 calls (~15 us).
 cdef int FIB_NOGIL_MIN = 20
+# Above this n, fib() splits the recursion's top levels into calls of fib(36) and fib(35) (about
+# 60 and 40 ms, measured on a loaded 2-core machine) and checks for Ctrl-C between them; up to it
+# (the benchmark table's fib 32/33/35 too) one C++ call does everything.
+cdef int FIB_LEAF = 36
 
 
 cpdef int fib64_arg(object n) except -1:
@@ -54,15 +59,31 @@ def fib(n):
     -----
     Exponential time: fib(35) makes about 3e7 calls (tens of milliseconds), fib(50) about 4e10
     (a minute), fib(93) would take centuries. The GIL is released from n = 20 on, so other
-    Python threads run meanwhile; the call cannot be interrupted with Ctrl-C.
+    Python threads run meanwhile. Ctrl-C stops it (KeyboardInterrupt) within about the time of
+    fib(36), tens of milliseconds: above n = 36 the top of the recursion is unrolled into calls
+    of fib(36) and fib(35), which make every call the recursion makes, with a check for
+    signals between them.
     """
     cdef int k = fib64_arg(n)
     cdef uint64_t r
     if k < FIB_NOGIL_MIN:
         return fib_recursive(k)
+    if k > FIB_LEAF:
+        return fib_split(k)
     with nogil:
         r = fib_recursive(k)
     return r
+
+
+cdef uint64_t fib_split(int k) except? 0:
+    """fib(k) = fib(k - 1) + fib(k - 2) down to fib(FIB_LEAF) and below, checking signals."""
+    cdef uint64_t r
+    if k <= FIB_LEAF:
+        with nogil:
+            r = fib_recursive(k)
+        PyErr_CheckSignals()
+        return r
+    return fib_split(k - 1) + fib_split(k - 2)
 
 
 def fib_fast(n):
@@ -93,8 +114,15 @@ def fib_fast(n):
     Fast doubling: ``fib(2k) = fib(k) (2 fib(k+1) - fib(k))`` and
     ``fib(2k+1) = fib(k)**2 + fib(k+1)**2``, applied over the bits of n from the top. The
     first steps, while the values fit in 64 bits, run in C++ (n <= 93 entirely); the rest uses
-    Python's integers, whose multiplication (Karatsuba) then dominates: fib(10**6), a number
-    of 208,988 digits, takes a few milliseconds. Memory grows as 0.69 n bits.
+    Python's integers, whose multiplication (Karatsuba, about 3x the time per doubling of n)
+    then dominates: fib(10**6), a number of 208,988 digits, takes tens of milliseconds,
+    fib(10**7) seconds, fib(10**8) minutes. Memory grows as 0.69 n bits (fib(2**31): 186 MB
+    per number).
+
+    Every n up to 2**63 - 1 is accepted, since the time grows gradually and the call can be
+    stopped: Ctrl-C raises KeyboardInterrupt within a fraction of a second at any size
+    (Python's big-integer multiplication checks for signals as it goes, and the doubling
+    checks between steps).
     """
     cdef Py_ssize_t k = as_int(n, "n", 0)
     cdef uint64_t a64, b64
@@ -108,6 +136,7 @@ def fib_fast(n):
     a64 = cpp_fib_fast(<int>(k >> shift), &b64)
     cdef object a = a64, b = b64, c, d
     for bit in range(shift - 1, 0, -1):
+        PyErr_CheckSignals()
         c = a * (2 * b - a)
         d = a * a + b * b
         if (k >> bit) & 1:

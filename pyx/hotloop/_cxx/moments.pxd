@@ -7,6 +7,10 @@ cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
         int64_t count
         double mean
         double m2
+        int m2_exp
+
+    double variance(const Moments& r, int64_t ddof) noexcept
+    double stddev(const Moments& r, int64_t ddof) noexcept
 
     # T is float or double (the templates are instantiated for those two only).
     Moments moments[T](const T* x, Py_ssize_t n, Py_ssize_t stride,
@@ -17,6 +21,8 @@ cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
             bint skipna
             int64_t n_finite, n_nan, n_posinf, n_neginf
             double mean_hi, mean_lo, m2_hi, m2_lo
+            int scale
+            double maxabs
 
         RunningStats() noexcept
         RunningStats(bint skipna) noexcept
