@@ -9,6 +9,7 @@
 // time (SWAR) once leading zeros are skipped; only a 20th digit needs an overflow check.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -278,7 +279,9 @@ struct NegativeJob::Impl {
   LineReader in_lines, all_lines;
   KeySet set;
   records_detail::AtomicFile out;
-  std::vector<char> buf;
+  // Output buffer, left uninitialized (zeroing 1 MiB per call showed in small calls).
+  std::unique_ptr<char[]> buf;
+  static constexpr std::size_t kBufSize = kOutBuffer + 64;
   std::size_t buf_fill = 0;
   int phase = 0;  // 0: reading in_path, 1: all_path, 2: done
   bool header_seen[2] = {false, false};
@@ -288,7 +291,7 @@ struct NegativeJob::Impl {
   std::uint64_t written = 0;
   int in_fd = -1, all_fd = -1;
 
-  Impl(bool h, bool k) : has_header(h), key64(k), buf(kOutBuffer + 64) {}
+  Impl(bool h, bool k) : has_header(h), key64(k), buf(new char[kBufSize]) {}
 
   bool fail_key(LineReader& lr, int which, const std::uint8_t* p, std::size_t n, const char* why) {
     err = RecordsFault{};
@@ -308,7 +311,7 @@ struct NegativeJob::Impl {
   }
 
   int flush() {
-    const int e = out.write(reinterpret_cast<const std::uint8_t*>(buf.data()), buf_fill);
+    const int e = out.write(reinterpret_cast<const std::uint8_t*>(buf.get()), buf_fill);
     buf_fill = 0;
     return e;
   }
@@ -366,7 +369,7 @@ struct NegativeJob::Impl {
       if (buf_fill > kOutBuffer) {
         if (const int e = flush()) return fail_os(e);
       }
-      buf_fill = static_cast<std::size_t>(put_decimal(keys[i], buf.data() + buf_fill) - buf.data());
+      buf_fill = static_cast<std::size_t>(put_decimal(keys[i], buf.get() + buf_fill) - buf.get());
       ++written;
     }
     return false;
@@ -389,13 +392,13 @@ struct NegativeJob::Impl {
       if (has_header && !header_seen[0]) {
         header_seen[0] = true;
         if (n > 0 && p[n - 1] == '\r') --n;
-        if (n + 1 > buf.size() - buf_fill) {
+        if (n + 1 > kBufSize - buf_fill) {
           if (const int e = flush()) return fail_os(e);
           if (const int e = out.write(p, n)) return fail_os(e);
           const std::uint8_t nl = '\n';
           if (const int e = out.write(&nl, 1)) return fail_os(e);
         } else {
-          std::memcpy(buf.data() + buf_fill, p, n);
+          std::memcpy(buf.get() + buf_fill, p, n);
           buf_fill += n;
           buf[buf_fill++] = '\n';
         }
