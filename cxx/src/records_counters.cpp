@@ -75,6 +75,9 @@ struct Table {
   std::size_t mask = 0;  // capacity - 1 (capacity 0 before the first insert)
   std::size_t size = 0;
   unsigned shift = 64;  // 64 - log2(capacity)
+  // The frequency tables of this table's ids, kept up to date by add(): scanning the slots at
+  // the end read every table once more (a tenth of the time of counting 5M records, in DRAM).
+  std::uint64_t freq_s[kFrequencyCount] = {}, freq_c[kFrequencyCount] = {};
 
   std::size_t capacity() const noexcept { return slots ? mask + 1 : 0; }
 
@@ -139,11 +142,19 @@ struct Table {
         e.s1 = static_cast<std::uint8_t>(s + 1);
         e.c = static_cast<std::uint8_t>(c);
         ++size;
+        ++freq_s[s];
+        ++freq_c[c];
         return;
       }
       if (e.key == key) {
-        e.s1 = static_cast<std::uint8_t>(sat_add(e.s1 - 1u, s) + 1);
-        e.c = sat_add(e.c, c);
+        const unsigned old_s = e.s1 - 1u, old_c = e.c;
+        const std::uint8_t new_s = sat_add(old_s, s), new_c = sat_add(old_c, c);
+        --freq_s[old_s];
+        ++freq_s[new_s];
+        --freq_c[old_c];
+        ++freq_c[new_c];
+        e.s1 = static_cast<std::uint8_t>(new_s + 1);
+        e.c = new_c;
         return;
       }
       i = (i + 1) & mask;
@@ -331,10 +342,15 @@ std::uint64_t Counters::distinct() const noexcept {
 void Counters::frequencies(std::uint64_t* shows_freq, std::uint64_t* clicks_freq) const noexcept {
   std::fill(shows_freq, shows_freq + kFrequencyCount, 0);
   std::fill(clicks_freq, clicks_freq + kFrequencyCount, 0);
-  impl_->each_slot([&](std::uint64_t, unsigned s, unsigned c) {
-    ++shows_freq[s];
-    ++clicks_freq[c];
-  });
+  const auto add = [&](const auto& set) {
+    for (const auto& t : set.shards)
+      for (std::size_t k = 0; k < kFrequencyCount; ++k) {
+        shows_freq[k] += t.freq_s[k];
+        clicks_freq[k] += t.freq_c[k];
+      }
+  };
+  add(impl_->s64);
+  add(impl_->s32);
 }
 
 void Counters::export_state(std::uint64_t* ids, std::uint8_t* shows,
