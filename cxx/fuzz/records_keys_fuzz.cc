@@ -151,6 +151,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* input, std::size_t siz
     std::snprintf(tmpl, sizeof tmpl, "%s/records_keys_fuzz.XXXXXX", shm ? "/dev/shm" : "/tmp");
     if (!::mkdtemp(tmpl)) std::abort();
     dir = tmpl;
+    std::atexit([] {
+      for (const char* name : {"/all", "/in", "/out"}) ::unlink((dir + name).c_str());
+      ::rmdir(dir.c_str());
+    });
   }
   const bool has_header = input[0] & 1, key64 = input[0] & 2;
   const std::uint8_t* body = input + 1;
