@@ -791,3 +791,62 @@ def test_ctrl_c_stops_get_counters(tmp_path):
             records.get_counters(p, "t", 1, n_threads=1)
     finally:
         timer.cancel()
+
+
+def _count_in_child(path, n_threads, queue):
+    queue.put(records.get_counters(path, "t", 1, n_threads=n_threads))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.parametrize("compression", [None, "lz4"])
+def test_threads_work_in_a_forked_child(tmp_path, compression):
+    """The pool's helpers do not exist in a child made by fork: a team there must neither hang
+    waiting for them nor differ in its result (a hang fails on the timeout)."""
+    import multiprocessing
+
+    ids, s, c = sample(4 * records.BLOCK_SIZE // 12, seed=13)  # a team of 2: several blocks
+    p = tmp_path / "f"
+    records.write_counts(p, ids, s, c, compression=compression)
+    want = records.get_counters(p, "t", 1, n_threads=1)
+    assert records.get_counters(p, "t", 1, n_threads=2) == want  # the parent's helpers start
+    # multiprocessing's fork context.
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_count_in_child, args=(str(p), 2, queue))
+    child.start()
+    try:
+        got = queue.get(timeout=120)
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert got == want
+    assert child.exitcode == 0
+    # A bare os.fork: the child reports through a pipe and leaves with os._exit.
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            os.close(r)
+            out = records.get_counters(p, "t", 1, n_threads=2, as_json=True)
+            os.write(w, out.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("get_counters(n_threads=2) hung in a child made by os.fork")
+    with os.fdopen(r, "rb") as f:
+        assert json.loads(f.read()) == want
+    assert os.waitstatus_to_exitcode(status) == 0
+    # And the parent's pool still works.
+    assert records.get_counters(p, "t", 1, n_threads=2) == want

@@ -2,18 +2,19 @@
 // decoded and counted by a team of threads).
 //
 // Tables. An id's 64-bit hash (the splitmix64 finalizer: ids are often sequential or share low
-// bits) picks one of kShards tables by its top bits and a slot by its low bits; collisions probe
-// linearly. A slot is {key, shows + 1, clicks} with the totals saturated at kFrequencyCap, so 16
-// bytes (8 with 4-byte keys), four (eight) to a cache line; shows + 1 == 0 marks an empty slot,
-// so every key value (0 and 2^64 - 1 included) can be stored. Tables grow by doubling past 70%.
-// Records are inserted in groups of 16 whose slots are prefetched first: with millions of ids
-// the tables live in DRAM and each insert would otherwise wait for one miss.
+// bits) picks one of kShards tables by its top bits and a slot by the bits below those;
+// collisions probe linearly. A slot is {key, shows + 1, clicks} with the totals saturated at
+// kFrequencyCap, so 16 bytes (8 with 4-byte keys), four (eight) to a cache line; shows + 1 == 0
+// marks an empty slot, so every key value (0 and 2^64 - 1 included) can be stored. Tables grow by
+// doubling past 70%. Records are inserted in groups of 16 whose slots are prefetched first: with
+// millions of ids the tables live in DRAM and each insert would otherwise wait for one miss.
 //
-// Shards also split the work of a team of threads without locks: member t of a team of T owns
-// the ids of shards t, t + T, ... A CountJob member decodes a claimed block, inserts the ids it
-// owns, and publishes a copy of the block; the others insert the ids they own from it. Every id
-// lives in exactly one member's tables, so the team's results join by moving tables (no merge:
-// merging per-thread tables cost a third of a two-thread count of 5M records).
+// Shards also split the work of a team of threads without locks. A CountJob run with a team
+// has two phases on hotloop's thread pool (threads.hpp): tasks decode claimed blocks and sort
+// each block's records by shard; then one task per shard inserts that shard's records of every
+// block. Every id lives in one table, so there is nothing to merge (merging per-thread tables
+// cost a third of a two-thread count of 5M records), and no task ever waits for another: a
+// helper thread that never starts costs nothing, the caller does its share.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -23,17 +24,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <deque>
+#include <cstring>
 #include <mutex>
 #include <new>
-#include <thread>
 #include <vector>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "deviceapps_gzip.hpp"
+#include "hotloop/threads.hpp"
 #include "records_io.hpp"
 #include "records_stream.hpp"
 
@@ -77,33 +74,67 @@ struct Table {
   std::unique_ptr<Slot<K>[], records_detail::ZeroedMemory> slots;
   std::size_t mask = 0;  // capacity - 1 (capacity 0 before the first insert)
   std::size_t size = 0;
+  unsigned shift = 64;  // 64 - log2(capacity)
+  // The frequency tables of this table's ids, kept up to date by add(): scanning the slots at
+  // the end read every table once more (a tenth of the time of counting 5M records, in DRAM).
+  std::uint64_t freq_s[kFrequencyCount] = {}, freq_c[kFrequencyCount] = {};
 
   std::size_t capacity() const noexcept { return slots ? mask + 1 : 0; }
+
+  // An id's home slot: the hash bits just below the shard bits. Taking the high bits (not the
+  // low ones) keeps the slots in hash order, so that doubling the table moves every entry
+  // forward in one sequential sweep: growing then costs a streaming copy instead of a cache
+  // miss per entry (measured: growth was half the time of counting 1M mostly distinct ids).
+  std::size_t home(std::uint64_t h) const noexcept {
+    return static_cast<std::size_t>((h << kShardBits) >> shift);
+  }
 
   void grow(std::size_t at_least = 0) {
     std::size_t cap = capacity() ? 2 * capacity() : 16;
     while (cap < at_least) cap *= 2;
     auto fresh = records_detail::zeroed_array<Slot<K>>(cap);
     const std::size_t m = cap - 1;
+    unsigned sh = 64;
+    for (std::size_t c = cap; c > 1; c >>= 1) --sh;
     for (std::size_t i = 0, n = capacity(); i < n; ++i) {
       const Slot<K>& e = slots[i];
       if (!e.s1) continue;
-      std::size_t j = static_cast<std::size_t>(mix(e.key)) & m;
+      std::size_t j = static_cast<std::size_t>((mix(e.key) << kShardBits) >> sh);
       while (fresh[j].s1) j = (j + 1) & m;
       fresh[j] = e;
     }
     slots = std::move(fresh);
     mask = m;
+    shift = sh;
   }
 
   const Slot<K>* probe_address(std::uint64_t h) const noexcept {
-    return slots ? &slots[static_cast<std::size_t>(h) & mask] : nullptr;
+    return slots ? &slots[home(h)] : nullptr;
   }
 
-  // Adds saturated totals s, c (<= kFrequencyCap) to key's slot.
-  void add(K key, std::uint64_t h, std::uint32_t s, std::uint32_t c) {
-    if ((size + 1) * 10 > capacity() * 7) grow();
-    std::size_t i = static_cast<std::size_t>(h) & mask;
+  // The capacity to grow to: double, or more when `seen` of `expected` records produced this
+  // table's ids at a rate that will need more (a straight-line projection to the expected
+  // total), at most 8 times the current capacity per step. Doubling alone cost half the time
+  // of counting 1M mostly distinct ids (copies and page faults of every intermediate table);
+  // the cap bounds the overshoot when new ids stop coming (then tables hold up to 8 times
+  // the slots their ids need).
+  std::size_t next_capacity(std::uint64_t seen, std::uint64_t expected) const noexcept {
+    const std::size_t twice = capacity() ? 2 * capacity() : 16;
+    if (seen == 0 || expected <= seen || !capacity()) return twice;
+    const double need = static_cast<double>(size + 1) * static_cast<double>(expected) /
+                        static_cast<double>(seen) * (10.0 / 7.0);
+    const double most = 8.0 * static_cast<double>(capacity());
+    return need <= static_cast<double>(twice) ? twice
+           : need >= most                     ? 8 * capacity()
+                                              : static_cast<std::size_t>(need);
+  }
+
+  // Adds saturated totals s, c (<= kFrequencyCap) to key's slot. seen, expected: see
+  // next_capacity.
+  void add(K key, std::uint64_t h, std::uint32_t s, std::uint32_t c, std::uint64_t seen = 0,
+           std::uint64_t expected = 0) {
+    if ((size + 1) * 10 > capacity() * 7) grow(next_capacity(seen, expected));
+    std::size_t i = home(h);
     for (;;) {
       Slot<K>& e = slots[i];
       if (!e.s1) {
@@ -111,11 +142,19 @@ struct Table {
         e.s1 = static_cast<std::uint8_t>(s + 1);
         e.c = static_cast<std::uint8_t>(c);
         ++size;
+        ++freq_s[s];
+        ++freq_c[c];
         return;
       }
       if (e.key == key) {
-        e.s1 = static_cast<std::uint8_t>(sat_add(e.s1 - 1u, s) + 1);
-        e.c = sat_add(e.c, c);
+        const unsigned old_s = e.s1 - 1u, old_c = e.c;
+        const std::uint8_t new_s = sat_add(old_s, s), new_c = sat_add(old_c, c);
+        --freq_s[old_s];
+        ++freq_s[new_s];
+        --freq_c[old_c];
+        ++freq_c[new_c];
+        e.s1 = static_cast<std::uint8_t>(new_s + 1);
+        e.c = new_c;
         return;
       }
       i = (i + 1) & mask;
@@ -136,8 +175,11 @@ struct ShardSet {
   // and clicks sums of all n records to *shows and *clicks. The slot of record i + kAhead is
   // prefetched while record i is inserted: with tables in DRAM an insert otherwise waits for
   // its miss.
+  // seen, expected: the records the Counters had seen before these, and how many it expects in
+  // all (0: unknown), for the tables' growth (Table::next_capacity).
   void add_records(const std::uint8_t* p, std::size_t n, std::size_t team, std::size_t member,
-                   std::uint64_t* shows, std::uint64_t* clicks) {
+                   std::uint64_t* shows, std::uint64_t* clicks, std::uint64_t seen,
+                   std::uint64_t expected) {
     // The owned shards as a bit mask (a division per record would cost 10% of the time).
     std::uint32_t owned = 0;
     for (std::size_t k = member; k < Counters::kShards; k += team) owned |= std::uint32_t{1} << k;
@@ -170,7 +212,7 @@ struct ShardSet {
       if (!(owned >> k & 1)) continue;
       K key;
       std::memcpy(&key, r, sizeof(K));
-      shards[k].add(key, h, cap_count(s), cap_count(c));
+      shards[k].add(key, h, cap_count(s), cap_count(c), seen + i, expected);
     }
     *shows += sum_s;
     *clicks += sum_c;
@@ -201,6 +243,7 @@ struct Counters::Impl {
   ShardSet<std::uint64_t> s64;
   ShardSet<std::uint32_t> s32;
   std::uint64_t shows = 0, clicks = 0, records = 0;
+  std::uint64_t expected = 0;  // expect_records()
   explicit Impl(std::size_t ks) : key_size(ks == 4 ? 4 : 8) {}
 
   template <class F>
@@ -224,20 +267,22 @@ std::size_t Counters::key_size() const noexcept { return impl_->key_size; }
 void Counters::add_records(const std::uint8_t* recs, std::size_t n) {
   Impl& s = *impl_;
   if (s.key_size == 8)
-    s.s64.add_records(recs, n, 1, 0, &s.shows, &s.clicks);
+    s.s64.add_records(recs, n, 1, 0, &s.shows, &s.clicks, s.records, s.expected);
   else
-    s.s32.add_records(recs, n, 1, 0, &s.shows, &s.clicks);
+    s.s32.add_records(recs, n, 1, 0, &s.shows, &s.clicks, s.records, s.expected);
   s.records += n;
 }
 
+void Counters::expect_records(std::uint64_t n) noexcept { impl_->expected = n; }
+
 void Counters::add_records_owned(const std::uint8_t* recs, std::size_t n, std::size_t team,
-                                 std::size_t member, bool totals) {
+                                 std::size_t member, bool totals, std::uint64_t seen) {
   Impl& s = *impl_;
   std::uint64_t sh = 0, cl = 0;
   if (s.key_size == 8)
-    s.s64.add_records(recs, n, team, member, &sh, &cl);
+    s.s64.add_records(recs, n, team, member, &sh, &cl, seen, s.expected);
   else
-    s.s32.add_records(recs, n, team, member, &sh, &cl);
+    s.s32.add_records(recs, n, team, member, &sh, &cl, seen, s.expected);
   if (totals) add_totals(sh, cl, n);
 }
 
@@ -297,10 +342,15 @@ std::uint64_t Counters::distinct() const noexcept {
 void Counters::frequencies(std::uint64_t* shows_freq, std::uint64_t* clicks_freq) const noexcept {
   std::fill(shows_freq, shows_freq + kFrequencyCount, 0);
   std::fill(clicks_freq, clicks_freq + kFrequencyCount, 0);
-  impl_->each_slot([&](std::uint64_t, unsigned s, unsigned c) {
-    ++shows_freq[s];
-    ++clicks_freq[c];
-  });
+  const auto add = [&](const auto& set) {
+    for (const auto& t : set.shards)
+      for (std::size_t k = 0; k < kFrequencyCount; ++k) {
+        shows_freq[k] += t.freq_s[k];
+        clicks_freq[k] += t.freq_c[k];
+      }
+  };
+  add(impl_->s64);
+  add(impl_->s32);
 }
 
 void Counters::export_state(std::uint64_t* ids, std::uint8_t* shows,
@@ -326,7 +376,8 @@ struct JobFile {
   bool splittable = false;  // a regular file: byte ranges are claimed with pread
   std::uint64_t size = 0;
   Compression comp = Compression::none;
-  std::mutex mu;  // guards what follows
+  std::uint64_t expect_bytes = 0;  // estimated decompressed size (0: unknown)
+  std::mutex mu;                   // guards what follows
   std::uint64_t cursor = 0;
   bool claimed_all = false;
   bool any_block = false;
@@ -343,28 +394,73 @@ struct Segment {
   bool active = false;
 };
 
-struct Worker {
-  Decoder dec;
-  Counters counts;
-  Segment seg;
-  std::uint64_t next_task = 0;  // sequence number of the next task to look at
-  explicit Worker(std::size_t key_size) : dec(key_size + 4), counts(key_size) {}
+// Decoded records sorted by shard (team > 1): shard k's are records [start[k], start[k + 1]).
+struct Block {
+  std::unique_ptr<std::uint8_t[]> data;
+  std::size_t n = 0;  // records
+  std::size_t start[Counters::kShards + 1] = {};
 };
 
-// Decoded records published by one team member for the others: each inserts the ids of its own
-// shards, and the last one frees the copy.
-struct Task {
-  std::unique_ptr<std::uint8_t[]> data;
-  std::size_t n = 0;
-  std::size_t producer = 0;     // inserted its ids when it decoded the block
-  std::atomic<int> pending{0};  // members that have not seen it yet
+// The state of one claimed segment: a decoder in the middle of a stream. Not tied to a thread:
+// whichever thread is free picks up a worker (see CountJob::run).
+struct Worker {
+  Decoder dec;
+  Segment seg;
+  bool busy = false;                         // held by a running task (guarded by Impl::worker_mu)
+  std::unique_ptr<std::uint8_t[]> shard_of;  // scratch: each record's shard
+  std::size_t shard_of_size = 0;
+  std::uint64_t shows = 0, clicks = 0, records = 0;  // exact totals of what it decoded
+  explicit Worker(std::size_t key_size) : dec(key_size + 4) {}
 };
 
 constexpr std::uint64_t kRawSlice = kBlockSize;
+// Decompressed bytes a team decodes and sorts by shard before inserting them (memory held
+// between the two phases, twice over while sorting).
+constexpr std::int64_t kBatch = std::int64_t{8} << 20;
 // Compressed bytes of work that justify one more thread (about 1-3 ms of decoding).
 constexpr std::uint64_t kPiece = std::uint64_t{1} << 20;
 
 }  // namespace
+
+// The decompressed size of a regular file, estimated for Counters::expect_records: exact when
+// uncompressed; from the first block's hint (its compression ratio) for files of hotloop's
+// writer; from a single gzip member's ISIZE; else twice the file size. A wrong guess costs
+// memory or time within the bounds Counters states, never a wrong count.
+std::uint64_t estimate_content(const JobFile& jf) noexcept {
+  if (jf.comp == Compression::none) return jf.size;
+  std::uint8_t h[gzip_member::kHeaderSize > records_detail::kLz4HintSize
+                     ? gzip_member::kHeaderSize
+                     : records_detail::kLz4HintSize] = {};
+  const auto read_at = [&](std::uint8_t* dst, std::size_t n, std::uint64_t at) {
+    ssize_t got;
+    do {
+      got = ::pread(jf.fd, dst, n, static_cast<off_t>(at));
+    } while (got < 0 && errno == EINTR);
+    return got == static_cast<ssize_t>(n);
+  };
+  const auto scaled = [&](std::uint64_t content, std::uint64_t compressed) {
+    return compressed ? static_cast<std::uint64_t>(static_cast<double>(jf.size) *
+                                                   static_cast<double>(content) /
+                                                   static_cast<double>(compressed))
+                      : 2 * jf.size;
+  };
+  bool last = false;
+  if (jf.comp == Compression::gzip) {
+    if (read_at(h, gzip_member::kHeaderSize, 0) && gzip_member::is_our_header(h, &last))
+      return scaled(gzip_member::get_u32(h + 20), gzip_member::get_u32(h + 16));
+    std::uint8_t isize[4];
+    if (jf.size >= 4 && read_at(isize, 4, jf.size - 4)) {
+      const std::uint64_t v = gzip_member::get_u32(isize);
+      if (v >= jf.size) return v;
+    }
+    return 2 * jf.size;
+  }
+  std::uint32_t frame = 0, content = 0;
+  if (read_at(h, records_detail::kLz4HintSize, 0) &&
+      records_detail::parse_lz4_hint(h, &last, &frame, &content))
+    return scaled(content, std::uint64_t{frame} + records_detail::kLz4HintSize);
+  return 2 * jf.size;
+}
 
 struct CountJob::Impl {
   std::size_t key_size;
@@ -375,20 +471,20 @@ struct CountJob::Impl {
   std::atomic<std::size_t> first_open{0};  // files before it are claimed entirely
   std::atomic<std::int64_t> budget{0};
   std::atomic<bool> any_error{false};
-  // Tasks (team > 1): tasks[i] has sequence number task_base + i; a fully processed task at the
-  // front is dropped. Guarded by task_mu, as is `producing`.
-  std::mutex task_mu;
-  std::deque<std::shared_ptr<Task>> tasks;
-  std::uint64_t task_base = 0;
-  int producing = 0;
-  std::atomic<int> active_segments{0};  // members holding a claimed segment
+  Counters total;              // the result: filled directly by a team of one, by shard otherwise
+  std::uint64_t inserted = 0;  // team > 1: records inserted by the runs so far
+  std::mutex worker_mu;        // guards Worker::busy
+  // Team > 1: the blocks decoded in the current run(), waiting to be inserted by shard.
+  std::mutex block_mu;
+  std::vector<Block> blocks;
   std::mutex err_mu;
   RecordsFault err;
   std::size_t err_file = 0;
   std::uint64_t err_begin = 0;
   bool have_err = false;
 
-  Impl(std::size_t ks, int nt) : key_size(ks == 4 ? 4 : 8), n_threads(std::max(nt, 1)) {}
+  Impl(std::size_t ks, int nt)
+      : key_size(ks == 4 ? 4 : 8), n_threads(std::max(nt, 1)), total(key_size) {}
 
   void record_error(const Segment& seg, const RecordsFault& f) {
     std::lock_guard<std::mutex> lock(err_mu);
@@ -512,7 +608,7 @@ struct CountJob::Impl {
       std::size_t size;
       const int r = w.dec.next(&data, &size);
       if (r > 0) {
-        w.counts.add_records(data, size / (key_size + 4));
+        total.add_records(data, size / (key_size + 4));
         if (spend(size)) return;
       } else {
         if (r < 0) record_error(w.seg, w.dec.fault());
@@ -526,104 +622,113 @@ struct CountJob::Impl {
     return budget.fetch_sub(b) - b <= 0;
   }
 
-  // The next published task that member `me` has not processed yet, or null.
-  std::shared_ptr<Task> next_task(Worker& w) {
-    std::lock_guard<std::mutex> lock(task_mu);
-    while (!tasks.empty() && tasks.front()->pending.load() == 0) {
-      tasks.pop_front();
-      ++task_base;
+  // A free worker for a task of a team: one holding a segment when `active_only` or when there
+  // is one, else any free one (there are as many workers as tasks can run at once). Null if
+  // none.
+  Worker* acquire(bool active_only) {
+    std::lock_guard<std::mutex> lock(worker_mu);
+    Worker* idle = nullptr;
+    for (const auto& w : workers) {
+      if (w->busy) continue;
+      if (w->seg.active) {
+        w->busy = true;
+        return w.get();
+      }
+      if (!idle) idle = w.get();
     }
-    if (w.next_task < task_base) w.next_task = task_base;
-    const std::uint64_t i = w.next_task - task_base;
-    if (i >= tasks.size()) return nullptr;
-    ++w.next_task;
-    return tasks[static_cast<std::size_t>(i)];
+    if (active_only || !idle) return nullptr;
+    idle->busy = true;
+    return idle;
+  }
+  void release(Worker& w) {
+    std::lock_guard<std::mutex> lock(worker_mu);
+    w.busy = false;
   }
 
-  // One member's share of a run() with a team: decodes claimed blocks, inserts the ids of its
-  // own shards, publishes each block for the others, and inserts their blocks' ids of its
-  // shards. No merge at the end: every id lives in exactly one member's tables.
-  void work_team(Worker& w, std::size_t me, std::size_t team) {
-    const std::size_t rec = key_size + 4;
-    const std::size_t limit = 4 * team;  // published tasks in flight (memory bound)
-    bool spent = false;
+  // The records decoded by w into a Block sorted by shard (a counting sort on the shard of
+  // each id's hash), added to `blocks` for the insertion phase. Sums the exact totals into w.
+  template <class K>
+  void scatter(Worker& w, const std::uint8_t* p, std::size_t n) {
+    constexpr std::size_t kRec = sizeof(K) + 4;
+    if (w.shard_of_size < n) {
+      w.shard_of.reset(new std::uint8_t[n]);
+      w.shard_of_size = n;
+    }
+    std::uint8_t* sh = w.shard_of.get();
+    std::size_t count[Counters::kShards] = {};
+    std::uint64_t sum_s = 0, sum_c = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      K key;
+      std::uint16_t a, b;
+      std::memcpy(&key, p + i * kRec, sizeof(K));
+      std::memcpy(&a, p + i * kRec + sizeof(K), 2);
+      std::memcpy(&b, p + i * kRec + sizeof(K) + 2, 2);
+      sum_s += a;
+      sum_c += b;
+      const std::size_t k = shard_of(mix(key));
+      sh[i] = static_cast<std::uint8_t>(k);
+      ++count[k];
+    }
+    Block blk;
+    blk.n = n;
+    blk.data.reset(new std::uint8_t[n * kRec]);
+    std::size_t at[Counters::kShards];
+    for (std::size_t k = 0; k < Counters::kShards; ++k) {
+      at[k] = blk.start[k];
+      blk.start[k + 1] = blk.start[k] + count[k];
+    }
+    std::uint8_t* out = blk.data.get();
+    for (std::size_t i = 0; i < n; ++i) std::memcpy(out + at[sh[i]]++ * kRec, p + i * kRec, kRec);
+    w.shows += sum_s;
+    w.clicks += sum_c;
+    w.records += n;
+    std::lock_guard<std::mutex> lock(block_mu);
+    blocks.push_back(std::move(blk));
+  }
+
+  // A team member's decoding: continues w's segment or claims new ones, sorting each decoded
+  // piece by shard, until the budget is spent or w finds no more work. true: budget spent.
+  bool work_scatter(Worker& w) {
     for (;;) {
-      bool did = false;
-      while (auto t = next_task(w)) {
-        if (t->producer != me) w.counts.add_records_owned(t->data.get(), t->n, team, me, false);
-        t->pending.fetch_sub(1);
-        did = true;
-      }
-      std::size_t in_flight;
-      {
-        std::lock_guard<std::mutex> lock(task_mu);
-        in_flight = tasks.size();
-        if (spent || budget.load() <= 0) {
-          // Stop producing; leave once this member has seen every task published so far.
-          if (w.next_task >= task_base + tasks.size()) return;
-          continue;
-        }
-        if (in_flight < limit) ++producing;
-      }
-      if (in_flight >= limit) {
-        if (!did) std::this_thread::yield();  // the others are behind
+      if (!w.seg.active && !claim(w)) return false;
+      if (!still_relevant(w.seg)) {
+        w.seg.active = false;
         continue;
       }
-      bool produced = false;
-      bool have = w.seg.active;
-      if (!have && claim(w)) {
-        have = true;
-        active_segments.fetch_add(1);
+      const std::uint8_t* data;
+      std::size_t size;
+      const int r = w.dec.next(&data, &size);
+      if (r > 0) {
+        const std::size_t n = size / (key_size + 4);
+        if (key_size == 8)
+          scatter<std::uint64_t>(w, data, n);
+        else
+          scatter<std::uint32_t>(w, data, n);
+        if (spend(size)) return true;
+      } else {
+        if (r < 0) record_error(w.seg, w.dec.fault());
+        w.seg.active = false;
       }
-      if (have) {
-        if (!still_relevant(w.seg)) {
-          end_segment(w);
-        } else {
-          const std::uint8_t* data;
-          std::size_t size;
-          const int r = w.dec.next(&data, &size);
-          if (r > 0) {
-            auto t = std::make_shared<Task>();
-            t->n = size / rec;
-            t->data.reset(new std::uint8_t[size]);
-            std::memcpy(t->data.get(), data, size);
-            t->producer = me;
-            t->pending.store(static_cast<int>(team));
-            w.counts.add_records_owned(data, t->n, team, me, true);
-            {
-              std::lock_guard<std::mutex> lock(task_mu);
-              tasks.push_back(std::move(t));
-            }
-            spent = spend(size);
-          } else {
-            if (r < 0) record_error(w.seg, w.dec.fault());
-            end_segment(w);
-          }
-          produced = true;
-        }
-      }
-      std::lock_guard<std::mutex> lock(task_mu);
-      --producing;
-      // Leave only when nobody can publish another task: no claim left for us, nobody decoding
-      // or holding a segment, and every task seen (the others may be waiting for us to see it).
-      if (!produced && !have && producing == 0 && active_segments.load() == 0 &&
-          w.next_task >= task_base + tasks.size())
-        return;
     }
   }
 
-  void end_segment(Worker& w) {
-    w.seg.active = false;
-    active_segments.fetch_sub(1);
+  // One task of the decoding phase: works with a free worker until the budget is spent; when
+  // that worker runs out of work, continues the segments other workers hold (their tasks may
+  // never run: a helper thread that has not started is not waited for).
+  void decode_task() {
+    Worker* w = acquire(false);
+    while (w) {
+      const bool spent = work_scatter(*w);
+      release(*w);
+      if (spent) return;
+      w = acquire(true);
+    }
   }
 
   bool all_done() {
     if (first_open.load() < files.size() && !any_error.load()) return false;
     for (const auto& w : workers)
       if (w->seg.active) return false;
-    std::lock_guard<std::mutex> lock(task_mu);
-    for (const auto& t : tasks)
-      if (t->pending.load() > 0) return false;
     return true;
   }
 };
@@ -653,6 +758,7 @@ int CountJob::add_file(const char* path) noexcept {
       } while (got < 0 && errno == EINTR);
       if (got < 0) return errno;
       jf->comp = detect_compression(head, static_cast<std::size_t>(got));
+      jf->expect_bytes = estimate_content(*jf);
     }
     impl_->files.push_back(std::move(jf));
     return 0;
@@ -664,8 +770,9 @@ int CountJob::add_file(const char* path) noexcept {
 bool CountJob::run(std::uint64_t budget) noexcept {
   Impl& s = *impl_;
   const std::int64_t cap = std::int64_t{1} << 62;
-  s.budget.store(budget > static_cast<std::uint64_t>(cap) ? cap
-                                                          : static_cast<std::int64_t>(budget));
+  const std::int64_t total_budget =
+      budget > static_cast<std::uint64_t>(cap) ? cap : static_cast<std::int64_t>(budget);
+  s.budget.store(total_budget);
   if (s.team == 0) {
     // Threads must pay for themselves: waking a parked thread costs milliseconds on a busy
     // machine (measured: 34 ms per call with two threads on a 2-core machine at load 8, for a
@@ -675,34 +782,63 @@ bool CountJob::run(std::uint64_t budget) noexcept {
     s.team = static_cast<int>(std::min<std::uint64_t>({std::max<std::uint64_t>(pieces, 1),
                                                        static_cast<std::uint64_t>(s.n_threads),
                                                        std::uint64_t{Counters::kShards}}));
+    std::uint64_t bytes = 0;
+    for (const auto& f : s.files) bytes += f->expect_bytes;
+    s.total.expect_records(bytes / (s.key_size + 4));
   }
   const int n = s.team;
   std::atomic<bool> oom{false};
-  auto body = [&](int tid, int team) {
+  if (n == 1) {
     try {
-      // A team smaller than asked for (OpenMP may give fewer threads) still drives every
-      // worker, so that segments held by the missing ones are finished.
-      if (n == 1) {
-        s.work_alone(*s.workers[0]);
-        return;
-      }
-      for (int k = tid; k < n; k += team)
-        s.work_team(*s.workers[static_cast<std::size_t>(k)], static_cast<std::size_t>(k),
-                    static_cast<std::size_t>(n));
+      s.work_alone(*s.workers[0]);
     } catch (const std::bad_alloc&) {
       oom.store(true);
     }
-  };
-#ifdef _OPENMP
-  if (n > 1) {
-#pragma omp parallel num_threads(n)
-    body(omp_get_thread_num(), omp_get_num_threads());
   } else {
-    body(0, 1);
+    // Batches of two phases on the shared pool (threads.hpp), neither of which waits for a
+    // helper that has not started: up to n tasks decode pieces and sort their records by shard
+    // (each task works until the batch's budget is spent, so the caller alone finishes it if no
+    // helper comes); then one task per shard inserts that shard's records of every piece into
+    // `total` (tasks touch disjoint shards, so no locks and no merge). A batch's records wait
+    // in memory between the phases: kBatch bounds them.
+    const auto decode = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+      for (std::ptrdiff_t i = b; i < e; ++i) {
+        try {
+          s.decode_task();
+        } catch (const std::bad_alloc&) {
+          oom.store(true);
+        }
+      }
+    };
+    const std::size_t rec = s.key_size + 4;
+    const auto insert_shard = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+      for (std::ptrdiff_t k = b; k < e; ++k) {
+        const auto shard = static_cast<std::size_t>(k);
+        std::uint64_t seen = s.inserted;
+        try {
+          for (const Block& blk : s.blocks) {
+            s.total.add_records_owned(blk.data.get() + blk.start[shard] * rec,
+                                      blk.start[shard + 1] - blk.start[shard], Counters::kShards,
+                                      shard, false, seen);
+            seen += blk.n;
+          }
+        } catch (const std::bad_alloc&) {
+          oom.store(true);
+        }
+      }
+    };
+    for (std::int64_t left = total_budget; left > 0 && !oom.load();) {
+      const std::int64_t batch = std::min(left, kBatch);
+      s.budget.store(batch);
+      hotloop::parallel_for(n, n, 1, decode);
+      hotloop::parallel_for(static_cast<std::ptrdiff_t>(Counters::kShards), n, 1, insert_shard);
+      for (const Block& blk : s.blocks) s.inserted += blk.n;
+      s.blocks.clear();
+      const std::int64_t unspent = s.budget.load();
+      if (unspent > 0) break;  // the decoding tasks found no more work
+      left -= batch - unspent;
+    }
   }
-#else
-  body(0, 1);
-#endif
   if (oom.load()) {
     RecordsFault f;
     f.kind = FaultKind::os;
@@ -719,19 +855,12 @@ std::size_t CountJob::error_file() const noexcept { return impl_->err_file; }
 
 int CountJob::finish(Counters* out) noexcept {
   Impl& s = *impl_;
-  try {
-    Counters& first = s.workers[0]->counts;
-    const int n = s.team > 0 ? s.team : 1;  // only workers 0..team-1 were used
-    for (int t = 1; t < n; ++t) {
-      Counters& c = s.workers[static_cast<std::size_t>(t)]->counts;
-      first.take_shards(c, static_cast<std::size_t>(n), static_cast<std::size_t>(t));
-      first.add_totals(c.shows_all(), c.clicks_all(), c.records());
-    }
-    *out = std::move(first);
-    return 0;
-  } catch (const std::bad_alloc&) {
-    return ENOMEM;
+  for (const auto& w : s.workers) {
+    s.total.add_totals(w->shows, w->clicks, w->records);
+    w->shows = w->clicks = w->records = 0;
   }
+  *out = std::move(s.total);
+  return 0;
 }
 
 }  // namespace hotloop

@@ -9,6 +9,7 @@
 // time (SWAR) once leading zeros are skipped; only a 20th digit needs an overflow check.
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <vector>
 
@@ -35,10 +36,9 @@ inline std::uint64_t parse_eight(std::uint64_t x) noexcept {
          32;
 }
 
-}  // namespace
-
-const char* parse_key(const std::uint8_t* p, std::size_t n, bool key64,
-                      std::uint64_t* key) noexcept {
+// parse_key, inline for the jobs below (a call per key showed as 10% of a set difference).
+inline const char* parse_line(const std::uint8_t* p, std::size_t n, bool key64,
+                              std::uint64_t* key) noexcept {
   if (n > 0 && p[n - 1] == '\r') --n;
   if (n == 0) return "an empty line is not a key";
   while (n > 1 && p[0] == '0') {  // leading zeros
@@ -76,6 +76,13 @@ const char* parse_key(const std::uint8_t* p, std::size_t n, bool key64,
   return nullptr;
 }
 
+}  // namespace
+
+const char* parse_key(const std::uint8_t* p, std::size_t n, bool key64,
+                      std::uint64_t* key) noexcept {
+  return parse_line(p, n, key64, key);
+}
+
 namespace {
 
 using records_detail::Decoder;
@@ -96,7 +103,7 @@ class KeySet {
       has_zero_ = true;
       return;
     }
-    if ((size_ + 1) * 10 > cap() * 7) grow();
+    if ((size_ + 1) * 10 > cap() * 7) grow(next_capacity());
     std::size_t i = static_cast<std::size_t>(mix(k)) & mask_;
     while (slots_[i] != 0) {
       if (slots_[i] == k) return;
@@ -104,6 +111,11 @@ class KeySet {
     }
     slots_[i] = k;
     ++size_;
+  }
+  // Progress through the input, for growth: `seen` of about `expected` bytes read (0: unknown).
+  void set_progress(std::uint64_t seen, std::uint64_t expected) noexcept {
+    seen_ = seen;
+    expected_ = expected;
   }
   void prefetch(std::uint64_t k) const noexcept {
     if (slots_) __builtin_prefetch(&slots_[static_cast<std::size_t>(mix(k)) & mask_]);
@@ -121,8 +133,21 @@ class KeySet {
 
  private:
   std::size_t cap() const noexcept { return slots_ ? mask_ + 1 : 0; }
-  void grow() {
-    const std::size_t n = cap() ? 2 * cap() : 1024;
+  // Double, or up to 8 times when the keys so far, projected to the input's size, need more:
+  // doubling alone copied every key about twice and faulted in twice the final table (as for
+  // the Counters tables in records_counters.cpp). Duplicate keys late in the file can leave the
+  // set up to 8 times larger than its keys need.
+  std::size_t next_capacity() const noexcept {
+    const std::size_t twice = cap() ? 2 * cap() : 1024;
+    if (!cap() || seen_ == 0 || expected_ <= seen_) return twice;
+    const double need = static_cast<double>(size_ + 1) * static_cast<double>(expected_) /
+                        static_cast<double>(seen_) * (10.0 / 7.0);
+    if (need <= static_cast<double>(twice)) return twice;
+    std::size_t n = twice;
+    while (n < 8 * cap() && static_cast<double>(n) < need) n *= 2;
+    return n;
+  }
+  void grow(std::size_t n) {
     auto fresh = records_detail::zeroed_array<std::uint64_t>(n);
     const std::size_t m = n - 1;
     for (std::size_t j = 0, old = cap(); j < old; ++j) {
@@ -139,6 +164,7 @@ class KeySet {
   std::unique_ptr<std::uint64_t[], records_detail::ZeroedMemory> slots_;
   std::size_t mask_ = 0, size_ = 0;
   bool has_zero_ = false;
+  std::uint64_t seen_ = 0, expected_ = 0;
 };
 
 // Lines of a decoded stream. A line is returned without its '\n'; the last one may lack it.
@@ -278,7 +304,9 @@ struct NegativeJob::Impl {
   LineReader in_lines, all_lines;
   KeySet set;
   records_detail::AtomicFile out;
-  std::vector<char> buf;
+  // Output buffer, left uninitialized (zeroing 1 MiB per call showed in small calls).
+  std::unique_ptr<char[]> buf;
+  static constexpr std::size_t kBufSize = kOutBuffer + 64;
   std::size_t buf_fill = 0;
   int phase = 0;  // 0: reading in_path, 1: all_path, 2: done
   bool header_seen[2] = {false, false};
@@ -287,8 +315,9 @@ struct NegativeJob::Impl {
   int err_file = 0;
   std::uint64_t written = 0;
   int in_fd = -1, all_fd = -1;
+  std::uint64_t in_expected = 0;  // in_path's estimated decompressed size (0: unknown)
 
-  Impl(bool h, bool k) : has_header(h), key64(k), buf(kOutBuffer + 64) {}
+  Impl(bool h, bool k) : has_header(h), key64(k), buf(new char[kBufSize]) {}
 
   bool fail_key(LineReader& lr, int which, const std::uint8_t* p, std::size_t n, const char* why) {
     err = RecordsFault{};
@@ -308,7 +337,7 @@ struct NegativeJob::Impl {
   }
 
   int flush() {
-    const int e = out.write(reinterpret_cast<const std::uint8_t*>(buf.data()), buf_fill);
+    const int e = out.write(reinterpret_cast<const std::uint8_t*>(buf.get()), buf_fill);
     buf_fill = 0;
     return e;
   }
@@ -341,7 +370,7 @@ struct NegativeJob::Impl {
         continue;
       }
       std::uint64_t k;
-      if (const char* why = parse_key(p, n, key64, &k)) {
+      if (const char* why = parse_line(p, n, key64, &k)) {
         insert_group();
         return fail_key(in_lines, 1, p, n, why);
       }
@@ -356,6 +385,7 @@ struct NegativeJob::Impl {
   std::uint64_t group[kGroup];
   std::size_t n_group = 0;
   void insert_group() {
+    set.set_progress(in_lines.consumed(), in_expected);
     for (std::size_t i = 0; i < n_group; ++i) set.insert(group[i]);
     n_group = 0;
   }
@@ -366,7 +396,7 @@ struct NegativeJob::Impl {
       if (buf_fill > kOutBuffer) {
         if (const int e = flush()) return fail_os(e);
       }
-      buf_fill = static_cast<std::size_t>(put_decimal(keys[i], buf.data() + buf_fill) - buf.data());
+      buf_fill = static_cast<std::size_t>(put_decimal(keys[i], buf.get() + buf_fill) - buf.get());
       ++written;
     }
     return false;
@@ -389,20 +419,20 @@ struct NegativeJob::Impl {
       if (has_header && !header_seen[0]) {
         header_seen[0] = true;
         if (n > 0 && p[n - 1] == '\r') --n;
-        if (n + 1 > buf.size() - buf_fill) {
+        if (n + 1 > kBufSize - buf_fill) {
           if (const int e = flush()) return fail_os(e);
           if (const int e = out.write(p, n)) return fail_os(e);
           const std::uint8_t nl = '\n';
           if (const int e = out.write(&nl, 1)) return fail_os(e);
         } else {
-          std::memcpy(buf.data() + buf_fill, p, n);
+          std::memcpy(buf.get() + buf_fill, p, n);
           buf_fill += n;
           buf[buf_fill++] = '\n';
         }
         continue;
       }
       std::uint64_t k;
-      if (const char* why = parse_key(p, n, key64, &k)) {
+      if (const char* why = parse_line(p, n, key64, &k)) {
         // Keys before it still go out in order (the file is discarded anyway).
         if (g && emit_group(keys, g)) return true;
         return fail_key(all_lines, 0, p, n, why);
@@ -432,10 +462,19 @@ int NegativeJob::open(const char* all_path, const char* in_path, const char* out
       return errno;
     }
     struct stat st;
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    const bool have_stat = ::fstat(fd, &st) == 0;
+    if (have_stat && S_ISDIR(st.st_mode)) {
       ::close(fd);
       *which = i;
       return EISDIR;
+    }
+    if (i == 1 && have_stat && S_ISREG(st.st_mode)) {
+      // A compressed key file is taken as 4 times its size: a guess that only steers growth.
+      std::uint8_t head[4] = {};
+      const ssize_t got = ::pread(fd, head, sizeof head, 0);
+      const bool packed =
+          got > 0 && detect_compression(head, static_cast<std::size_t>(got)) != Compression::none;
+      s.in_expected = static_cast<std::uint64_t>(st.st_size) * (packed ? 4 : 1);
     }
     readers[i]->decoder().start_fd(fd, true);
   }

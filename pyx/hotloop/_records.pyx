@@ -35,9 +35,11 @@ from hotloop._cxx.records cimport (
     kRecordSize64,
 )
 from hotloop._threads cimport effective_n_threads
+from hotloop._cxx.threads cimport share_pool
 from hotloop._validate cimport as_path
 
 cnp.import_array()
+share_pool()
 
 FREQUENCY_COUNT = kFrequencyCount
 RECORD_SIZE_64 = kRecordSize64

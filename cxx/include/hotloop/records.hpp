@@ -109,7 +109,8 @@ class ByteStream {
 // Per-id totals saturated at kFrequencyCap (what the frequency tables and the distinct counts
 // need: min(a + b, 32) = min(min(a, 32) + min(b, 32), 32), so merging stays exact), plus exact
 // totals over all records. State: one 16-byte slot per id (8 with 4-byte keys) in
-// open-addressing tables kept 35-70% full: 23-46 bytes per distinct id (11-23 with 4-byte keys).
+// open-addressing tables kept 35-70% full: 23-46 bytes per distinct id (11-23 with 4-byte keys);
+// up to 8 times that after expect_records() when the ids stop being new (see there).
 class Counters {
  public:
   explicit Counters(std::size_t key_size);  // 4 or 8; may throw std::bad_alloc
@@ -120,6 +121,10 @@ class Counters {
   std::size_t key_size() const noexcept;
   // Adds n packed little-endian records at recs (read). May throw std::bad_alloc.
   void add_records(const std::uint8_t* recs, std::size_t n);
+  // A hint: about n records will have been added in all. While ids keep being new, tables then
+  // grow in steps of up to 8 times instead of doubling (fewer copies of growing tables); if the
+  // new ids stop coming, a table may hold up to 8 times the slots its ids need. 0: no hint.
+  void expect_records(std::uint64_t n) noexcept;
   // Adds one id with totals already saturated (s, c <= kFrequencyCap); totals_* are added to the
   // exact totals. May throw std::bad_alloc.
   void add_capped(std::uint64_t id, std::uint32_t s, std::uint32_t c);
@@ -142,10 +147,11 @@ class Counters {
   static constexpr std::size_t kShards = 16;
   // For parallel drivers: a team of threads (team <= kShards) where `member` owns the ids of
   // shards member, member + team, ... add_records_owned inserts only the owned ids of the n
-  // records at recs (read), and adds the exact totals of all n when `totals`. take_shards swaps
-  // member's shards with other's (this one's must be empty there). May throw std::bad_alloc.
+  // records at recs (read), and adds the exact totals of all n when `totals`; seen: the records
+  // of the whole input before these (for expect_records' growth). take_shards swaps member's
+  // shards with other's (this one's must be empty there). May throw std::bad_alloc.
   void add_records_owned(const std::uint8_t* recs, std::size_t n, std::size_t team,
-                         std::size_t member, bool totals);
+                         std::size_t member, bool totals, std::uint64_t seen = 0);
   void take_shards(Counters& other, std::size_t team, std::size_t member) noexcept;
 
   std::uint64_t shows_all() const noexcept;
@@ -163,11 +169,14 @@ class Counters {
   std::unique_ptr<Impl> impl_;
 };
 
-// get_counters' engine: files decoded and counted by a team of up to n_threads threads (one per
-// MiB of input at most: waking a thread costs milliseconds on a busy machine). Hinted gzip
-// members and lz4 frames and slices of uncompressed files are claimed by whichever member is
-// free, so one big file uses every thread; any other stream is read by one member. Each member
-// inserts the ids of its own shards (see records_counters.cpp), so no merge is needed.
+// get_counters' engine: files decoded and counted by up to n_threads threads (one per MiB of
+// input at most: a thread must pay for its wake-up), the caller's and helpers of hotloop's
+// shared pool (threads.hpp: the caller never waits for a helper that has not started, and a
+// child process after fork() starts its own). Hinted gzip members and lz4 frames and slices of
+// uncompressed files are claimed by whichever thread is free, so one big file uses every
+// thread; any other stream is read by one thread at a time. With more than one thread, decoded
+// records are sorted by shard and each shard is then filled by one task (see
+// records_counters.cpp), so no merge is needed.
 class CountJob {
  public:
   CountJob(std::size_t key_size, int n_threads);  // may throw std::bad_alloc
