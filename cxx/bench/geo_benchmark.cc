@@ -76,6 +76,27 @@ void GeoLatLngToCell(benchmark::State& state) {
 }
 BENCHMARK(GeoLatLngToCell)->Unit(benchmark::kMillisecond);
 
+// hotloop.geo.latlng_to_cell's driver on one thread (the same ids as GeoLatLngToCell's loop).
+void GeoLatLngToCells(benchmark::State& state) {
+  const std::vector<double>& p = points();
+  const std::size_t n = p.size() / 2;
+  std::vector<double> lat(n), lon(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    lat[i] = p[2 * i];
+    lon[i] = p[2 * i + 1];
+  }
+  std::vector<std::uint64_t> out(n);
+  for (auto _ : state) {
+    const std::int64_t bad =
+        hotloop::geo::latlng_to_cells(lat.data(), lon.data(), static_cast<std::int64_t>(n), 30,
+                                      out.data(), static_cast<int>(state.range(0)));
+    benchmark::DoNotOptimize(bad);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(GeoLatLngToCells)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
 void GeoCellToLatLng(benchmark::State& state) {
   const std::vector<double>& p = points();
   const std::size_t n = p.size() / 2;
@@ -125,6 +146,37 @@ void GeoCoverPolygons(benchmark::State& state) {
   state.counters["cells_per_polygon"] = static_cast<double>(n_cells) / n_polygons;
 }
 BENCHMARK(GeoCoverPolygons)->Arg(8)->Arg(64)->Arg(4096)->Unit(benchmark::kMillisecond);
+
+// The steps of one covering, cumulatively (the Python suite's options: at most 32 cells, levels
+// up to 20): range(0) = 0 builds the loops (make_loop + Normalize), 1 also the validated polygon
+// (make_polygon), 2 also the min_level check, 3 also the covering.
+void GeoCoverSteps(benchmark::State& state) {
+  const std::vector<double>& r = rings();
+  const std::int64_t n_polygons = static_cast<std::int64_t>(r.size() / 34);
+  const int steps = static_cast<int>(state.range(0));
+  S2RegionCoverer::Options options;
+  options.set_max_cells(32);
+  options.set_max_level(20);
+  S2RegionCoverer coverer(options);
+  std::vector<S2CellId> cells;
+  const std::int64_t shell_of[] = {0};
+  for (auto _ : state) {
+    for (std::int64_t k = 0; k < n_polygons; ++k) {
+      std::string error;
+      std::vector<std::unique_ptr<S2Loop>> loops;
+      loops.push_back(hotloop::geo::make_loop(&r[34 * k], 17, &error));
+      loops.back()->Normalize();
+      if (steps < 1) continue;
+      auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+      if (steps < 2) continue;
+      benchmark::DoNotOptimize(hotloop::geo::check_min_level(*polygon, 0, &error));
+      if (steps < 3) continue;
+      coverer.GetCovering(*polygon, &cells);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n_polygons);
+}
+BENCHMARK(GeoCoverSteps)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
