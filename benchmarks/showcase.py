@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 try:
-    from benchmarks import harness, report, suites
+    from benchmarks import harness, patterns, report, suites
 except ModuleNotFoundError as exc:  # run as a script: benchmarks/ is on sys.path, not the root
     if exc.name != "benchmarks":
         raise
@@ -77,6 +77,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--list", action="store_true", help="list the cases that would run, and exit"
+    )
+    parser.add_argument(
+        "--no-patterns",
+        action="store_true",
+        help="skip the threads-by-default table (three calling patterns, run after the cases "
+        "unless --only is given)",
     )
     parser.add_argument(
         "--results",
@@ -134,6 +140,14 @@ def main(argv: list[str] | None = None) -> int:
             for label in res.mismatches:
                 print(f"warning: {case.name}: {label} disagrees with hotloop", file=sys.stderr)
 
+    pattern_rows = []
+    if not (args.no_patterns or args.only):
+        progress = Progress(1)
+        progress.case(1, "threads by default, three calling patterns")
+        t0 = time.perf_counter()
+        pattern_rows = patterns.run(scale, progress=progress)
+        progress.done(f"done in {time.perf_counter() - t0:.1f} s")
+
     elapsed = time.perf_counter() - started
     env["Load average at end"] = report.load_average()
     command = report.command_line(["-m", "benchmarks.showcase", *argv])
@@ -142,6 +156,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.console(timings, accuracies))
     print()
+    patterns_md = ""
+    if pattern_rows:
+        patterns_md = f"{patterns.header()}\n\n{patterns.table(pattern_rows)}\n"
+        print(patterns_md)
 
     subtitle = f"{env['CPU']}, {env['Cores']}; load average at start {env['Load average at start']}"
     subtitle += f"\n{env['Date']}, {command}"
@@ -159,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             skipped=skipped,
             plot=plot_path if timings else None,
             results_path=results_path,
+        )
+        + (
+            f"\n## Threads by default: three calling patterns\n\n{patterns_md}"
+            if patterns_md
+            else ""
         ),
         encoding="utf-8",
     )

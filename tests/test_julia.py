@@ -235,3 +235,62 @@ def test_grid_orientation_and_defaults():
 def test_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+_SIGINT_SCRIPT = """
+import sys
+import hotloop, numpy as np
+call = sys.argv[1]
+nt = int(sys.argv[2])
+print("ready", flush=True)
+try:
+    if call == "julia":
+        hotloop.julia(np.zeros(64, complex), 0j, 2**31 - 1, n_threads=nt)
+    elif call == "julia_grid":
+        hotloop.julia_grid(0j, 300, xlim=(-0.1, 0.1), ylim=(-0.1, 0.1), maxiter=2**31 - 1,
+                           n_threads=nt)
+    else:
+        hotloop.mandelbrot_grid(300, xlim=(-0.1, 0.1), ylim=(-0.1, 0.1), maxiter=2**31 - 1,
+                                n_threads=nt)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    raise
+print("finished", flush=True)
+"""
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("call", ["julia", "julia_grid", "mandelbrot_grid"])
+def test_ctrl_c_stops_a_huge_maxiter(call, n_threads):
+    """Every point is inside the set: without interruption each call would run for hours."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SIGINT_SCRIPT, call, str(n_threads)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # inside the kernel
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        elapsed = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "interrupted" in out and "KeyboardInterrupt" in err, (out, err)
+    assert elapsed < 2.0, elapsed
+
+
+def test_grid_limits_whose_step_overflows_are_refused():
+    with pytest.raises(OverflowError, match="xlim"):
+        julia_grid(0j, 10, xlim=(-1e308, 1e308))
+    with pytest.raises(OverflowError, match="ylim"):
+        mandelbrot_grid(10, ylim=(-1.7e308, 1.7e308))

@@ -89,3 +89,48 @@ def test_show_config(capsys):
     info = hotloop.show_config()
     assert info["openmp"] == hotloop.openmp_enabled()
     assert "simd" in capsys.readouterr().out
+
+
+def _threads_after(script: str) -> int:
+    """The number of threads of a fresh interpreter after running script."""
+    out = subprocess.run(
+        [sys.executable, "-c", script + "\nimport os\nprint(len(os.listdir('/proc/self/task')))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.skipif(usable_cpu_count() < 2, reason="needs 2 CPUs")
+def test_one_pool_serves_every_module():
+    """ws_mask, julia_grid and mandelbrot_grid live in different extension modules; their
+    parallel calls share the process's one pool (at most usable CPUs - 1 helper threads)."""
+    base = _threads_after("import hotloop")
+    used = _threads_after(
+        "import hotloop\n"
+        "data = bytes(16 << 20)\n"
+        "for _ in range(3):\n"
+        "    hotloop.ws_mask(data, b'abcd', n_threads=2)\n"
+        "    hotloop.julia_grid(0.3j, 300, n_threads=2)\n"
+        "    hotloop.mandelbrot_grid(300, n_threads=2)\n"
+    )
+    assert base < used <= base + usable_cpu_count() - 1
+
+
+@pytest.mark.skipif(not hotloop.openmp_enabled(), reason="serial build")
+def test_threadpoolctl_openmp_limit_caps_the_default():
+    """threadpoolctl's OpenMP limit (what scikit-learn users set) caps n_threads=None, also for
+    the kernels whose threads are hotloop's own pool, and starts no helper thread."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    script = (
+        "import threadpoolctl, hotloop\n"
+        "with threadpoolctl.threadpool_limits(1, user_api='openmp'):\n"
+        "    assert hotloop.effective_n_threads(None) == 1, hotloop.effective_n_threads(None)\n"
+        "    hotloop.ws_mask(bytes(16 << 20), b'abcd')\n"
+        "    hotloop.julia_grid(0.3j, 300)\n"
+    )
+    assert threadpoolctl is not None
+    base = _threads_after("import threadpoolctl, hotloop")
+    assert _threads_after(script) == base

@@ -37,7 +37,11 @@ _SPEC = json.loads(FAMILIES_FILE.read_text())
 # One compiled module per family: hotloop._X from pyx/hotloop/_X.pyx and its cxx/src files.
 MODULES: dict[str, dict[str, list[str]]] = {
     f"hotloop._{family}": {
-        "sources": [f"pyx/hotloop/_{family}.pyx", *(f"cxx/src/{s}" for s in spec["sources"])],
+        "sources": [
+            f"pyx/hotloop/_{family}.pyx",
+            *(f"cxx/src/{s}" for s in spec["sources"]),
+            *(["cxx/src/threads_client.cpp"] if spec.get("pool") else []),
+        ],
         "libraries": spec.get("libraries", []),
     }
     for family, spec in _SPEC["families"].items()

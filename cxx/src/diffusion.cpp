@@ -1,12 +1,12 @@
 #include "hotloop/diffusion.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
 
 #include "hotloop/detail/float_types.hpp"
 #include "hotloop/detail/simd.hpp"
-#include "hotloop/detail/spin_barrier.hpp"
 #include "hotloop/threads.hpp"
 
 namespace hotloop {
@@ -437,33 +437,31 @@ int diffuse(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTil
   const std::ptrdiff_t blocks = (steps + tiling.steps - 1) / tiling.steps;
   if (blocks == 0) return 0;
   if (tiles < n_threads) n_threads = static_cast<int>(tiles);
-  // The threads start once per call and meet at this barrier after each block, whose tiles
-  // they take one at a time (dynamic schedule): a thread that the OS leaves waiting delays a
-  // block by one small tile, not by a share of the grid. The spinning barrier, not OpenMP's
-  // (detail/spin_barrier.hpp): a block is ~0.1 ms of work on 512 x 512, and on a 2-vCPU VM
-  // 2-thread runs came out bimodal, 19 or 33-45 ms, with libgomp's barrier, whose waiting
-  // threads end up asleep in the kernel, against 18-21 ms with threads that never sleep.
-  detail::SpinBarrier barrier;
-#pragma omp parallel num_threads(n_threads)
-  {
-    // The team may be smaller than asked for (nested regions, thread limits): count the
-    // threads that are actually there.
-    const int team = openmp_team_size();
-    T* const work = scratch + static_cast<std::ptrdiff_t>(openmp_thread_num()) * tiling.scratch;
-    for (std::ptrdiff_t blk = 0; blk < blocks; ++blk) {
-      const bool even = blk % 2 == 0;
-      const int s = static_cast<int>(min_of(tiling.steps, steps - blk * tiling.steps));
-      const T* const src = even ? a : b;
-      T* const dst = even ? b : a;
-      const unsigned char* const zsrc = even ? zero_a : zero_b;
-      unsigned char* const zdst = even ? zero_b : zero_a;
-      // No barrier at the end of the loop (nowait): the spinning one below takes its place.
-#pragma omp for schedule(dynamic) nowait
-      for (std::ptrdiff_t k = 0; k < tiles; ++k)
+  if (n_threads > kMaxScratchSlices) n_threads = kMaxScratchSlices;
+  // One parallel_for per block, whose tiles the threads claim one at a time: a thread that the
+  // OS leaves waiting delays a block by one small tile, not by a share of the grid, and the pool
+  // never waits for a helper that has not started (threads.hpp). Between blocks the helpers
+  // spin for a while before they park, so the next block finds them awake. Not an OpenMP team
+  // meeting at a barrier after each block: that waits for every thread of the team, and lost
+  // 10-45x against one thread with 50 ms between calls or another process on a core.
+  //
+  // At most n_threads calls of the body run at once; each takes a free scratch slice.
+  std::atomic<bool> busy[kMaxScratchSlices] = {};
+  for (std::ptrdiff_t blk = 0; blk < blocks; ++blk) {
+    const bool even = blk % 2 == 0;
+    const int s = static_cast<int>(min_of(tiling.steps, steps - blk * tiling.steps));
+    const T* const src = even ? a : b;
+    T* const dst = even ? b : a;
+    const unsigned char* const zsrc = even ? zero_a : zero_b;
+    unsigned char* const zdst = even ? zero_b : zero_a;
+    parallel_for(tiles, n_threads, 1, [&](std::ptrdiff_t first, std::ptrdiff_t last) {
+      int slice = 0;
+      while (busy[slice].exchange(true, std::memory_order_acquire)) slice = (slice + 1) % n_threads;
+      T* const work = scratch + static_cast<std::ptrdiff_t>(slice) * tiling.scratch;
+      for (std::ptrdiff_t k = first; k < last; ++k)
         diffusion_tile_sparse(src, dst, ny, nx, tiling, k, s, coef, boundary, work, zsrc, zdst);
-      // The next block reads what this one wrote.
-      barrier.wait(team);
-    }
+      busy[slice].store(false, std::memory_order_release);
+    });
   }
   return static_cast<int>(blocks % 2);
 }

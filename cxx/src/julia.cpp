@@ -1,5 +1,7 @@
 #include "hotloop/julia.hpp"
 
+#include <algorithm>
+
 #include "hotloop/detail/simd.hpp"
 #include "hotloop/threads.hpp"
 
@@ -77,7 +79,7 @@ struct GridSource {
 // those lanes hand in their counts and take new points, and the state is read back.
 template <int Bits, int U, class Source>
 HOTLOOP_INLINE void escape_engine(Source& src, std::ptrdiff_t n, std::int32_t maxiter,
-                                  std::int32_t* out) noexcept {
+                                  std::int32_t* out, Interrupt* interrupt) noexcept {
   using V = typename SimdOf<double, Bits>::type;
   using M = typename SimdOf<double, Bits>::mask;
   constexpr int W = SimdOf<double, Bits>::lanes;
@@ -126,8 +128,11 @@ HOTLOOP_INLINE void escape_engine(Source& src, std::ptrdiff_t n, std::int32_t ma
   };
   load_state();
   long long budget = max_count < kBlock ? max_count : kBlock;
+  // A poll every 256 blocks (~10-50 us of work): one decrement per block otherwise.
+  InterruptTicker ticker(interrupt, 256);
 
   for (;;) {
+    if (ticker.tick()) return;  // stopped: the counts not written yet stay unwritten
     for (long long it = 0; it < budget; ++it) {
       for (int u = 0; u < U; ++u) {
         const V a = ZR[u] * ZR[u];
@@ -194,42 +199,79 @@ constexpr int lane_groups(int bits) { return bits == 256 ? 3 : 4; }
 
 #define HOTLOOP_JULIA_BODY(BITS)    \
   ArraySource src{z, c, c_step, 0}; \
-  escape_engine<BITS, lane_groups(BITS)>(src, n, maxiter, out);
+  escape_engine<BITS, lane_groups(BITS)>(src, n, maxiter, out, interrupt);
 HOTLOOP_ISA_VERSIONS(void julia_points(const double* z, const double* c, std::ptrdiff_t c_step,
-                                       std::int32_t* out, std::ptrdiff_t n,
-                                       std::int32_t maxiter) noexcept,
+                                       std::int32_t* out, std::ptrdiff_t n, std::int32_t maxiter,
+                                       Interrupt* interrupt) noexcept,
                      HOTLOOP_JULIA_BODY)
 
 #define HOTLOOP_JULIA_GRID_BODY(BITS)                  \
   GridSource<Fractal::julia> src(grid, cr, ci, begin); \
-  escape_engine<BITS, lane_groups(BITS)>(src, end - begin, maxiter, out);
+  escape_engine<BITS, lane_groups(BITS)>(src, end - begin, maxiter, out, interrupt);
 HOTLOOP_ISA_VERSIONS(void julia_pixels(const PixelGrid& grid, double cr, double ci,
                                        std::int32_t maxiter, std::int32_t* out,
-                                       std::ptrdiff_t begin, std::ptrdiff_t end) noexcept,
+                                       std::ptrdiff_t begin, std::ptrdiff_t end,
+                                       Interrupt* interrupt) noexcept,
                      HOTLOOP_JULIA_GRID_BODY)
 
 #define HOTLOOP_MANDELBROT_GRID_BODY(BITS)                    \
   GridSource<Fractal::mandelbrot> src(grid, 0.0, 0.0, begin); \
-  escape_engine<BITS, lane_groups(BITS)>(src, end - begin, maxiter, out);
+  escape_engine<BITS, lane_groups(BITS)>(src, end - begin, maxiter, out, interrupt);
 HOTLOOP_ISA_VERSIONS(void mandelbrot_pixels(const PixelGrid& grid, std::int32_t maxiter,
                                             std::int32_t* out, std::ptrdiff_t begin,
-                                            std::ptrdiff_t end) noexcept,
+                                            std::ptrdiff_t end, Interrupt* interrupt) noexcept,
                      HOTLOOP_MANDELBROT_GRID_BODY)
 
 }  // namespace
 
 void julia(const double* z, const double* c, std::ptrdiff_t c_step, std::int32_t* out,
-           std::ptrdiff_t n, std::int32_t maxiter) noexcept {
-  julia_points(z, c, c_step, out, n, maxiter);
+           std::ptrdiff_t n, std::int32_t maxiter, Interrupt* interrupt) noexcept {
+  julia_points(z, c, c_step, out, n, maxiter, interrupt);
 }
 
 void escape_grid(const PixelGrid& grid, Fractal kind, double cr, double ci, std::int32_t maxiter,
-                 std::int32_t* out, std::ptrdiff_t begin, std::ptrdiff_t end) noexcept {
+                 std::int32_t* out, std::ptrdiff_t begin, std::ptrdiff_t end,
+                 Interrupt* interrupt) noexcept {
   if (kind == Fractal::julia) {
-    julia_pixels(grid, cr, ci, maxiter, out, begin, end);
+    julia_pixels(grid, cr, ci, maxiter, out, begin, end, interrupt);
   } else {
-    mandelbrot_pixels(grid, maxiter, out, begin, end);
+    mandelbrot_pixels(grid, maxiter, out, begin, end, interrupt);
   }
+}
+
+void julia_parallel(const double* z, const double* c, std::ptrdiff_t c_step, std::int32_t* out,
+                    std::ptrdiff_t n, std::int32_t maxiter, int max_threads,
+                    Interrupt* interrupt) noexcept {
+  const std::ptrdiff_t chunks = (n + kEscapeChunk - 1) / kEscapeChunk;
+  parallel_for(
+      chunks, max_threads, 1,
+      [&](std::ptrdiff_t first, std::ptrdiff_t last) {
+        for (std::ptrdiff_t t = first; t < last; ++t) {
+          if (interrupt != nullptr && interrupt->stopped()) return;
+          const std::ptrdiff_t b = t * kEscapeChunk;
+          julia(z + 2 * b, c + 2 * b * c_step, c_step, out + b, std::min(kEscapeChunk, n - b),
+                maxiter, interrupt);
+        }
+      },
+      interrupt);
+}
+
+void escape_grid_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
+                          std::int32_t maxiter, std::int32_t* out, int max_threads,
+                          Interrupt* interrupt) noexcept {
+  const std::ptrdiff_t n = grid.width * grid.height;
+  const std::ptrdiff_t chunks = (n + kEscapeChunk - 1) / kEscapeChunk;
+  parallel_for(
+      chunks, max_threads, 1,
+      [&](std::ptrdiff_t first, std::ptrdiff_t last) {
+        for (std::ptrdiff_t t = first; t < last; ++t) {
+          if (interrupt != nullptr && interrupt->stopped()) return;
+          const std::ptrdiff_t b = t * kEscapeChunk;
+          escape_grid(grid, kind, cr, ci, maxiter, out + b, b, std::min(b + kEscapeChunk, n),
+                      interrupt);
+        }
+      },
+      interrupt);
 }
 
 }  // namespace hotloop

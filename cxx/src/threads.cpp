@@ -70,6 +70,9 @@ constexpr int kMaxStrikes = 6;
 // The hard cap of a pool's threads (caller included), whatever the machine reports.
 constexpr int kMaxPoolThreads = 256;
 
+// How often a caller asleep on its helpers wakes to poll an Interrupt (Ctrl-C).
+constexpr std::int64_t kInterruptPollNs = 20'000'000;
+
 HOTLOOP_INLINE void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -111,6 +114,18 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected) noexce
           nullptr, 0);
 #else
   if (word.load() == expected) std::this_thread::sleep_for(std::chrono::microseconds(100));
+#endif
+}
+
+// futex_wait for at most `ns` nanoseconds.
+void futex_wait_for(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                    std::int64_t ns) noexcept {
+#if defined(__linux__)
+  timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected,
+          &timeout, nullptr, 0);
+#else
+  if (word.load() == expected) std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
 #endif
 }
 
@@ -329,8 +344,8 @@ void Pool::helper_main(Slot& slot) noexcept {
   }
 }
 
-void Pool::run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
-               std::ptrdiff_t grain) noexcept {
+void Pool::run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx, std::ptrdiff_t grain,
+               Interrupt* interrupt) noexcept {
   if (n_tasks <= 0) return;
   grain = std::max<std::ptrdiff_t>(grain, 1);
   const std::ptrdiff_t n_chunks = (n_tasks - 1) / grain + 1;
@@ -370,7 +385,14 @@ void Pool::run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
     std::uint32_t running = kRunning;
     if (job->finished.compare_exchange_strong(running, kCallerAsleep, std::memory_order_acq_rel)) {
       while (job->finished.load(std::memory_order_acquire) != kFinished) {
-        futex_wait(job->finished, kCallerAsleep);
+        if (interrupt == nullptr) {
+          futex_wait(job->finished, kCallerAsleep);
+        } else {
+          // A helper's chunk may be long (an escape-time pixel at a huge maxiter): keep polling,
+          // so that the caller's check (Ctrl-C) can tell the helper's kernel to stop.
+          futex_wait_for(job->finished, kCallerAsleep, kInterruptPollNs);
+          interrupt->poll();
+        }
       }
     }
   }
@@ -400,12 +422,19 @@ void Pool::judge(bool lost) noexcept {
 int max_pool_threads() noexcept { return detail::Pool::global().max_threads(); }
 
 void parallel_for(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
-                  std::ptrdiff_t grain) noexcept {
+                  std::ptrdiff_t grain, Interrupt* interrupt) noexcept {
   if (max_threads <= 1 || n_tasks <= grain) {  // serial: no pool, no thread, no allocation
     detail::run_serial(n_tasks, fn, ctx, grain);
     return;
   }
-  detail::Pool::global().run(n_tasks, max_threads, fn, ctx, grain);
+  detail::Pool::global().run(n_tasks, max_threads, fn, ctx, grain, interrupt);
 }
+
+void parallel_for(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
+                  std::ptrdiff_t grain) noexcept {
+  parallel_for(n_tasks, max_threads, fn, ctx, grain, nullptr);
+}
+
+ParallelForFn parallel_for_entry() noexcept { return static_cast<ParallelForFn>(&parallel_for); }
 
 }  // namespace hotloop

@@ -1,5 +1,6 @@
 #include "hotloop/wsmask.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "hotloop/threads.hpp"
@@ -73,6 +74,16 @@ HOTLOOP_CLONES void ws_mask(const std::uint8_t* in, std::uint8_t* out, std::size
   }
   for (; i + 8 <= n; i += 8) xor_word(in + i, out + i, p8);
   for (; i < n; ++i) out[i] = in[i] ^ k[i & 3];
+}
+
+void ws_mask_parallel(const std::uint8_t* in, std::uint8_t* out, std::size_t n,
+                      const std::uint8_t* key, std::size_t offset, int max_threads) noexcept {
+  const auto chunks = static_cast<std::ptrdiff_t>((n + kWsMaskChunk - 1) / kWsMaskChunk);
+  parallel_for(chunks, max_threads, 1, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+    const std::size_t lo = static_cast<std::size_t>(begin) * kWsMaskChunk;
+    const std::size_t hi = std::min(n, static_cast<std::size_t>(end) * kWsMaskChunk);
+    ws_mask(in + lo, out + lo, hi - lo, key, offset + lo);
+  });
 }
 
 }  // namespace hotloop

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -155,3 +156,44 @@ TEST(EscapeGrid, EqualsJuliaOfDocumentedCoordinates) {
 }
 
 }  // namespace
+
+TEST(JuliaParallel, EqualsSerialForAnyThreadCount) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(-1.6, 1.6);
+  const std::ptrdiff_t n = 3 * hotloop::kEscapeChunk + 17;
+  std::vector<double> z(2 * static_cast<std::size_t>(n));
+  for (auto& v : z) v = u(rng);
+  const std::vector<double> c = {-0.62772, -0.42193};
+  std::vector<std::int32_t> serial(static_cast<std::size_t>(n));
+  hotloop::julia(z.data(), c.data(), 0, serial.data(), n, 300);
+  for (int threads : {1, 2, 3, 8}) {
+    std::vector<std::int32_t> par(static_cast<std::size_t>(n), -1);
+    hotloop::julia_parallel(z.data(), c.data(), 0, par.data(), n, 300, threads);
+    EXPECT_EQ(par, serial) << threads << " threads";
+  }
+  const auto g = make_grid(301, 173, -1.8, 1.8, -1.2, 1.2);
+  for (auto kind : {hotloop::Fractal::julia, hotloop::Fractal::mandelbrot}) {
+    std::vector<std::int32_t> one(301 * 173), many(301 * 173, -1);
+    hotloop::escape_grid(g, kind, -0.8, 0.156, 500, one.data(), 0, 301 * 173);
+    hotloop::escape_grid_parallel(g, kind, -0.8, 0.156, 500, many.data(), 4);
+    EXPECT_EQ(many, one);
+  }
+}
+
+// A point that never escapes at the largest maxiter runs for seconds: an Interrupt that says
+// stop ends the call within a few of its polls, in the middle of that point.
+TEST(JuliaParallel, InterruptStopsInsideOnePoint) {
+  const std::vector<double> z = {0.0, 0.0, 0.1, 0.0};
+  const std::vector<double> c = {0.0, 0.0};
+  std::vector<std::int32_t> out(2, -7);
+  int polls = 0;
+  hotloop::Interrupt intr([](void* p) -> int { return ++*static_cast<int*>(p) >= 2; }, &polls,
+                          1'000'000);
+  const auto t0 = std::chrono::steady_clock::now();
+  hotloop::julia_parallel(z.data(), c.data(), 0, out.data(), 2,
+                          std::numeric_limits<std::int32_t>::max(), 2, &intr);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(intr.stopped());
+  EXPECT_EQ(out[0], -7);  // not written: the call stopped before the point's count was known
+  EXPECT_LT(took, std::chrono::seconds(1));
+}

@@ -271,3 +271,60 @@ TEST(ParallelFor, MaxPoolThreadsIsCapped) {
 }
 
 }  // namespace
+
+// An Interrupt checks on its owner thread only, at most every interval, and its stop is seen by
+// every thread.
+TEST(Interrupt, ChecksOnTheOwnerOnlyAndStopsEveryone) {
+  struct Ctx {
+    std::atomic<int> checks{0};
+    std::thread::id owner = std::this_thread::get_id();
+    std::atomic<int> foreign{0};
+  } ctx;
+  auto check = [](void* p) -> int {
+    auto* c = static_cast<Ctx*>(p);
+    if (std::this_thread::get_id() != c->owner) ++c->foreign;
+    return ++c->checks >= 3;
+  };
+  hotloop::Interrupt intr(check, &ctx, 0);
+  std::thread other([&] {
+    for (int i = 0; i < 1000; ++i) intr.poll();  // never checks, never stops by itself
+  });
+  other.join();
+  EXPECT_EQ(ctx.checks.load(), 0);
+  EXPECT_FALSE(intr.stopped());
+  EXPECT_FALSE(intr.poll());
+  EXPECT_FALSE(intr.poll());
+  EXPECT_TRUE(intr.poll());
+  EXPECT_TRUE(intr.stopped());
+  std::atomic<bool> seen{false};
+  std::thread late([&] { seen = intr.poll(); });
+  late.join();
+  EXPECT_TRUE(seen.load());
+  EXPECT_EQ(ctx.foreign.load(), 0);
+}
+
+// A helper stuck in a long chunk is stopped through the caller's polling while it waits: the
+// caller's own chunks are done, and only the Interrupt can end the helper's.
+TEST(Interrupt, CallerWaitingForAHelperPollsAndStopsIt) {
+  if (hotloop::max_pool_threads() < 2) GTEST_SKIP() << "needs 2 CPUs";
+  const auto start = std::chrono::steady_clock::now();
+  auto check = [](void* p) -> int {
+    const auto t0 = *static_cast<std::chrono::steady_clock::time_point*>(p);
+    return std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(100);
+  };
+  hotloop::Interrupt intr(check, const_cast<std::chrono::steady_clock::time_point*>(&start),
+                          1'000'000);
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> helper_chunks{0};
+  hotloop::parallel_for(
+      2, 2, 1,
+      [&](std::ptrdiff_t, std::ptrdiff_t) {
+        if (std::this_thread::get_id() == caller) return;  // the caller's chunk: instant
+        ++helper_chunks;
+        while (!intr.poll()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      },
+      &intr);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(intr.stopped() || helper_chunks.load() == 0);
+  EXPECT_LT(took, std::chrono::seconds(5));
+}

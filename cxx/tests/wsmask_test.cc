@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -107,3 +108,21 @@ TEST(WsMask, ChunkKeepsStoreAlignment) {
 }
 
 }  // namespace
+
+TEST(WsMaskParallel, EqualsOneCallForAnyThreadCount) {
+  std::mt19937 rng(5);
+  const std::uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{100}, hotloop::kWsMaskChunk, 3 * hotloop::kWsMaskChunk + 77}) {
+    std::vector<std::uint8_t> in(n), one(n), many(n);
+    for (auto& b : in) b = static_cast<std::uint8_t>(rng());
+    for (std::size_t offset : {0, 1, 2, 3, 6}) {
+      hotloop::ws_mask(in.data(), one.data(), n, key, offset);
+      for (int threads : {1, 2, 5}) {
+        std::fill(many.begin(), many.end(), std::uint8_t{0});
+        hotloop::ws_mask_parallel(in.data(), many.data(), n, key, offset, threads);
+        EXPECT_EQ(many, one) << n << " bytes, offset " << offset << ", " << threads;
+      }
+    }
+  }
+}

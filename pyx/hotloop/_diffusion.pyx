@@ -23,11 +23,13 @@ from hotloop._cxx.diffusion cimport (
     diffusion_tiling,
     diffusion_zero_tiles,
 )
+from hotloop._cxx.threads cimport share_pool
 from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport FLOAT64, as_float_array, as_int, as_real, check_out, float_kind
 
 
 cnp.import_array()
+share_pool()
 
 # The explicit scheme is stable for 0 <= D * dt / dx**2 <= 1/4 (dx = 1 here).
 cdef double STABLE_MAX = 0.25

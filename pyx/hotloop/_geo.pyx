@@ -5,9 +5,10 @@ hotloop/geo.py for why). S2's classes are declared in hotloop/_cxx/s2/*.pxd, one
 header; loops and polygons are built and validated through hotloop's own layer
 (cxx/include/hotloop/geo.hpp), so that S2's fatal checks never see invalid input. Arguments are
 validated here with the GIL held, then the loops run in C++ with the GIL released, split over
-hotloop's thread pool (hotloop::parallel_for: the caller works and never waits for a helper that
-has not started, so a busy machine or a forked child costs no waiting); nothing raises inside
-them (failures are returned and raised afterwards).
+the process's one thread pool (hotloop::parallel_for, shared with hotloop._threads at import: the
+caller works and never waits for a helper that has not started, so a busy machine or a forked
+child costs no waiting); nothing raises inside them (failures are returned and raised
+afterwards).
 """
 import numpy as np
 
@@ -20,8 +21,11 @@ from hotloop._cxx.geo cimport (
 )
 from hotloop._cxx.s2.s2cell_id cimport S2CellId as CppS2CellId
 from hotloop._cxx.s2.s2region_coverer cimport S2RegionCoverer as CppS2RegionCoverer
+from hotloop._cxx.threads cimport share_pool
 from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport as_float_array, as_int
+
+share_pool()
 
 # ============================================================================================
 # Argument checks of the geo family only (S2 levels, cell ids, tokens; the shared ones are in

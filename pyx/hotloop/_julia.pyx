@@ -2,19 +2,28 @@
 
 Wrappers only: arguments are validated with the GIL held, then the C++ kernels of
 cxx/include/hotloop/julia.hpp run with the GIL released, chunks of points handed to the threads
-dynamically (the work per point varies a lot, so equal static shares balance badly).
+dynamically (the work per point varies a lot, so equal static shares balance badly). Ctrl-C stops
+a call within about 0.1 s, even inside one point at a huge maxiter: the kernels poll an
+Interrupt whose check, on the calling thread, runs Python's signal handlers.
 """
 import numpy as np
 
 cimport numpy as cnp
-from cython.parallel cimport prange
+from libc.math cimport isfinite
 from libc.stdint cimport int32_t
 
-from hotloop._cxx.julia cimport Fractal, PixelGrid, escape_grid, kEscapeChunk
-from hotloop._cxx.julia cimport julia as cpp_julia
+from hotloop._cxx.julia cimport (
+    Fractal,
+    PixelGrid,
+    escape_grid_parallel,
+    julia_parallel,
+    kEscapeChunk,
+)
+from hotloop._cxx.threads cimport Interrupt, check_signals, share_pool
 from hotloop._validate cimport as_complex, as_complex_array, as_int, as_pair, threads_for
 
 cnp.import_array()
+share_pool()
 
 cdef Py_ssize_t MAXITER_MAX = 2**31 - 1
 
@@ -41,30 +50,6 @@ cpdef tuple julia_args(object zs, object cs, object maxiter):
     c = np.empty(1, dtype=np.complex128)
     c[0] = as_complex(cs, "cs")
     return z, c, 0, m
-
-
-# --------------------------------------------------------------------------------------------
-# Kernels, chunk by chunk in parallel (n_threads already capped at the chunks)
-
-
-cdef void julia_chunks(const double* z, const double* c, Py_ssize_t c_step, int32_t* out,
-                       Py_ssize_t n, int32_t maxiter, int n_threads) noexcept nogil:
-    cdef Py_ssize_t ntasks = (n + kEscapeChunk - 1) // kEscapeChunk
-    cdef Py_ssize_t t, b
-    for t in prange(ntasks, num_threads=n_threads, schedule="dynamic"):
-        b = t * kEscapeChunk
-        cpp_julia(z + 2 * b, c + 2 * b * c_step, c_step, out + b,
-                  min(kEscapeChunk, n - b), maxiter)
-
-
-cdef void grid_chunks(const PixelGrid& grid, Fractal kind, double cr, double ci,
-                      int32_t maxiter, int32_t* out, int n_threads) noexcept nogil:
-    cdef Py_ssize_t n = grid.width * grid.height
-    cdef Py_ssize_t ntasks = (n + kEscapeChunk - 1) // kEscapeChunk
-    cdef Py_ssize_t t, b
-    for t in prange(ntasks, num_threads=n_threads, schedule="dynamic"):
-        b = t * kEscapeChunk
-        escape_grid(grid, kind, cr, ci, maxiter, out + b, b, min(b + kEscapeChunk, n))
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,9 +115,17 @@ def julia(zs, cs, maxiter, *, n_threads=None):
     cdef const double* z_ptr = <const double*>cnp.PyArray_DATA(<cnp.ndarray>z_arr)
     cdef const double* c_ptr = <const double*>cnp.PyArray_DATA(<cnp.ndarray>c_arr)
     cdef int32_t* o_ptr = <int32_t*>cnp.PyArray_DATA(out)
+    cdef list raised = []
+    cdef Interrupt* interrupt
     if n > 0:
-        with nogil:
-            julia_chunks(z_ptr, c_ptr, c_step, o_ptr, n, <int32_t>m, nt)
+        interrupt = new Interrupt(check_signals, <void*>raised)
+        try:
+            with nogil:
+                julia_parallel(z_ptr, c_ptr, c_step, o_ptr, n, <int32_t>m, nt, interrupt)
+        finally:
+            del interrupt
+    if raised:
+        raise raised[0]
     return out
 
 
@@ -152,12 +145,26 @@ cdef object run_grid(Fractal kind, complex c, object width, object height, objec
     g.dy = (y_hi - y_lo) / h
     if not (g.dx > 0 and g.dy > 0):
         raise ValueError(f"xlim {xlim!r} / ylim {ylim!r} are too narrow for the image size")
+    # A span past the largest double (xlim=(-1e308, 1e308)) makes the pixel step infinite and
+    # every coordinate NaN or infinite: refuse it rather than return meaningless counts.
+    if not (isfinite(g.dx) and isfinite(g.dy)):
+        raise OverflowError(
+            f"xlim {xlim!r} / ylim {ylim!r}: the pixel step overflows a double; "
+            f"accepted: limits whose difference is finite (below about 1.8e308)"
+        )
     cdef cnp.ndarray out = np.empty((h, w), dtype=np.int32)
     cdef int nt = threads_for(n_threads, (w * h + kEscapeChunk - 1) // kEscapeChunk)
     cdef int32_t* o_ptr = <int32_t*>cnp.PyArray_DATA(out)
     cdef double cr = c.real, ci = c.imag
-    with nogil:
-        grid_chunks(g, kind, cr, ci, m, o_ptr, nt)
+    cdef list raised = []
+    cdef Interrupt* interrupt = new Interrupt(check_signals, <void*>raised)
+    try:
+        with nogil:
+            escape_grid_parallel(g, kind, cr, ci, m, o_ptr, nt, interrupt)
+    finally:
+        del interrupt
+    if raised:
+        raise raised[0]
     return out
 
 

@@ -3,6 +3,12 @@ import operator
 import os
 
 from hotloop._cxx cimport threads as cpp_threads
+from cpython.pycapsule cimport PyCapsule_New
+
+# The pool's entry point for the other extension modules (see share_pool in
+# _cxx/threads.pxd): one pool per process, whichever module calls it.
+_pool_capsule = PyCapsule_New(<void*>cpp_threads.parallel_for_entry(),
+                              "hotloop._threads.parallel_for", NULL)
 
 
 def openmp_enabled():

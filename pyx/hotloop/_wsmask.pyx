@@ -8,14 +8,15 @@ import numpy as np
 cimport numpy as cnp
 from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cython.parallel cimport prange
 from libc.stdint cimport uint8_t
 
-from hotloop._cxx.wsmask cimport kWsMaskChunk
+from hotloop._cxx.threads cimport share_pool
+from hotloop._cxx.wsmask cimport kWsMaskChunk, ws_mask_parallel
 from hotloop._cxx.wsmask cimport ws_mask as cpp_ws_mask
 from hotloop._validate cimport as_bytes_of, as_pyint, get_byte_buffer, threads_for
 
 cnp.import_array()
+share_pool()
 
 # From this many bytes on the GIL is released around the kernel. Masking runs at ~60 GB/s in
 # cache, so 16 KiB take ~0.3 us, several times the cost of releasing and taking back the GIL.
@@ -25,23 +26,6 @@ cdef Py_ssize_t NOGIL_MIN = 16384
 # 110 -> 56 us at 4 MiB; below 512 KiB the start-up of the team eats the gain. 1 MiB leaves a
 # margin: on a busy machine a thread that waits for a core costs a scheduler tick (ms).
 cdef Py_ssize_t PARALLEL_MIN = 1 << 20
-
-
-cdef void mask_buffer(const uint8_t* src, uint8_t* dst, Py_ssize_t n, const uint8_t* key,
-                      size_t phase, int n_threads) noexcept nogil:
-    """The kernel over n bytes, split into chunks of kWsMaskChunk between n_threads threads
-    (at most one per chunk: see threads_for)."""
-    cdef Py_ssize_t chunk = <Py_ssize_t>kWsMaskChunk
-    cdef Py_ssize_t nchunks = (n + chunk - 1) // chunk
-    cdef Py_ssize_t c, b
-    if n_threads <= 1 or nchunks <= 1:
-        cpp_ws_mask(src, dst, <size_t>n, key, phase)
-        return
-    # Chunks start at multiples of 256 KiB, so every chunk keeps the store alignment of dst,
-    # and each passes its own payload position as offset.
-    for c in prange(nchunks, num_threads=n_threads, schedule="static"):
-        b = c * chunk
-        cpp_ws_mask(src + b, dst + b, <size_t>min(chunk, n - b), key, phase + <size_t>b)
 
 
 def ws_mask(data, key, *, offset=0, out=None, n_threads=None):
@@ -150,10 +134,10 @@ def ws_mask(data, key, *, offset=0, out=None, n_threads=None):
                 copy = PyBytes_FromStringAndSize(<const char*>src, n)
                 src = <const uint8_t*>PyBytes_AS_STRING(copy)
         if n < NOGIL_MIN:
-            mask_buffer(src, dst, n, k, phase, 1)
+            cpp_ws_mask(src, dst, <size_t>n, k, phase)
         else:
             with nogil:
-                mask_buffer(src, dst, n, k, phase, nt if n >= PARALLEL_MIN else 1)
+                ws_mask_parallel(src, dst, <size_t>n, k, phase, nt if n >= PARALLEL_MIN else 1)
     finally:
         PyBuffer_Release(&dv)
         if have_out:

@@ -126,18 +126,16 @@ void diffusion_tile_sparse(const T* src, T* dst, std::ptrdiff_t ny, std::ptrdiff
                            unsigned char* zero_dst) noexcept;
 
 // The parallel driver: `steps` steps of a C-contiguous ny x nx grid, block after block of
-// tiling.steps steps, the tiles of each block shared out dynamically among the threads of one
-// OpenMP parallel region of n_threads threads (fewer when there are fewer tiles), who meet at a
-// spinning barrier after each block (detail/spin_barrier.hpp: OpenMP's own barrier sleeps, and
-// waking a sleeping thread costs milliseconds on a busy machine, against ~0.1 ms of work per
-// block on 512 x 512). Quiescent tiles are skipped (above). Results are bitwise those of
-// diffuse_serial (and of repeated diffusion_step) for any n_threads and any tiling.
+// tiling.steps steps, the tiles of each block shared out dynamically among up to n_threads
+// threads (fewer when there are fewer tiles) by one hotloop::parallel_for per block (threads.hpp:
+// the caller never waits for a helper that has not started; helpers that finish a block spin
+// briefly, so the next block finds them awake). Quiescent tiles are skipped (above). Results are
+// bitwise those of diffuse_serial (and of repeated diffusion_step) for any n_threads and any
+// tiling.
 //
 // The function runs to the end and has no callback: a caller that must react while it runs
-// (Ctrl-C, a progress report) calls it once per chunk of steps, each call one parallel region,
-// exchanging a <-> b and zero_a <-> zero_b whenever a call returns 1. It sets no thread count
-// beyond its own region (no omp_set_num_threads). Built without OpenMP (the C ABI), it runs
-// on the calling thread.
+// (Ctrl-C, a progress report) calls it once per chunk of steps, exchanging a <-> b and
+// zero_a <-> zero_b whenever a call returns 1. n_threads = 1 runs on the calling thread alone.
 //   a:       read and written; holds the grid at the start of the call.
 //   b:       read and written; the other buffer. With the fixed boundary its edge cells must
 //            equal a's (start from a copy of a).
@@ -145,7 +143,8 @@ void diffusion_tile_sparse(const T* src, T* dst, std::ptrdiff_t ny, std::ptrdiff
 //            and b. Before the first call of a run both hold diffusion_zero_tiles(a) (b a copy
 //            of a); between calls, what the previous call left. All 0 in both: no tile is
 //            skipped (and the flags stay 0).
-//   scratch: written, n_threads * tiling.scratch elements; thread i uses the i-th slice.
+//   scratch: written, min(n_threads, kMaxScratchSlices) * tiling.scratch elements, one slice
+//            per thread working at a time.
 // Returns 0 when a holds the grid after `steps` steps, 1 when b does.
 // Preconditions: ny, nx >= 3; tiling = diffusion_tiling(ny, nx, sizeof(T), m) for some m >= 1
 // (m = n_threads spreads the work best); steps >= 0; n_threads >= 1; a, b, scratch and the flag
@@ -154,6 +153,9 @@ template <class T>
 int diffuse(T* a, T* b, std::ptrdiff_t ny, std::ptrdiff_t nx, const DiffusionTiling& tiling,
             std::ptrdiff_t steps, T coef, Boundary boundary, int n_threads, T* scratch,
             unsigned char* zero_a, unsigned char* zero_b) noexcept;
+
+// The most threads diffuse uses (scratch slices); the pool caps threads lower anyway.
+inline constexpr int kMaxScratchSlices = 256;
 
 // `steps` steps of a C-contiguous ny x nx grid on the calling thread, block after block, tile
 // after tile, without OpenMP: the plain twin of diffuse (the C++ tests compare the two). With

@@ -29,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hotloop/interrupt.hpp"
+
 namespace hotloop {
 
 // Counts of n points. This is the plain, serial entry point (one call computes a whole problem
@@ -40,8 +42,10 @@ namespace hotloop {
 //   out: written, n counts, each in [0, maxiter].
 // Preconditions (checked by the caller): n >= 0, maxiter >= 0, c_step is 0 or 1, out does not
 // overlap z or c. Never throws, never allocates.
+// interrupt (may be null) is polled every few tens of microseconds of work; once it says stop the
+// call returns at once and the counts it had not written yet stay unwritten.
 void julia(const double* z, const double* c, std::ptrdiff_t c_step, std::int32_t* out,
-           std::ptrdiff_t n, std::int32_t maxiter) noexcept;
+           std::ptrdiff_t n, std::int32_t maxiter, Interrupt* interrupt = nullptr) noexcept;
 
 // A grid of pixel centres, row-major, row 0 at the top (largest imaginary part):
 //   pixel (row r, column j) is x + i y with  x = x0 + (j + 0.5) * dx,  y = y1 - (r + 0.5) * dy,
@@ -65,12 +69,25 @@ enum class Fractal : int {
 // cr, ci: the constant c of a Julia set (ignored for the Mandelbrot set).
 // Preconditions: width, height >= 1, 0 <= begin <= end <= width * height, maxiter >= 0.
 // Never throws, never allocates.
+// interrupt: as for julia.
 void escape_grid(const PixelGrid& grid, Fractal kind, double cr, double ci, std::int32_t maxiter,
-                 std::int32_t* out, std::ptrdiff_t begin, std::ptrdiff_t end) noexcept;
+                 std::int32_t* out, std::ptrdiff_t begin, std::ptrdiff_t end,
+                 Interrupt* interrupt = nullptr) noexcept;
 
 // Number of points per task that parallel callers hand to one thread at a time (dynamic
 // scheduling). Large enough that the lanes' drain at the end of a task costs little, small
 // enough for many tasks per thread on a megapixel image.
 inline constexpr std::ptrdiff_t kEscapeChunk = 8192;
+
+// julia / escape_grid (the whole grid) on up to max_threads threads (hotloop::parallel_for,
+// threads.hpp), kEscapeChunk points per task: the counts are those of the serial call whatever
+// the number of threads (a point's count depends on that point alone). interrupt (may be null)
+// stops every thread's work early; the counts not written yet stay unwritten.
+void julia_parallel(const double* z, const double* c, std::ptrdiff_t c_step, std::int32_t* out,
+                    std::ptrdiff_t n, std::int32_t maxiter, int max_threads,
+                    Interrupt* interrupt = nullptr) noexcept;
+void escape_grid_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
+                          std::int32_t maxiter, std::int32_t* out, int max_threads,
+                          Interrupt* interrupt = nullptr) noexcept;
 
 }  // namespace hotloop

@@ -104,13 +104,37 @@ inline int openmp_thread_num() noexcept {
 void parallel_for(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
                   std::ptrdiff_t grain) noexcept;
 
+// The same, for kernels that poll `interrupt` (Ctrl-C): while the caller waits for its helpers'
+// chunks it polls it too (every 20 ms), so that the owner's check runs and the helpers' kernels
+// see the stop. Chunks not yet started when the stop is seen are still handed to fn, which
+// should return at once (fn polls the same Interrupt). interrupt may be null.
+void parallel_for(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
+                  std::ptrdiff_t grain, Interrupt* interrupt) noexcept;
+
 // The same with a callable body(begin, end), e.g. a lambda capturing the kernel's arguments.
 template <class Body>
-void parallel_for(std::ptrdiff_t n_tasks, int max_threads, std::ptrdiff_t grain,
-                  Body&& body) noexcept {
+void parallel_for(std::ptrdiff_t n_tasks, int max_threads, std::ptrdiff_t grain, Body&& body,
+                  Interrupt* interrupt = nullptr) noexcept {
   parallel_for(n_tasks, max_threads, detail::call_body<std::remove_reference_t<Body>>,
-               detail::body_context(body), grain);
+               detail::body_context(body), grain, interrupt);
 }
+
+// One pool per process. hotloop's extension modules are separate shared objects, each with its
+// own copy of every function it links; were each to link the pool, a process would hold one
+// pool per module (threads that cannot see each other's work, and n_threads that no longer
+// bounds the process). So only hotloop._threads (and the C ABI library) link threads.cpp; every
+// other module links threads_client.cpp, whose parallel_for calls through a pointer installed
+// when the module is imported: parallel_for_entry() of hotloop._threads, handed over in a
+// PyCapsule (the way NumPy hands its C API to extensions). Before install_parallel_for() is
+// called, a client's parallel_for runs serially: correct, never parallel.
+using ParallelForFn = void (*)(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
+                               std::ptrdiff_t grain, Interrupt* interrupt) noexcept;
+
+// The address of this binary's parallel_for (defined next to the pool, in threads.cpp).
+ParallelForFn parallel_for_entry() noexcept;
+
+// In a client module (threads_client.cpp): forward parallel_for to `fn` (the pool's entry).
+void install_parallel_for(ParallelForFn fn) noexcept;
 
 // The most threads (caller included) one parallel_for uses, whatever max_threads asks for: the
 // CPUs this process may run on (its affinity mask, read when the pool is made), at most 256. More

@@ -28,7 +28,16 @@ void ws_mask(const std::uint8_t* in, std::uint8_t* out, std::size_t n, const std
              std::size_t offset) noexcept;
 
 // Chunk length for splitting a buffer between threads: a multiple of 64 bytes (so chunks of one
-// buffer keep the same store alignment), large enough that a thread's start-up is paid back.
+// buffer keep the same store alignment), large enough that a chunk is worth a helper's wake-up
+// (5-25 us of work: in cache to memory bandwidth) and small enough that the caller's wait for
+// the last chunk a helper claimed stays short.
 inline constexpr std::size_t kWsMaskChunk = std::size_t{1} << 18;  // 256 KiB
+
+// ws_mask on up to max_threads threads (hotloop::parallel_for, threads.hpp): the buffer is cut
+// into kWsMaskChunk-byte chunks, each masked with its own key position, so the bytes written are
+// those of one ws_mask call whatever the number of threads. A buffer of one chunk, or
+// max_threads <= 1, runs on the calling thread alone. Same contract as ws_mask otherwise.
+void ws_mask_parallel(const std::uint8_t* in, std::uint8_t* out, std::size_t n,
+                      const std::uint8_t* key, std::size_t offset, int max_threads) noexcept;
 
 }  // namespace hotloop

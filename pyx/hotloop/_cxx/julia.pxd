@@ -1,6 +1,8 @@
 # Declarations of cxx/include/hotloop/julia.hpp. No logic here.
 from libc.stdint cimport int32_t
 
+from hotloop._cxx.threads cimport Interrupt
+
 
 cdef extern from "hotloop/julia.hpp" namespace "hotloop" nogil:
     cdef struct PixelGrid:
@@ -15,7 +17,13 @@ cdef extern from "hotloop/julia.hpp" namespace "hotloop" nogil:
     const Py_ssize_t kEscapeChunk
 
     void julia(const double* z, const double* c, Py_ssize_t c_step, int32_t* out,
-               Py_ssize_t n, int32_t maxiter) noexcept
+               Py_ssize_t n, int32_t maxiter, Interrupt* interrupt) noexcept
     void escape_grid(const PixelGrid& grid, Fractal kind, double cr, double ci,
                      int32_t maxiter, int32_t* out, Py_ssize_t begin,
-                     Py_ssize_t end) noexcept
+                     Py_ssize_t end, Interrupt* interrupt) noexcept
+    void julia_parallel(const double* z, const double* c, Py_ssize_t c_step, int32_t* out,
+                        Py_ssize_t n, int32_t maxiter, int max_threads,
+                        Interrupt* interrupt) noexcept
+    void escape_grid_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
+                              int32_t maxiter, int32_t* out, int max_threads,
+                              Interrupt* interrupt) noexcept

@@ -26,6 +26,8 @@
 #include <thread>
 #include <type_traits>
 
+#include "hotloop/interrupt.hpp"
+
 namespace hotloop {
 
 // The work of parallel_for: fn(ctx, begin, end) processes tasks [begin, end). Plain (not
@@ -59,8 +61,8 @@ class Pool {
   ~Pool();
 
   // See hotloop::parallel_for.
-  void run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
-           std::ptrdiff_t grain) noexcept;
+  void run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx, std::ptrdiff_t grain,
+           Interrupt* interrupt = nullptr) noexcept;
   template <class Body>
   void run(std::ptrdiff_t n_tasks, int max_threads, std::ptrdiff_t grain, Body&& body) noexcept {
     run(n_tasks, max_threads, call_body<std::remove_reference_t<Body>>, body_context(body), grain);
