@@ -4,7 +4,7 @@
 #                 and benchmarks/results.png
 #   make test   - install everything, build, C++ tests (+ ASan/UBSan), pytest, fuzz smoke run,
 #                 notebooks, annotation check, showcase smoke run, linters
-#   make fuzz   - the deviceapps and records fuzz harnesses, FUZZ_SECONDS (300) each
+#   make fuzz   - the deviceapps, records and geo fuzz harnesses, FUZZ_SECONDS (300) each
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +12,7 @@ JOBS ?= 2
 DEBIAN_PACKAGES := g++ make cmake libgtest-dev libbenchmark-dev clang-format python3-dev python3-venv
 # hotloop.deviceapps: libdeflate compresses and inflates its gzip members, zlib streams others
 DEBIAN_PACKAGES += zlib1g-dev libdeflate-dev
-# fuzzing the deviceapps and records decoders: clang and its libFuzzer runtime (`make fuzz-smoke`, `make fuzz`)
+# fuzzing the deviceapps and records decoders and geo's input checks: clang and its libFuzzer runtime (`make fuzz-smoke`, `make fuzz`)
 DEBIAN_PACKAGES += clang libclang-rt-14-dev
 # hotloop.records: lz4 frames (liblz4); the lz4 CLI reads its files in the tests
 DEBIAN_PACKAGES += liblz4-dev lz4
@@ -89,18 +89,18 @@ notebooks: build
 bench-cxx: test-cxx
 	@for b in $$(cat build/cxx/benchmarks.txt); do echo "== $$b"; build/cxx/$$b || exit 1; done
 
-# libFuzzer harnesses of the deviceapps and records decoders (cxx/fuzz): each runs FUZZ_SECONDS from its
+# libFuzzer harnesses of the deviceapps, records and geo decoders (cxx/fuzz): each runs FUZZ_SECONDS from its
 # committed seed corpus (cxx/fuzz/corpus/<harness>), adding what it finds under build/fuzz/corpus;
 # a crash leaves its input in build/fuzz/artifacts and fails the target.
 FUZZ_SECONDS ?= 300
 FUZZ_HARNESSES := deviceapps_gzip_fuzz deviceapps_framing_fuzz deviceapps_message_fuzz \
-                  records_stream_fuzz records_keys_fuzz
+                  records_stream_fuzz records_keys_fuzz geo_cover_fuzz geo_token_fuzz
 .PHONY: fuzz-build fuzz-smoke fuzz
 fuzz-build: system
 	CC=clang CXX=clang++ cmake -S cxx -B build/fuzz -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_FUZZ=ON
 	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_HARNESSES)
 
-fuzz-smoke: FUZZ_SECONDS = 20
+fuzz-smoke: FUZZ_SECONDS = 10
 fuzz-smoke fuzz: fuzz-build
 	@mkdir -p build/fuzz/artifacts
 	@for h in $(FUZZ_HARNESSES); do \

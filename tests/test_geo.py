@@ -7,9 +7,14 @@ must agree id for id, on hand-made shapes, on hypothesis-generated polygons and 
 boundaries that the countryinfo package ships.
 """
 
+import hashlib
 import json
 import math
+import multiprocessing
+import os
 import pathlib
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -668,6 +673,109 @@ def test_threads_and_shapes_do_not_change_results():
     assert geo.cell_to_token([]).shape == (0,)
     assert geo.token_to_cell([]).shape == (0,)
     assert geo.cell_level(np.array([], dtype=np.uint64)).shape == (0,)
+
+
+# --------------------------------------------------------------------------------------------
+# Threads: hotloop's pool (not OpenMP), identical results for any thread count, and after fork
+
+
+def many_polygons(n, seed=5):
+    """n small star-shaped polygons around the globe, one in three with a hole."""
+    rng = np.random.default_rng(seed)
+    features = []
+    for i in range(n):
+        lon0, lat0 = rng.uniform(-179, 179), rng.uniform(-80, 80)
+        radius = 10 ** rng.uniform(-2, 0.5)
+        rings = [star(lon0, lat0, rng.uniform(0.5, 1.0, int(rng.integers(3, 40))) * radius)]
+        if i % 3 == 0:
+            rings.append(regular(lon0, lat0, 0.2 * radius, 5))
+        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": rings}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def geo_results(n_threads):
+    """Every parallel function of hotloop.geo on inputs large enough to use helper threads."""
+    lat, lon = random_points(60_000, seed=8)
+    ids = geo.latlng_to_cell(lat, lon, n_threads=n_threads)
+    centres = geo.cell_to_latlng(ids, n_threads=n_threads)
+    tokens = geo.cell_to_token(ids, n_threads=n_threads)
+    return {
+        "ids": ids,
+        "lat": centres[0],
+        "lon": centres[1],
+        "parents": geo.cell_parent(ids, 11, n_threads=n_threads),
+        "tokens": tokens.astype("S16").view(np.uint8),
+        "back": geo.token_to_cell(tokens, n_threads=n_threads),
+        "cover": geo.cover_geojson(many_polygons(300), max_cells=16, n_threads=n_threads),
+        "interior": geo.cover_geojson(
+            many_polygons(100, seed=6), max_cells=16, interior=True, n_threads=n_threads
+        ),
+    }
+
+
+def digest(results):
+    return {
+        k: hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest() for k, v in results.items()
+    }
+
+
+def child_digest(_=None):
+    return digest(geo_results(2))
+
+
+def test_one_and_two_threads_agree():
+    one, two = geo_results(1), geo_results(2)
+    for key in one:
+        np.testing.assert_array_equal(one[key], two[key], err_msg=key)
+    np.testing.assert_array_equal(one["back"], one["ids"])
+
+
+def test_first_invalid_geometry_is_reported_whatever_the_threads():
+    doc = many_polygons(400)
+    bad = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [0, 0]]]}
+    doc["features"][150]["geometry"] = bad
+    doc["features"][390]["geometry"] = {"type": "Polygon", "coordinates": [[[0, 95], [1, 1]]]}
+    for n_threads in (1, 2, 3):
+        with pytest.raises(ValueError, match=r"^feature 150, polygon 0 ring 0 \(shell\): a ring"):
+            geo.cover_geojson(doc, n_threads=n_threads)
+
+
+def test_results_after_fork_match_the_parent():
+    # The parent's calls started the pool's helper threads; a forked child has none of them and
+    # must neither wait for them nor differ. A hang fails through the deadline.
+    want = digest(geo_results(2))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave without running pytest's teardown
+        status = 1
+        try:
+            os.close(read)
+            os.write(write, json.dumps(child_digest()).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    deadline = time.monotonic() + 120
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("hotloop.geo hung in a forked child")
+        time.sleep(0.05)
+    with os.fdopen(read, "rb") as f:
+        got = f.read()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert json.loads(got) == want
+
+
+def test_results_in_a_fork_pool_match_the_parent():
+    want = digest(geo_results(2))
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        got = pool.map_async(child_digest, range(2)).get(timeout=120)
+    assert got == [want, want]
 
 
 def test_signed_ids_are_accepted():

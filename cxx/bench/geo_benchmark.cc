@@ -76,6 +76,27 @@ void GeoLatLngToCell(benchmark::State& state) {
 }
 BENCHMARK(GeoLatLngToCell)->Unit(benchmark::kMillisecond);
 
+// hotloop.geo.latlng_to_cell's driver on one thread (the same ids as GeoLatLngToCell's loop).
+void GeoLatLngToCells(benchmark::State& state) {
+  const std::vector<double>& p = points();
+  const std::size_t n = p.size() / 2;
+  std::vector<double> lat(n), lon(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    lat[i] = p[2 * i];
+    lon[i] = p[2 * i + 1];
+  }
+  std::vector<std::uint64_t> out(n);
+  for (auto _ : state) {
+    const std::int64_t bad =
+        hotloop::geo::latlng_to_cells(lat.data(), lon.data(), static_cast<std::int64_t>(n), 30,
+                                      out.data(), static_cast<int>(state.range(0)));
+    benchmark::DoNotOptimize(bad);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+BENCHMARK(GeoLatLngToCells)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
 void GeoCellToLatLng(benchmark::State& state) {
   const std::vector<double>& p = points();
   const std::size_t n = p.size() / 2;
@@ -125,6 +146,76 @@ void GeoCoverPolygons(benchmark::State& state) {
   state.counters["cells_per_polygon"] = static_cast<double>(n_cells) / n_polygons;
 }
 BENCHMARK(GeoCoverPolygons)->Arg(8)->Arg(64)->Arg(4096)->Unit(benchmark::kMillisecond);
+
+// Star-shaped rings like benchmarks/suites/geo.py's polygons: 8 to 32 vertices at 0.5 to 1 times
+// a radius of 0.005 to 0.5 degrees, closed as GeoJSON writes them. Flat (lon, lat) pairs;
+// polygon k is [start[k], start[k + 1]) in vertices.
+struct StarRings {
+  std::vector<double> lonlat;
+  std::vector<std::int64_t> start{0};
+};
+
+const StarRings& star_rings() {
+  static const StarRings r = [] {
+    StarRings out;
+    std::mt19937_64 rng(kSeed + 2);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int k = 0; k < 1000; ++k) {
+      const double lon0 = 358 * u(rng) - 179, lat0 = 140 * u(rng) - 70;
+      const double radius = std::pow(10.0, -2 * u(rng)) / 2;
+      const int n = 8 + static_cast<int>(25 * u(rng));
+      const double scale = 1 / std::max(std::cos(lat0 * kPi / 180), 0.2);
+      for (int j = 0; j <= n; ++j) {
+        const double a = 2 * kPi * (j % n) / n, r = radius * (0.5 + 0.5 * u(rng));
+        out.lonlat.push_back(lon0 + scale * r * std::cos(a));
+        out.lonlat.push_back(lat0 + r * std::sin(a));
+      }
+      out.lonlat[out.lonlat.size() - 2] = out.lonlat[2 * out.start.back()];
+      out.lonlat[out.lonlat.size() - 1] = out.lonlat[2 * out.start.back() + 1];
+      out.start.push_back(static_cast<std::int64_t>(out.lonlat.size() / 2));
+    }
+    return out;
+  }();
+  return r;
+}
+
+// The steps of one covering of the Python suite's kind of polygon (at most 32 cells, levels up
+// to 20), cumulatively: range(0) = 0 builds the loops (make_loop + Normalize), 1 also the
+// validated polygon (make_polygon, which builds the index the covering uses), 2 also covers it.
+// 3 is the official binding's path in C++ for comparison: S2Polygon::InitNested without
+// validation, then the covering (which builds the index on first use).
+void GeoCoverSteps(benchmark::State& state) {
+  const StarRings& r = star_rings();
+  const std::int64_t n_polygons = static_cast<std::int64_t>(r.start.size()) - 1;
+  const int steps = static_cast<int>(state.range(0));
+  S2RegionCoverer::Options options;
+  options.set_max_cells(32);
+  options.set_max_level(20);
+  S2RegionCoverer coverer(options);
+  std::vector<S2CellId> cells;
+  const std::int64_t shell_of[] = {0};
+  for (auto _ : state) {
+    for (std::int64_t k = 0; k < n_polygons; ++k) {
+      std::string error;
+      std::vector<std::unique_ptr<S2Loop>> loops;
+      loops.push_back(
+          hotloop::geo::make_loop(&r.lonlat[2 * r.start[k]], r.start[k + 1] - r.start[k], &error));
+      loops.back()->Normalize();
+      if (steps < 1) continue;
+      if (steps == 3) {
+        S2Polygon polygon;
+        polygon.InitNested(std::move(loops));
+        coverer.GetCovering(polygon, &cells);
+        continue;
+      }
+      auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+      if (steps < 2) continue;
+      coverer.GetCovering(*polygon, &cells);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n_polygons);
+}
+BENCHMARK(GeoCoverSteps)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -3,15 +3,18 @@
 #include "hotloop/geo.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <iostream>  // its ios_base::Init sets up std::cerr for S2's logging
+#include <mutex>
 #include <new>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "hotloop/threads.hpp"
 #include "s2/s2cell.h"
 #include "s2/s2debug.h"
 #include "s2/s2error.h"
@@ -203,6 +206,8 @@ std::size_t cell_token(std::uint64_t id, char* out) noexcept {
 }
 
 bool check_min_level(const S2Polygon& polygon, int min_level, std::string* error) noexcept {
+  // The whole sphere (4 pi) holds 6 * 4**min_level cells: no polygon can force more.
+  if (S2Cell::AverageArea(min_level) * kMaxForcedCells >= 4 * M_PI) return true;
   const double cells = polygon.GetArea() / S2Cell::AverageArea(min_level);
   if (cells <= kMaxForcedCells) return true;
   char buf[200];
@@ -212,6 +217,174 @@ bool check_min_level(const S2Polygon& polygon, int min_level, std::string* error
                 min_level, cells, kMaxForcedCells);
   *error = buf;
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parallel drivers
+
+namespace {
+
+// Items per parallel_for chunk: about kTargetChunkNanoseconds of work each (threads.hpp), from
+// the per-item costs that cxx/bench/geo_benchmark measures on one core of the 2-vCPU VM.
+constexpr std::ptrdiff_t grain_for(double nanoseconds_per_item) {
+  return static_cast<std::ptrdiff_t>(kTargetChunkNanoseconds / nanoseconds_per_item) + 1;
+}
+constexpr std::ptrdiff_t kLatLngGrain = grain_for(100);  // two sincos, the Hilbert walk
+constexpr std::ptrdiff_t kCentreGrain = grain_for(100);  // two atan2, a sqrt
+constexpr std::ptrdiff_t kParentGrain = grain_for(1);    // a mask
+constexpr std::ptrdiff_t kTokenGrain = grain_for(50);    // a std::string each way
+
+}  // namespace
+
+std::int64_t latlng_to_cells(const double* lat, const double* lon, std::int64_t n, int level,
+                             std::uint64_t* out, int max_threads) noexcept {
+  std::atomic<std::int64_t> bad{0};
+  parallel_for(n, max_threads, kLatLngGrain, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+    std::int64_t chunk_bad = 0;
+    for (std::ptrdiff_t i = begin; i < end; ++i) {
+      // S2's own path, nothing re-derived: the ids equal the library's bit for bit. Measured
+      // alternatives (S2's steps over blocks of 64 points so that consecutive points' latencies
+      // overlap; a branch-free face and (s, t) selection) were no faster: two sincos take half
+      // the time and the Hilbert-curve walk most of the rest.
+      if (valid_latlng(lat[i], lon[i])) {
+        out[i] = S2CellId(S2LatLng::FromDegrees(lat[i], lon[i])).parent(level).id();
+      } else {
+        out[i] = 0;
+        ++chunk_bad;
+      }
+    }
+    if (chunk_bad) bad.fetch_add(chunk_bad, std::memory_order_relaxed);
+  });
+  return bad.load();
+}
+
+void cells_to_latlng(const std::uint64_t* ids, std::int64_t n, double* lat, double* lon,
+                     int max_threads) noexcept {
+  parallel_for(n, max_threads, kCentreGrain, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+    for (std::ptrdiff_t i = begin; i < end; ++i) {
+      const S2LatLng ll = S2CellId(ids[i]).ToLatLng();
+      lat[i] = ll.lat().degrees();
+      lon[i] = ll.lng().degrees();
+    }
+  });
+}
+
+void cell_parents(const std::uint64_t* ids, std::int64_t n, int level, std::uint64_t* out,
+                  int max_threads) noexcept {
+  parallel_for(n, max_threads, kParentGrain, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+    for (std::ptrdiff_t i = begin; i < end; ++i) out[i] = S2CellId(ids[i]).parent(level).id();
+  });
+}
+
+bool cells_to_tokens(const std::uint64_t* ids, std::int64_t n, char* out,
+                     int max_threads) noexcept {
+  std::atomic<bool> failed{false};
+  parallel_for(n, max_threads, kTokenGrain, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+    for (std::ptrdiff_t i = begin; i < end; ++i) {
+      char* slot = out + 16 * i;
+      const std::size_t size = cell_token(ids[i], slot);
+      if (size == 0) failed.store(true, std::memory_order_relaxed);
+      std::memset(slot + size, 0, 16 - size);
+    }
+  });
+  return !failed.load();
+}
+
+std::int64_t tokens_to_cells(const char* tokens, std::int64_t width, std::int64_t n,
+                             std::uint64_t* out, int max_threads) noexcept {
+  // The smallest index of a malformed token: chunks run in any order.
+  std::atomic<std::int64_t> first_bad{n};
+  parallel_for(n, max_threads, kTokenGrain, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+    for (std::ptrdiff_t i = begin; i < end; ++i) {
+      const char* p = tokens + width * i;
+      const void* nul = std::memchr(p, 0, static_cast<std::size_t>(width));
+      const std::size_t size = nul ? static_cast<std::size_t>(static_cast<const char*>(nul) - p)
+                                   : static_cast<std::size_t>(width);
+      const std::uint64_t id = cell_from_token(p, size).id();
+      out[i] = id;
+      // S2 answers 0 both for its token "X" and for malformed text.
+      if (id == 0 && !(size == 1 && (p[0] == 'X' || p[0] == 'x'))) {
+        std::int64_t seen = first_bad.load(std::memory_order_relaxed);
+        while (i < seen && !first_bad.compare_exchange_weak(seen, i)) {
+        }
+      }
+    }
+  });
+  const std::int64_t bad = first_bad.load();
+  return bad < n ? bad : -1;
+}
+
+namespace {
+
+// Geometry g's covering into *cells, or false with *failure filled (failure->geometry unset).
+bool cover_one(const double* lonlat, const std::int64_t* ring_start, const std::int64_t* shell_of,
+               std::int64_t r0, std::int64_t r1, S2RegionCoverer* coverer, bool interior,
+               std::vector<S2CellId>* cells, CoverFailure* failure) noexcept {
+  try {
+    std::vector<std::unique_ptr<S2Loop>> loops;
+    loops.reserve(static_cast<std::size_t>(r1 - r0));
+    for (std::int64_t r = r0; r < r1; ++r) {
+      auto loop = make_loop(lonlat + 2 * ring_start[r], ring_start[r + 1] - ring_start[r],
+                            &failure->message);
+      if (!loop) {
+        failure->ring = r - r0;
+        return false;
+      }
+      // The orientation rule: each ring bounds the smaller region it separates.
+      loop->Normalize();
+      loops.push_back(std::move(loop));
+    }
+    std::unique_ptr<S2Polygon> polygon = make_polygon(&loops, shell_of + r0, &failure->message);
+    if (!polygon) return false;
+    if (!check_min_level(*polygon, coverer->options().min_level(), &failure->message)) {
+      return false;
+    }
+    return cover(coverer, *polygon, interior, cells, &failure->message);
+  } catch (const std::bad_alloc&) {
+    failure->message = "out of memory";
+    return false;
+  }
+}
+
+}  // namespace
+
+bool cover_geometries(const double* lonlat, const std::int64_t* ring_start,
+                      const std::int64_t* shell_of, const std::int64_t* geom_start,
+                      std::int64_t n_geoms, const S2RegionCoverer::Options& options, bool interior,
+                      int max_threads, std::vector<std::vector<S2CellId>>* cells,
+                      CoverFailure* failure) noexcept {
+  *failure = CoverFailure();
+  try {
+    cells->assign(static_cast<std::size_t>(n_geoms), {});
+  } catch (const std::bad_alloc&) {
+    failure->out_of_memory = true;
+    failure->message = "out of memory";
+    return false;
+  }
+  // The first failing geometry in input order, whichever thread finds which failure first;
+  // geometries after a known failure are skipped.
+  std::atomic<std::int64_t> first_failure{n_geoms};
+  std::mutex lock;
+  // One chunk per geometry: the cheapest take microseconds, and cost varies a thousandfold.
+  parallel_for(n_geoms, max_threads, 1, [&](std::ptrdiff_t begin, std::ptrdiff_t end) {
+    S2RegionCoverer coverer(options);  // per chunk: its scratch state is not shareable
+    for (std::ptrdiff_t g = begin; g < end; ++g) {
+      if (g > first_failure.load(std::memory_order_relaxed)) return;
+      CoverFailure here;
+      if (cover_one(lonlat, ring_start, shell_of, geom_start[g], geom_start[g + 1], &coverer,
+                    interior, &(*cells)[static_cast<std::size_t>(g)], &here)) {
+        continue;
+      }
+      std::lock_guard<std::mutex> guard(lock);
+      if (g < first_failure.load()) {
+        first_failure.store(g);
+        here.geometry = g;
+        here.out_of_memory = here.message == "out of memory";
+        *failure = std::move(here);
+      }
+    }
+  });
+  return failure->geometry < 0 && !failure->out_of_memory;
 }
 
 }  // namespace hotloop::geo

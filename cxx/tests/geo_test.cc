@@ -204,3 +204,150 @@ TEST(GeoLeafCell, ExactBoundaryTakesTheFloor) {
 }
 
 }  // namespace
+
+// The parallel drivers against S2 called one item at a time, on 1 and 2 threads.
+namespace drivers {
+
+constexpr std::int64_t kPoints = 20000;
+
+struct Points {
+  std::vector<double> lat, lon;
+};
+
+Points random_points() {
+  Points p;
+  std::uint64_t state = 12345;
+  auto uniform = [&state] {  // xorshift64*, in [0, 1)
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<double>((state * 2685821657736338717ULL) >> 11) * 0x1p-53;
+  };
+  for (std::int64_t i = 0; i < kPoints; ++i) {
+    p.lat.push_back(std::asin(2 * uniform() - 1) * 180 / M_PI);
+    p.lon.push_back(360 * uniform() - 180);
+  }
+  // The poles, the antimeridian and one invalid point of each kind.
+  for (double lat : {90.0, -90.0, 0.0}) {
+    for (double lon : {180.0, -180.0, 0.0}) {
+      p.lat.push_back(lat);
+      p.lon.push_back(lon);
+    }
+  }
+  return p;
+}
+
+TEST(GeoDrivers, LatLngToCellsIsS2CellIdForEveryThreadCount) {
+  Points p = random_points();
+  const std::int64_t n = static_cast<std::int64_t>(p.lat.size());
+  for (int level : {30, 17, 0}) {
+    std::vector<std::uint64_t> want(p.lat.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      want[i] = S2CellId(S2LatLng::FromDegrees(p.lat[i], p.lon[i])).parent(level).id();
+    }
+    for (int threads : {1, 2}) {
+      std::vector<std::uint64_t> got(p.lat.size(), 1);
+      EXPECT_EQ(
+          hotloop::geo::latlng_to_cells(p.lat.data(), p.lon.data(), n, level, got.data(), threads),
+          0);
+      EXPECT_EQ(got, want) << "level " << level << ", " << threads << " threads";
+    }
+  }
+  p.lat[7] = std::numeric_limits<double>::quiet_NaN();
+  p.lon[9000] = 180.5;
+  std::vector<std::uint64_t> got(p.lat.size());
+  EXPECT_EQ(hotloop::geo::latlng_to_cells(p.lat.data(), p.lon.data(), n, 30, got.data(), 2), 2);
+  EXPECT_EQ(got[7], 0u);
+  EXPECT_EQ(got[9000], 0u);
+}
+
+TEST(GeoDrivers, CentresParentsAndTokens) {
+  const Points p = random_points();
+  const std::int64_t n = static_cast<std::int64_t>(p.lat.size());
+  std::vector<std::uint64_t> ids(p.lat.size());
+  hotloop::geo::latlng_to_cells(p.lat.data(), p.lon.data(), n, 30, ids.data(), 2);
+  std::vector<double> lat(ids.size()), lon(ids.size());
+  hotloop::geo::cells_to_latlng(ids.data(), n, lat.data(), lon.data(), 2);
+  std::vector<std::uint64_t> parents(ids.size());
+  hotloop::geo::cell_parents(ids.data(), n, 9, parents.data(), 2);
+  std::vector<char> tokens(16 * ids.size());
+  ASSERT_TRUE(hotloop::geo::cells_to_tokens(ids.data(), n, tokens.data(), 2));
+  std::vector<std::uint64_t> back(ids.size());
+  EXPECT_EQ(hotloop::geo::tokens_to_cells(tokens.data(), 16, n, back.data(), 2), -1);
+  EXPECT_EQ(back, ids);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const S2CellId cell(ids[i]);
+    ASSERT_EQ(lat[i], cell.ToLatLng().lat().degrees());
+    ASSERT_EQ(lon[i], cell.ToLatLng().lng().degrees());
+    ASSERT_EQ(parents[i], cell.parent(9).id());
+    ASSERT_EQ(std::string(&tokens[16 * i], cell.ToToken().size()), cell.ToToken());
+  }
+  tokens[16 * 5000] = 'g';
+  tokens[16 * 15000] = 'z';
+  EXPECT_EQ(hotloop::geo::tokens_to_cells(tokens.data(), 16, n, back.data(), 2), 5000);
+}
+
+TEST(GeoDrivers, CoverGeometriesMatchesOneCoverer) {
+  // 200 squares, every third with a hole, as flat tables.
+  std::vector<double> lonlat;
+  std::vector<std::int64_t> ring_start = {0}, shell_of, geom_start = {0};
+  for (int g = 0; g < 200; ++g) {
+    const double x = -170 + 1.7 * g, y = -60 + 0.6 * g, s = 0.05 + 0.01 * g;
+    for (double v : {x, y, x + s, y, x + s, y + s, x, y + s}) lonlat.push_back(v);
+    ring_start.push_back(static_cast<std::int64_t>(lonlat.size() / 2));
+    shell_of.push_back(0);
+    if (g % 3 == 0) {
+      const double a = x + s / 4, b = y + s / 4, t = s / 2;
+      for (double v : {a, b, a, b + t, a + t, b + t, a + t, b}) lonlat.push_back(v);
+      ring_start.push_back(static_cast<std::int64_t>(lonlat.size() / 2));
+      shell_of.push_back(0);
+    }
+    geom_start.push_back(static_cast<std::int64_t>(shell_of.size()));
+  }
+  S2RegionCoverer::Options options;
+  options.set_max_cells(12);
+  S2RegionCoverer coverer(options);
+  std::vector<std::vector<S2CellId>> want;
+  for (int g = 0; g < 200; ++g) {
+    std::string error;
+    std::vector<std::unique_ptr<S2Loop>> loops;
+    for (std::int64_t r = geom_start[g]; r < geom_start[g + 1]; ++r) {
+      loops.push_back(
+          loop_of(Ring(lonlat.begin() + 2 * ring_start[r], lonlat.begin() + 2 * ring_start[r + 1]),
+                  &error));
+      loops.back()->Normalize();
+    }
+    auto polygon = hotloop::geo::make_polygon(&loops, &shell_of[geom_start[g]], &error);
+    ASSERT_TRUE(polygon) << error;
+    want.emplace_back();
+    coverer.GetCovering(*polygon, &want.back());
+  }
+  for (int threads : {1, 2}) {
+    std::vector<std::vector<S2CellId>> got;
+    hotloop::geo::CoverFailure failure;
+    EXPECT_TRUE(hotloop::geo::cover_geometries(lonlat.data(), ring_start.data(), shell_of.data(),
+                                               geom_start.data(), 200, options, false, threads,
+                                               &got, &failure))
+        << failure.message;
+    EXPECT_EQ(got, want);
+  }
+  // Geometry 40's shell repeats its first vertex as its third; 150's gets NaN: the first
+  // failure is reported whichever thread meets which.
+  const std::int64_t v40 = ring_start[geom_start[40]], v150 = ring_start[geom_start[150]];
+  lonlat[2 * v40 + 4] = lonlat[2 * v40];
+  lonlat[2 * v40 + 5] = lonlat[2 * v40 + 1];
+  lonlat[2 * v150] = std::numeric_limits<double>::quiet_NaN();
+  for (int threads : {1, 2}) {
+    std::vector<std::vector<S2CellId>> got;
+    hotloop::geo::CoverFailure failure;
+    EXPECT_FALSE(hotloop::geo::cover_geometries(lonlat.data(), ring_start.data(), shell_of.data(),
+                                                geom_start.data(), 200, options, false, threads,
+                                                &got, &failure));
+    EXPECT_EQ(failure.geometry, 40);
+    EXPECT_EQ(failure.ring, 0);
+    EXPECT_FALSE(failure.out_of_memory);
+    EXPECT_NE(failure.message.find("Duplicate vertices"), std::string::npos) << failure.message;
+  }
+}
+
+}  // namespace drivers

@@ -4,30 +4,28 @@ Wraps Google's S2 geometry library (0.14, linked statically from the s2geometry 
 hotloop/geo.py for why). S2's classes are declared in hotloop/_cxx/s2/*.pxd, one .pxd per S2
 header; loops and polygons are built and validated through hotloop's own layer
 (cxx/include/hotloop/geo.hpp), so that S2's fatal checks never see invalid input. Arguments are
-validated here with the GIL held, then the loops run with the GIL released, split over OpenMP
-threads; nothing raises inside them (failures are recorded and raised afterwards).
+validated here with the GIL held, then the loops run in C++ with the GIL released, split over
+the process's one thread pool (hotloop::parallel_for, shared with hotloop._threads at import: the
+caller works and never waits for a helper that has not started, so a busy machine or a forked
+child costs no waiting); nothing raises inside them (failures are returned and raised
+afterwards).
 """
 import numpy as np
 
-from cython.operator cimport dereference as deref
-from cython.parallel cimport prange, threadid
 from libc.stdint cimport int64_t, uint8_t, uint64_t
-from libc.string cimport memchr
-from libcpp.memory cimport unique_ptr
-from libcpp.string cimport string
-from libcpp.utility cimport move
 from libcpp.vector cimport vector
 
 from hotloop._cxx.geo cimport (
-    cell_from_token, cell_token, check_min_level, cover, make_loop, make_polygon, valid_latlng,
+    CoverFailure, cell_parents, cells_to_latlng, cells_to_tokens, cover_geometries,
+    latlng_to_cells, tokens_to_cells,
 )
 from hotloop._cxx.s2.s2cell_id cimport S2CellId as CppS2CellId
-from hotloop._cxx.s2.s2latlng cimport S2LatLng as CppS2LatLng
-from hotloop._cxx.s2.s2loop cimport S2Loop as CppS2Loop
-from hotloop._cxx.s2.s2polygon cimport S2Polygon as CppS2Polygon
 from hotloop._cxx.s2.s2region_coverer cimport S2RegionCoverer as CppS2RegionCoverer
+from hotloop._cxx.threads cimport share_pool
 from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport as_float_array, as_int
+
+share_pool()
 
 # ============================================================================================
 # Argument checks of the geo family only (S2 levels, cell ids, tokens; the shared ones are in
@@ -99,35 +97,8 @@ cdef object check_options(object max_cells, object min_level, object max_level, 
 # End of the argument checks.
 # ============================================================================================
 
-# Below this many items a call runs on one thread: waking OpenMP's workers costs more than the
-# ~0.1-1 us of S2 work per item saves.
-cdef enum:
-    _PARALLEL_MIN = 20000
-
-
-cdef inline int small_input_threads(Py_ssize_t n, int n_threads) noexcept:
-    return 1 if n < _PARALLEL_MIN else n_threads
-
-
 # --------------------------------------------------------------------------------------------
 # Points and cells
-
-
-cdef inline uint64_t cell_of(double lat, double lon, int level) noexcept nogil:
-    # parent(30) of a leaf is the leaf itself, so one expression serves every level.
-    return CppS2CellId(CppS2LatLng.FromDegrees(lat, lon).ToPoint()).parent(level).id()
-
-
-cdef Py_ssize_t latlng_kernel(const double[::1] lat, const double[::1] lon, int level,
-                              uint64_t[::1] out, int n_threads) noexcept:
-    cdef Py_ssize_t i, n = lat.shape[0], bad = 0
-    for i in prange(n, nogil=True, num_threads=n_threads, schedule="static"):
-        if valid_latlng(lat[i], lon[i]):
-            out[i] = cell_of(lat[i], lon[i], level)
-        else:
-            out[i] = 0
-            bad += 1
-    return bad
 
 
 def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
@@ -173,9 +144,14 @@ def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
     la = np.ascontiguousarray(la, dtype=np.float64).reshape(-1)
     lo = np.ascontiguousarray(lo, dtype=np.float64).reshape(-1)
     out = np.empty(la.shape[0], dtype=U64)
-    if latlng_kernel(la, lo, lvl, out, small_input_threads(la.shape[0], nt)):
-        bad = ~((np.abs(la) <= 90) & (np.abs(lo) <= 180))
-        i = int(np.flatnonzero(bad)[0])
+    cdef const double[::1] la_v = la, lo_v = lo
+    cdef uint64_t[::1] o = out
+    cdef int64_t n = la_v.shape[0], bad = 0
+    if n:
+        with nogil:
+            bad = latlng_to_cells(&la_v[0], &lo_v[0], n, lvl, &o[0], nt)
+    if bad:
+        i = int(np.flatnonzero(~((np.abs(la) <= 90) & (np.abs(lo) <= 180)))[0])
         raise ValueError(
             f"point {i} has lat={float(la[i])!r}, lon={float(lo[i])!r}: latitudes must lie in "
             "[-90, 90] and longitudes in [-180, 180]"
@@ -215,12 +191,6 @@ cdef object checked_ids(object ids, int min_level):
     return arr
 
 
-cdef inline void centre(uint64_t id, double* lat, double* lon) noexcept nogil:
-    cdef CppS2LatLng ll = CppS2CellId(id).ToLatLng()
-    lat[0] = ll.lat().degrees()
-    lon[0] = ll.lng().degrees()
-
-
 def cell_to_latlng(ids, *, n_threads=None):
     """Return the centres of S2 cells as (latitude, longitude) in degrees.
 
@@ -244,13 +214,14 @@ def cell_to_latlng(ids, *, n_threads=None):
     """
     cdef object arr = checked_ids(ids, 0)
     cdef const uint64_t[::1] flat = arr.reshape(-1)
-    cdef Py_ssize_t i, n = flat.shape[0]
+    cdef Py_ssize_t n = flat.shape[0]
     lat = np.empty(n, dtype=np.float64)
     lon = np.empty(n, dtype=np.float64)
     cdef double[::1] la = lat, lo = lon
-    cdef int nt = small_input_threads(n, effective_n_threads(n_threads))
-    for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
-        centre(flat[i], &la[i], &lo[i])
+    cdef int nt = effective_n_threads(n_threads)
+    if n:
+        with nogil:
+            cells_to_latlng(&flat[0], n, &la[0], &lo[0], nt)
     return lat.reshape(arr.shape), lon.reshape(arr.shape)
 
 
@@ -278,12 +249,13 @@ def cell_parent(ids, level, *, n_threads=None):
     cdef int lvl = as_level(level, "level")
     cdef object arr = checked_ids(ids, lvl)
     cdef const uint64_t[::1] flat = arr.reshape(-1)
-    cdef Py_ssize_t i, n = flat.shape[0]
+    cdef Py_ssize_t n = flat.shape[0]
     out = np.empty(n, dtype=U64)
     cdef uint64_t[::1] o = out
-    cdef int nt = small_input_threads(n, effective_n_threads(n_threads))
-    for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
-        o[i] = CppS2CellId(flat[i]).parent(lvl).id()
+    cdef int nt = effective_n_threads(n_threads)
+    if n:
+        with nogil:
+            cell_parents(&flat[0], n, lvl, &o[0], nt)
     return out.reshape(arr.shape)
 
 
@@ -333,27 +305,17 @@ def cell_to_token(ids, *, n_threads=None):
     """
     cdef object arr = as_cell_ids(ids, "ids")
     cdef const uint64_t[::1] flat = arr.reshape(-1)
-    cdef Py_ssize_t i, n = flat.shape[0]
-    out = np.zeros(n, dtype="S16")
+    cdef Py_ssize_t n = flat.shape[0]
+    out = np.empty(n, dtype="S16")
     cdef uint8_t[:, ::1] buf = out.view(np.uint8).reshape(n, 16)
-    cdef int nt = small_input_threads(n, effective_n_threads(n_threads))
-    cdef Py_ssize_t failed = 0
-    for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
-        if cell_token(flat[i], <char*>&buf[i, 0]) == 0:
-            failed += 1
-    if failed:
+    cdef int nt = effective_n_threads(n_threads)
+    cdef bint ok = True
+    if n:
+        with nogil:
+            ok = cells_to_tokens(&flat[0], n, <char*>&buf[0, 0], nt)
+    if not ok:
         raise MemoryError("out of memory while formatting S2 cell tokens")
     return out.astype("U16").reshape(arr.shape)
-
-
-cdef uint64_t token_cell(const uint8_t* p, Py_ssize_t width, bint* bad) noexcept nogil:
-    cdef const void* end = memchr(p, 0, width)
-    cdef Py_ssize_t size = width if end == NULL else <const uint8_t*>end - p
-    cdef uint64_t id = cell_from_token(<const char*>p, size).id()
-    # S2 answers 0 both for its token "X" and for malformed text.
-    if id == 0 and not (size == 1 and (p[0] == b"X" or p[0] == b"x")):
-        bad[0] = True
-    return id
 
 
 def token_to_cell(tokens, *, n_threads=None):
@@ -380,20 +342,16 @@ def token_to_cell(tokens, *, n_threads=None):
     cdef object arr = as_token_bytes(tokens, "tokens")
     cdef object flat_arr = arr.reshape(-1)
     cdef Py_ssize_t width = arr.dtype.itemsize
-    cdef Py_ssize_t i, n = flat_arr.shape[0]
+    cdef Py_ssize_t n = flat_arr.shape[0]
     out = np.empty(n, dtype=U64)
     cdef uint64_t[::1] o = out
     cdef const uint8_t[:, ::1] buf = flat_arr.view(np.uint8).reshape(n, width)
-    bad_flags = np.zeros(n, dtype=np.uint8)
-    cdef uint8_t[::1] bad = bad_flags
-    cdef bint b
-    cdef int nt = small_input_threads(n, effective_n_threads(n_threads))
-    for i in prange(n, nogil=True, num_threads=nt, schedule="static"):
-        b = False
-        o[i] = token_cell(&buf[i, 0], width, &b)
-        bad[i] = b
-    if bad_flags.any():
-        j = int(np.flatnonzero(bad_flags)[0])
+    cdef int nt = effective_n_threads(n_threads)
+    cdef int64_t j = -1
+    if n:
+        with nogil:
+            j = tokens_to_cells(<const char*>&buf[0, 0], width, n, &o[0], nt)
+    if j >= 0:
         raise ValueError(
             f"tokens[{j}] = {flat_arr[j].decode('ascii')!r} is not an S2 cell token "
             "(1 to 16 hexadecimal digits, or 'X')"
@@ -403,29 +361,6 @@ def token_to_cell(tokens, *, n_threads=None):
 
 # --------------------------------------------------------------------------------------------
 # Coverings
-
-
-cdef void cover_one(const double* coords, const int64_t* ring_start, const int64_t* shell_of,
-                    int64_t r0, int64_t r1, CppS2RegionCoverer* coverer, int min_level,
-                    bint interior, vector[CppS2CellId]* cells, string* error,
-                    int64_t* bad_ring) noexcept nogil:
-    """Covers the polygon of rings r0..r1-1; on invalid input fills *error (and *bad_ring)."""
-    cdef vector[unique_ptr[CppS2Loop]] loops
-    cdef unique_ptr[CppS2Loop] loop
-    cdef unique_ptr[CppS2Polygon] polygon
-    cdef int64_t r
-    for r in range(r0, r1):
-        loop = make_loop(coords + 2 * ring_start[r], ring_start[r + 1] - ring_start[r], error)
-        if loop.get() == NULL:
-            bad_ring[0] = r - r0
-            return
-        # The orientation rule: each ring bounds the smaller region it separates.
-        deref(loop).Normalize()
-        loops.push_back(move(loop))
-    polygon = make_polygon(&loops, shell_of + r0, error)
-    if polygon.get() == NULL or not check_min_level(deref(polygon), min_level, error):
-        return
-    cover(coverer, deref(polygon), interior, cells, error)
 
 
 def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
@@ -445,36 +380,25 @@ def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
     cdef Py_ssize_t n_geoms = geom_start.shape[0] - 1
     if n_geoms < 0 or ring_start.shape[0] != shell_of.shape[0] + 1:
         raise ValueError("inconsistent ring tables")
-    if n_geoms < nt:
-        nt = max(1, <int>n_geoms)
     cdef CppS2RegionCoverer.Options options
     options.set_max_cells(cells_)
     options.set_min_level(lo)
     options.set_max_level(hi)
     options.set_level_mod(mod)
-    # One coverer per thread: S2RegionCoverer keeps scratch state between calls.
-    cdef vector[unique_ptr[CppS2RegionCoverer]] coverers
-    for _ in range(nt):
-        coverers.push_back(unique_ptr[CppS2RegionCoverer](new CppS2RegionCoverer(options)))
     cdef vector[vector[CppS2CellId]] cells
-    cdef vector[string] errors
-    cdef vector[int64_t] bad_ring
-    cells.resize(n_geoms)
-    errors.resize(n_geoms)
-    bad_ring.resize(n_geoms, -1)
+    cdef CoverFailure failure
     cdef const double* xy = &coords[0, 0] if coords.shape[0] else NULL
-    cdef const int64_t* rs = &ring_start[0]
     cdef const int64_t* so = &shell_of[0] if shell_of.shape[0] else NULL
+    with nogil:
+        cover_geometries(xy, &ring_start[0], so, &geom_start[0], n_geoms, options, interior, nt,
+                         &cells, &failure)
+    if failure.out_of_memory:
+        where = f"geometry {failure.geometry}" if failure.geometry >= 0 else "the geometries"
+        raise MemoryError(f"out of memory while covering {where}")
+    if failure.geometry >= 0:
+        return None, None, (failure.geometry, failure.ring,
+                            failure.message.decode("utf-8", "replace"))
     cdef Py_ssize_t g
-    # Geometries differ wildly in cost (a triangle vs a coastline): hand them out one by one.
-    for g in prange(n_geoms, nogil=True, num_threads=nt, schedule="dynamic"):
-        cover_one(xy, rs, so, geom_start[g], geom_start[g + 1], coverers[threadid()].get(),
-                  lo, interior, &cells[g], &errors[g], &bad_ring[g])
-    for g in range(n_geoms):
-        if errors[g].size():
-            if errors[g] == b"out of memory":
-                raise MemoryError(f"out of memory while covering geometry {g}")
-            return None, None, (g, bad_ring[g], errors[g].decode("utf-8", "replace"))
     offsets = np.empty(n_geoms + 1, dtype=np.int64)
     cdef int64_t[::1] off = offsets
     off[0] = 0

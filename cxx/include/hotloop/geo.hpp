@@ -87,4 +87,74 @@ inline S2CellId cell_from_token(const char* data, std::size_t size) noexcept {
   return S2CellId::FromToken(absl::string_view(data, size));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Parallel drivers of hotloop.geo's loops. Each splits its items over hotloop::parallel_for
+// (threads.hpp): max_threads is the caller's thread count (Python's effective_n_threads); the
+// results never depend on it. None throws and none waits for a helper thread that has not
+// started, so they are safe in a child process after fork() and on a busy machine.
+
+// out[i] = S2CellId(S2LatLng::FromDegrees(lat[i], lon[i])).parent(level).id(), id for id, or 0
+// where !valid_latlng(lat[i], lon[i]) (those are counted, not converted).
+//   lat, lon  read: n degrees each.
+//   out       written: n ids.
+// level: 0..30. Returns the number of invalid points.
+std::int64_t latlng_to_cells(const double* lat, const double* lon, std::int64_t n, int level,
+                             std::uint64_t* out, int max_threads) noexcept;
+
+// lat[i], lon[i] = the centre of cell ids[i] in degrees (S2CellId::ToLatLng).
+//   ids       read: n valid cell ids (S2CellId::is_valid(); the caller checks).
+//   lat, lon  written: n values each.
+void cells_to_latlng(const std::uint64_t* ids, std::int64_t n, double* lat, double* lon,
+                     int max_threads) noexcept;
+
+// out[i] = S2CellId(ids[i]).parent(level).id().
+//   ids  read: n valid cell ids whose levels are >= level (the caller checks).
+//   out  written: n ids (may alias ids).
+void cell_parents(const std::uint64_t* ids, std::int64_t n, int level, std::uint64_t* out,
+                  int max_threads) noexcept;
+
+// S2CellId(ids[i]).ToToken() into out[16 * i, 16 * i + 16), padded with NUL bytes.
+//   ids  read: n values (any 64-bit value has a token).
+//   out  written: 16 * n bytes.
+// Returns false if a string could not be allocated (out is then incomplete).
+bool cells_to_tokens(const std::uint64_t* ids, std::int64_t n, char* out, int max_threads) noexcept;
+
+// out[i] = S2CellId::FromToken(token i), token i being tokens[width * i, width * i + width) up to
+// its first NUL byte.
+//   tokens  read: width * n bytes.
+//   out     written: n ids.
+// Returns the index of the first malformed token (empty, longer than 16 characters, not
+// hexadecimal; "X" or "x" is id 0), or -1 if there is none.
+std::int64_t tokens_to_cells(const char* tokens, std::int64_t width, std::int64_t n,
+                             std::uint64_t* out, int max_threads) noexcept;
+
+// Where cover_geometries stopped: the first geometry (in input order) that could not be covered.
+struct CoverFailure {
+  std::int64_t geometry = -1;  // -1: every geometry was covered
+  std::int64_t ring = -1;      // the ring, counted from the geometry's first one; -1: not one ring
+  bool out_of_memory = false;
+  std::string message;
+};
+
+// The coverings of many geometries, each a polygon given as flat rings (GeoJSON's order):
+//   lonlat      read: (longitude, latitude) pairs in degrees; ring r is the vertices
+//               [ring_start[r], ring_start[r + 1]).
+//   ring_start  read: n_rings + 1 offsets, non-decreasing.
+//   shell_of    read: n_rings entries; shell_of[r] is the index of ring r's shell counted from
+//               its geometry's first ring (make_polygon's shell_of).
+//   geom_start  read: n_geoms + 1 offsets into the rings; geometry g owns
+//               [geom_start[g], geom_start[g + 1]).
+//   cells       written: resized to n_geoms; (*cells)[g] is geometry g's covering (interior
+//               covering with interior), in S2's order.
+//   failure     written: the first geometry that make_loop, make_polygon or check_min_level
+//               refused (later ones may not have been covered), or out_of_memory.
+// Geometries are handed out one at a time (a triangle and a coastline differ 1000-fold in cost);
+// each thread keeps one S2RegionCoverer, reused from geometry to geometry. Returns
+// failure->geometry < 0 && !failure->out_of_memory.
+bool cover_geometries(const double* lonlat, const std::int64_t* ring_start,
+                      const std::int64_t* shell_of, const std::int64_t* geom_start,
+                      std::int64_t n_geoms, const S2RegionCoverer::Options& options, bool interior,
+                      int max_threads, std::vector<std::vector<S2CellId>>* cells,
+                      CoverFailure* failure) noexcept;
+
 }  // namespace hotloop::geo

@@ -1,5 +1,6 @@
 # Declarations of cxx/include/hotloop/geo.hpp, hotloop's layer in front of S2. No logic here.
 from libc.stdint cimport int64_t, uint64_t
+from libcpp cimport bool as cbool
 from libcpp.memory cimport unique_ptr
 from libcpp.string cimport string
 from libcpp.vector cimport vector
@@ -21,3 +22,26 @@ cdef extern from "hotloop/geo.hpp" namespace "hotloop::geo" nogil:
                vector[S2CellId]* cells, string* error) noexcept
     size_t cell_token(uint64_t id, char* out) noexcept
     S2CellId cell_from_token(const char* data, size_t size) noexcept
+
+    # The parallel drivers (hotloop::parallel_for; max_threads from effective_n_threads).
+    int64_t latlng_to_cells(const double* lat, const double* lon, int64_t n, int level,
+                            uint64_t* out, int max_threads) noexcept
+    void cells_to_latlng(const uint64_t* ids, int64_t n, double* lat, double* lon,
+                         int max_threads) noexcept
+    void cell_parents(const uint64_t* ids, int64_t n, int level, uint64_t* out,
+                      int max_threads) noexcept
+    bint cells_to_tokens(const uint64_t* ids, int64_t n, char* out, int max_threads) noexcept
+    int64_t tokens_to_cells(const char* tokens, int64_t width, int64_t n, uint64_t* out,
+                            int max_threads) noexcept
+
+    cdef cppclass CoverFailure:
+        int64_t geometry
+        int64_t ring
+        cbool out_of_memory
+        string message
+
+    bint cover_geometries(const double* lonlat, const int64_t* ring_start,
+                          const int64_t* shell_of, const int64_t* geom_start, int64_t n_geoms,
+                          const S2RegionCoverer.Options& options, bint interior,
+                          int max_threads, vector[vector[S2CellId]]* cells,
+                          CoverFailure* failure) noexcept
