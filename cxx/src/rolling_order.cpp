@@ -1,0 +1,296 @@
+// Moving-window order statistics and counts: see rolling.hpp for the conventions.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <new>
+#include <vector>
+
+#include "hotloop/detail/float_types.hpp"
+#include "hotloop/rolling.hpp"
+#include "hotloop/threads.hpp"
+
+namespace hotloop {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+inline std::ptrdiff_t at_least_one(std::ptrdiff_t m) noexcept { return m > 1 ? m : 1; }
+
+// Counts of non-NaN values: exact integer arithmetic. As pandas' rolling().count(), min_periods
+// applies to the window's length (NaNs included), not to the count.
+template <class T>
+void count_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp, T* out,
+                 std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
+  const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
+  std::ptrdiff_t cnt = 0;
+  for (std::ptrdiff_t i = first; i < end; ++i) {
+    cnt += x[i * xs] == x[i * xs];
+    if (i - W >= first) cnt -= x[(i - W) * xs] == x[(i - W) * xs];
+    const std::ptrdiff_t len = i + 1 < W ? i + 1 : W;
+    if (i >= begin) out[i * os] = len >= minp ? static_cast<T>(cnt) : static_cast<T>(kNaN);
+  }
+}
+
+// Streaming min/max with a monotonic deque of positions (Lemire, "Streaming maximum-minimum
+// filter using no more than three comparisons per element", 2006): the deque's values increase
+// (min) from front to back, so the front is the window's extreme. A new value removes the back
+// entries it beats or ties (ties go to the latest, bottleneck's convention); each position enters
+// and leaves once: O(1) amortised per output whatever the window.
+template <class T, bool MAX, bool ARG>
+void minmax_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp, T* out,
+                  std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
+  const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
+  const std::ptrdiff_t cap = std::min(W, end - first) + 1;  // ring buffer of positions
+  std::vector<std::ptrdiff_t> ring(static_cast<std::size_t>(cap));
+  std::ptrdiff_t* q = ring.data();
+  std::ptrdiff_t head = 0, size = 0, cnt = 0;
+  const std::ptrdiff_t need = at_least_one(minp);
+  for (std::ptrdiff_t i = first; i < end; ++i) {
+    const T v = x[i * xs];
+    if (v == v) {
+      ++cnt;
+      while (size > 0) {
+        const T b = x[q[(head + size - 1) % cap] * xs];
+        if (MAX ? b <= v : b >= v) {
+          --size;
+        } else {
+          break;
+        }
+      }
+      q[(head + size) % cap] = i;
+      ++size;
+    }
+    if (i - W >= first) {
+      const T old = x[(i - W) * xs];
+      cnt -= old == old;
+    }
+    while (size > 0 && q[head] <= i - W) {
+      head = (head + 1) % cap;
+      --size;
+    }
+    if (i >= begin) {
+      T r = static_cast<T>(kNaN);
+      if (cnt >= need) r = ARG ? static_cast<T>(i - q[head]) : x[q[head] * xs];
+      out[i * os] = r;
+    }
+  }
+}
+
+// Fenwick (binary indexed) tree of counts over the ranks 0..m-1 of a block's sorted values.
+class Fenwick {
+ public:
+  explicit Fenwick(std::ptrdiff_t m) : t_(static_cast<std::size_t>(m) + 1, 0) {
+    top_ = 1;
+    while (top_ * 2 <= m) top_ *= 2;
+  }
+  void add(std::ptrdiff_t r, std::int32_t d) noexcept {
+    const std::ptrdiff_t m = static_cast<std::ptrdiff_t>(t_.size()) - 1;
+    for (std::ptrdiff_t i = r + 1; i <= m; i += i & -i) t_[i] += d;
+  }
+  // Number of entries with rank < r.
+  std::int32_t below(std::ptrdiff_t r) const noexcept {
+    std::int32_t s = 0;
+    for (std::ptrdiff_t i = r; i > 0; i -= i & -i) s += t_[i];
+    return s;
+  }
+  // Rank of the k-th entry (k = 0, 1, ...), k < total.
+  std::ptrdiff_t kth(std::int32_t k) const noexcept {
+    const std::ptrdiff_t m = static_cast<std::ptrdiff_t>(t_.size()) - 1;
+    std::ptrdiff_t pos = 0;
+    for (std::ptrdiff_t step = top_; step > 0; step /= 2) {
+      const std::ptrdiff_t nxt = pos + step;
+      if (nxt <= m && t_[nxt] <= k) {
+        pos = nxt;
+        k -= t_[nxt];
+      }
+    }
+    return pos;  // 1-based pos + 1 holds the entry: rank pos
+  }
+
+ private:
+  std::vector<std::int32_t> t_;
+  std::ptrdiff_t top_;
+};
+
+template <class T>
+double quantile_of(const double* sorted, const Fenwick& f, std::int32_t m, RollingOrder kind,
+                   double q, RollingInterpolation interp) noexcept {
+  auto get = [&](std::int32_t k) { return sorted[f.kth(k)]; };
+  if (kind == RollingOrder::median) {
+    if (m % 2 == 1) return get(m / 2);
+    const double a = get(m / 2 - 1), b = get(m / 2);
+    const double mid = (a + b) / 2;
+    return std::isinf(mid) && std::isfinite(a) && std::isfinite(b) ? a / 2 + b / 2 : mid;
+  }
+  // pandas' roll_quantile, operation for operation.
+  if (m == 1) return get(0);
+  const double t = q * static_cast<double>(m - 1);
+  const auto k = static_cast<std::int32_t>(t);
+  if (static_cast<double>(k) == t) return get(k);
+  switch (interp) {
+    case RollingInterpolation::linear: {
+      const double lo = get(k), hi = get(k + 1);
+      return lo + (hi - lo) * (t - static_cast<double>(k));
+    }
+    case RollingInterpolation::lower:
+      return get(k);
+    case RollingInterpolation::higher:
+      return get(k + 1);
+    case RollingInterpolation::nearest: {
+      const double frac = t - static_cast<double>(k);
+      if (frac == 0.5) return k % 2 == 0 ? get(k) : get(k + 1);
+      return frac < 0.5 ? get(k) : get(k + 1);
+    }
+    case RollingInterpolation::midpoint:
+      return (get(k) + get(k + 1)) / 2;
+  }
+  return kNaN;
+}
+
+// median, quantile, rank: the block's non-NaN values sorted once, the window kept as a set of
+// ranks in a Fenwick tree.
+template <class T>
+void sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp,
+                  RollingOrder kind, double q, RollingInterpolation interp, T* out,
+                  std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
+  const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
+  const std::ptrdiff_t len = end - first;
+  std::vector<std::int32_t> order;  // positions (relative to first) of non-NaN values
+  order.reserve(static_cast<std::size_t>(len));
+  for (std::ptrdiff_t i = 0; i < len; ++i) {
+    const T v = x[(first + i) * xs];
+    if (v == v) order.push_back(static_cast<std::int32_t>(i));
+  }
+  // Ties by position: a strict weak order (-0.0 and 0.0 are equal values, as in comparisons).
+  std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+    const T va = x[(first + a) * xs], vb = x[(first + b) * xs];
+    return va < vb || (!(vb < va) && a < b);
+  });
+  const std::ptrdiff_t m = static_cast<std::ptrdiff_t>(order.size());
+  std::vector<std::int32_t> rank(static_cast<std::size_t>(len), -1);
+  std::vector<double> sorted(static_cast<std::size_t>(m));
+  for (std::ptrdiff_t r = 0; r < m; ++r) {
+    rank[order[r]] = static_cast<std::int32_t>(r);
+    sorted[r] = static_cast<double>(x[(first + order[r]) * xs]);
+  }
+  // For rank: the first and one-past-last rank of each group of equal values.
+  std::vector<std::int32_t> lo, hi;
+  if (kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers) {
+    lo.resize(static_cast<std::size_t>(m));
+    hi.resize(static_cast<std::size_t>(m));
+    for (std::ptrdiff_t r = 0; r < m;) {
+      std::ptrdiff_t s = r + 1;
+      while (s < m && sorted[s] == sorted[r]) ++s;
+      for (std::ptrdiff_t k = r; k < s; ++k) {
+        lo[k] = static_cast<std::int32_t>(r);
+        hi[k] = static_cast<std::int32_t>(s);
+      }
+      r = s;
+    }
+  }
+  Fenwick f(m > 0 ? m : 1);
+  std::int32_t cnt = 0;
+  const std::ptrdiff_t need = at_least_one(minp);
+  for (std::ptrdiff_t i = 0; i < len; ++i) {
+    if (rank[i] >= 0) {
+      f.add(rank[i], 1);
+      ++cnt;
+    }
+    if (i - W >= 0 && rank[i - W] >= 0) {
+      f.add(rank[i - W], -1);
+      --cnt;
+    }
+    if (first + i < begin) continue;
+    double r = kNaN;
+    if (cnt >= need) {
+      if (kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers) {
+        if (rank[i] >= 0) {
+          if (cnt == 1) {
+            r = 0.0;
+          } else {
+            // bottleneck's arithmetic, in T: g counts 2 per smaller value, e the equal ones;
+            // for integer input its full windows multiply by 1 / (window - 1) instead.
+            const std::int32_t less = f.below(lo[rank[i]]);
+            const std::int32_t equal = f.below(hi[rank[i]]) - less;
+            T v = T(0.5) * static_cast<T>(2 * less + equal - 1);
+            if (kind == RollingOrder::rank_of_integers && first + i >= W) {
+              v = v * (T(1) / static_cast<T>(W - 1));
+            } else {
+              v = v / static_cast<T>(cnt - 1);
+            }
+            r = T(2) * (v - T(0.5));
+          }
+        }
+      } else {
+        r = quantile_of<T>(sorted.data(), f, cnt, kind, q, interp);
+      }
+    }
+    out[(first + i) * os] = static_cast<T>(r);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void rolling_order_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp,
+                         RollingOrder kind, double q, RollingInterpolation interp, T* out,
+                         std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
+  if (begin >= end) return;
+  switch (kind) {
+    case RollingOrder::count:
+      return count_block(x, xs, W, minp, out, os, begin, end);
+    case RollingOrder::min:
+      return minmax_block<T, false, false>(x, xs, W, minp, out, os, begin, end);
+    case RollingOrder::max:
+      return minmax_block<T, true, false>(x, xs, W, minp, out, os, begin, end);
+    case RollingOrder::argmin:
+      return minmax_block<T, false, true>(x, xs, W, minp, out, os, begin, end);
+    case RollingOrder::argmax:
+      return minmax_block<T, true, true>(x, xs, W, minp, out, os, begin, end);
+    default:
+      return sorted_block(x, xs, W, minp, kind, q, interp, out, os, begin, end);
+  }
+}
+
+template <class T>
+void rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                        std::ptrdiff_t min_periods, RollingOrder kind, double q,
+                        RollingInterpolation interp, int n_threads) {
+  const std::ptrdiff_t n = rows.n;
+  if (rows.rows <= 0 || n <= 0) return;
+  const std::ptrdiff_t block = rolling_order_block_size(kind, window);
+  const std::ptrdiff_t nblocks = (n + block - 1) / block;
+  const bool sorted = kind == RollingOrder::median || kind == RollingOrder::quantile ||
+                      kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers;
+  // One-core costs measured by cxx/bench/rolling_benchmark, rounded up.
+  const std::ptrdiff_t per_task = (n < block ? n : block) + (window < n ? window : n);
+  const std::ptrdiff_t grain = rolling_rows_grain(per_task, sorted ? 60.0 : 4.0);
+  std::atomic<bool> failed{false};
+  parallel_for(rows.rows * nblocks, n_threads, grain, [&](std::ptrdiff_t t0, std::ptrdiff_t t1) {
+    for (std::ptrdiff_t t = t0; t < t1; ++t) {
+      const std::ptrdiff_t r = t / nblocks;
+      const std::ptrdiff_t b = (t % nblocks) * block;
+      try {
+        rolling_order_block(x + rows.x_offsets[r], rows.x_stride, window, min_periods, kind, q,
+                            interp, out + rows.out_offsets[r], rows.out_stride, b,
+                            b + block < n ? b + block : n);
+      } catch (const std::bad_alloc&) {
+        failed.store(true, std::memory_order_relaxed);
+      }
+    }
+  });
+  if (failed.load()) throw std::bad_alloc();
+}
+
+#define HOTLOOP_ROLLING_ORDER_ENTRY_POINTS(T)                                                     \
+  template void rolling_order_block<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,  \
+                                       RollingOrder, double, RollingInterpolation, T*,            \
+                                       std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t);           \
+  template void rolling_order_rows<T>(const T*, T*, const RollingRows&, std::ptrdiff_t,           \
+                                      std::ptrdiff_t, RollingOrder, double, RollingInterpolation, \
+                                      int);
+HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_ROLLING_ORDER_ENTRY_POINTS)
+
+}  // namespace hotloop
