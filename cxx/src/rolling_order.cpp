@@ -42,37 +42,37 @@ template <class T, bool MAX, bool ARG>
 void minmax_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp, T* out,
                   std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
   const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
-  const std::ptrdiff_t cap = std::min(W, end - first) + 1;  // ring buffer of positions
-  std::vector<std::ptrdiff_t> ring(static_cast<std::size_t>(cap));
-  std::ptrdiff_t* q = ring.data();
-  std::ptrdiff_t head = 0, size = 0, cnt = 0;
+  // Ring buffer of (value, position), a power of two long so that wrapping is a mask; head and
+  // tail only grow. It never holds more than min(W, block) + 1 entries.
+  std::ptrdiff_t cap = 1;
+  while (cap < std::min(W, end - first) + 1) cap *= 2;
+  const std::ptrdiff_t mask = cap - 1;
+  struct Entry {
+    T v;
+    std::ptrdiff_t pos;
+  };
+  std::vector<Entry> ring(static_cast<std::size_t>(cap));
+  Entry* q = ring.data();
+  std::ptrdiff_t head = 0, tail = 0, cnt = 0;
   const std::ptrdiff_t need = at_least_one(minp);
   for (std::ptrdiff_t i = first; i < end; ++i) {
     const T v = x[i * xs];
     if (v == v) {
       ++cnt;
-      while (size > 0) {
-        const T b = x[q[(head + size - 1) % cap] * xs];
-        if (MAX ? b <= v : b >= v) {
-          --size;
-        } else {
-          break;
-        }
+      while (tail > head && (MAX ? q[(tail - 1) & mask].v <= v : q[(tail - 1) & mask].v >= v)) {
+        --tail;
       }
-      q[(head + size) % cap] = i;
-      ++size;
+      q[tail & mask] = Entry{v, i};
+      ++tail;
     }
     if (i - W >= first) {
       const T old = x[(i - W) * xs];
       cnt -= old == old;
     }
-    while (size > 0 && q[head] <= i - W) {
-      head = (head + 1) % cap;
-      --size;
-    }
+    if (tail > head && q[head & mask].pos <= i - W) ++head;  // at most one expires per step
     if (i >= begin) {
       T r = static_cast<T>(kNaN);
-      if (cnt >= need) r = ARG ? static_cast<T>(i - q[head]) : x[q[head] * xs];
+      if (cnt >= need) r = ARG ? static_cast<T>(i - q[head & mask].pos) : q[head & mask].v;
       out[i * os] = r;
     }
   }

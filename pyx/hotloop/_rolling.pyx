@@ -409,8 +409,9 @@ cdef dict DOCS = {
     "rolling_std": ("Moving-window standard deviation.", DDOF_DOC, MOMENT_NOTES, ""),
     "rolling_count": (
         "Moving-window count of non-NaN values (pandas' ``rolling().count()``).", "",
-        "Infinities count. The count is exact.", "A window of no values counts 0 when "
-        "``min_periods`` is 0."),
+        "Infinities count. The count is exact.", "As in pandas, ``min_periods`` applies to "
+        "the window's length, NaNs included: the first ``min_periods - 1`` outputs are NaN, "
+        "the others count."),
     "rolling_min": ("Moving-window minimum (O(n) whatever the window: monotonic deque).", "",
                     ORDER_NOTES.format(exact=""), ""),
     "rolling_max": ("Moving-window maximum (O(n) whatever the window: monotonic deque).", "",
