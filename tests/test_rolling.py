@@ -509,7 +509,7 @@ def tie_heavy(rng, n):
 
 
 @pytest.mark.parametrize("kind", ORDER)
-@pytest.mark.parametrize("window", [1, 2, 3, 10, 64])
+@pytest.mark.parametrize("window", [1, 2, 3, 10, 64, 250])
 @pytest.mark.parametrize("minp", [None, 0, 1, 2])
 def test_order_against_sorted_twin(kind, window, minp, rng):
     if minp is not None and minp > window:
@@ -524,7 +524,7 @@ def test_quantile_against_twin_and_pandas(interpolation, q, rng):
     pd = pytest.importorskip("pandas")
     x = with_specials(rng, 400, frac_inf=0.0)
     x[50:60] = 3.0
-    for window, minp in [(1, 1), (5, 5), (8, 3), (30, 1)]:
+    for window, minp in [(1, 1), (5, 5), (8, 3), (30, 1), (200, 50)]:
         got = hotloop.rolling_quantile(x, window, q, interpolation=interpolation, min_periods=minp)
         assert_same(got, order_twin(x, window, "quantile", minp, q, interpolation))
         ref = (
@@ -536,7 +536,7 @@ def test_quantile_against_twin_and_pandas(interpolation, q, rng):
 def test_median_against_pandas(rng):
     pd = pytest.importorskip("pandas")
     x = with_specials(rng, 2000, frac_inf=0.0)
-    for window, minp in [(4, 1), (5, 5), (50, 10)]:
+    for window, minp in [(4, 1), (5, 5), (50, 10), (300, 20)]:
         ref = pd.Series(x).rolling(window, min_periods=minp).median().to_numpy()
         assert_same(hotloop.rolling_median(x, window, min_periods=minp), ref)
         ref = pd.Series(x).rolling(window, min_periods=minp).count().to_numpy()

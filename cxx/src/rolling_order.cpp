@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <new>
 #include <vector>
@@ -114,10 +115,10 @@ class Fenwick {
   std::ptrdiff_t top_;
 };
 
-template <class T>
-double quantile_of(const double* sorted, const Fenwick& f, std::int32_t m, RollingOrder kind,
-                   double q, RollingInterpolation interp) noexcept {
-  auto get = [&](std::int32_t k) { return sorted[f.kth(k)]; };
+// median or quantile of m sorted values, get(k) the k-th (k = 0, 1, ...).
+template <class Get>
+double quantile_of(Get get, std::int32_t m, RollingOrder kind, double q,
+                   RollingInterpolation interp) noexcept {
   if (kind == RollingOrder::median) {
     if (m % 2 == 1) return get(m / 2);
     const double a = get(m / 2 - 1), b = get(m / 2);
@@ -147,6 +148,84 @@ double quantile_of(const double* sorted, const Fenwick& f, std::int32_t m, Rolli
       return (get(k) + get(k + 1)) / 2;
   }
   return kNaN;
+}
+
+// bottleneck's move_rank arithmetic, in T: g counts 2 per smaller value, e the equal ones; for
+// integer input, from output `window` on, it multiplies by 1 / (window - 1) instead of dividing.
+template <class T>
+double rank_value(std::int32_t less, std::int32_t equal, std::int32_t cnt, bool reciprocal,
+                  std::ptrdiff_t W) noexcept {
+  T v = T(0.5) * static_cast<T>(2 * less + equal - 1);
+  if (reciprocal) {
+    v = v * (T(1) / static_cast<T>(W - 1));
+  } else {
+    v = v / static_cast<T>(cnt - 1);
+  }
+  return T(2) * (v - T(0.5));
+}
+
+// Short windows: the window's non-NaN values kept sorted in a small array (insertion and removal
+// move at most `window` values, cheaper than the tree's log-depth walks up to a few hundred).
+// Equal values stay in arrival order, so the one leaving is the first of its run: the same
+// order as the tree's (value, position) ranks, hence the same outputs bit for bit.
+constexpr std::ptrdiff_t kSmallWindow = 192;
+
+template <class T>
+void small_sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp,
+                        RollingOrder kind, double q, RollingInterpolation interp, T* out,
+                        std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
+  const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
+  std::vector<double> store(static_cast<std::size_t>(W) + 1);
+  double* buf = store.data();
+  std::int32_t m = 0;
+  const std::ptrdiff_t need = at_least_one(minp);
+  const bool rank = kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers;
+  for (std::ptrdiff_t i = first; i < end; ++i) {
+    const double v = static_cast<double>(x[i * xs]);
+    const double old = i - W >= first ? static_cast<double>(x[(i - W) * xs]) : kNaN;
+    if (v == v && old == old) {
+      // Full window: one pass moves only the values between the leaving and the new one.
+      const std::ptrdiff_t out_at = std::lower_bound(buf, buf + m, old) - buf;
+      const std::ptrdiff_t in_at = std::upper_bound(buf, buf + m, v) - buf;
+      if (in_at > out_at) {
+        for (std::ptrdiff_t k = out_at; k < in_at - 1; ++k) buf[k] = buf[k + 1];
+        buf[in_at - 1] = v;
+      } else {
+        for (std::ptrdiff_t k = out_at; k > in_at; --k) buf[k] = buf[k - 1];
+        buf[in_at] = v;
+      }
+    } else {
+      if (v == v) {
+        const std::ptrdiff_t p = std::upper_bound(buf, buf + m, v) - buf;
+        for (std::ptrdiff_t k = m; k > p; --k) buf[k] = buf[k - 1];
+        buf[p] = v;
+        ++m;
+      }
+      if (old == old) {
+        const std::ptrdiff_t p = std::lower_bound(buf, buf + m, old) - buf;
+        for (std::ptrdiff_t k = p; k < m - 1; ++k) buf[k] = buf[k + 1];
+        --m;
+      }
+    }
+    if (i < begin) continue;
+    double r = kNaN;
+    if (m >= need) {
+      if (rank) {
+        if (v == v) {
+          if (m == 1) {
+            r = 0.0;
+          } else {
+            const auto lo = static_cast<std::int32_t>(std::lower_bound(buf, buf + m, v) - buf);
+            const auto hi = static_cast<std::int32_t>(std::upper_bound(buf, buf + m, v) - buf);
+            r = rank_value<T>(lo, hi - lo, m, kind == RollingOrder::rank_of_integers && i >= W, W);
+          }
+        }
+      } else {
+        r = quantile_of([&](std::int32_t k) { return buf[k]; }, m, kind, q, interp);
+      }
+    }
+    out[i * os] = static_cast<T>(r);
+  }
 }
 
 // median, quantile, rank: the block's non-NaN values sorted once, the window kept as a set of
@@ -210,21 +289,13 @@ void sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_
           if (cnt == 1) {
             r = 0.0;
           } else {
-            // bottleneck's arithmetic, in T: g counts 2 per smaller value, e the equal ones;
-            // for integer input its full windows multiply by 1 / (window - 1) instead.
             const std::int32_t less = f.below(lo[rank[i]]);
-            const std::int32_t equal = f.below(hi[rank[i]]) - less;
-            T v = T(0.5) * static_cast<T>(2 * less + equal - 1);
-            if (kind == RollingOrder::rank_of_integers && first + i >= W) {
-              v = v * (T(1) / static_cast<T>(W - 1));
-            } else {
-              v = v / static_cast<T>(cnt - 1);
-            }
-            r = T(2) * (v - T(0.5));
+            r = rank_value<T>(less, f.below(hi[rank[i]]) - less, cnt,
+                              kind == RollingOrder::rank_of_integers && first + i >= W, W);
           }
         }
       } else {
-        r = quantile_of<T>(sorted.data(), f, cnt, kind, q, interp);
+        r = quantile_of([&](std::int32_t k) { return sorted[f.kth(k)]; }, cnt, kind, q, interp);
       }
     }
     out[(first + i) * os] = static_cast<T>(r);
@@ -250,6 +321,9 @@ void rolling_order_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::p
     case RollingOrder::argmax:
       return minmax_block<T, true, true>(x, xs, W, minp, out, os, begin, end);
     default:
+      if (W <= kSmallWindow) {
+        return small_sorted_block(x, xs, W, minp, kind, q, interp, out, os, begin, end);
+      }
       return sorted_block(x, xs, W, minp, kind, q, interp, out, os, begin, end);
   }
 }
