@@ -329,11 +329,11 @@ void rolling_order_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::p
 }
 
 template <class T>
-void rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
-                        std::ptrdiff_t min_periods, RollingOrder kind, double q,
-                        RollingInterpolation interp, int n_threads) {
+int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                       std::ptrdiff_t min_periods, RollingOrder kind, double q,
+                       RollingInterpolation interp, int n_threads) noexcept {
   const std::ptrdiff_t n = rows.n;
-  if (rows.rows <= 0 || n <= 0) return;
+  if (rows.rows <= 0 || n <= 0) return 0;
   const std::ptrdiff_t block = rolling_order_block_size(kind, window);
   const std::ptrdiff_t nblocks = (n + block - 1) / block;
   const bool sorted = kind == RollingOrder::median || kind == RollingOrder::quantile ||
@@ -355,16 +355,16 @@ void rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdif
       }
     }
   });
-  if (failed.load()) throw std::bad_alloc();
+  return failed.load() ? -1 : 0;
 }
 
-#define HOTLOOP_ROLLING_ORDER_ENTRY_POINTS(T)                                                     \
-  template void rolling_order_block<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,  \
-                                       RollingOrder, double, RollingInterpolation, T*,            \
-                                       std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t);           \
-  template void rolling_order_rows<T>(const T*, T*, const RollingRows&, std::ptrdiff_t,           \
-                                      std::ptrdiff_t, RollingOrder, double, RollingInterpolation, \
-                                      int);
+#define HOTLOOP_ROLLING_ORDER_ENTRY_POINTS(T)                                                    \
+  template void rolling_order_block<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, \
+                                       RollingOrder, double, RollingInterpolation, T*,           \
+                                       std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t);          \
+  template int rolling_order_rows<T>(const T*, T*, const RollingRows&, std::ptrdiff_t,           \
+                                     std::ptrdiff_t, RollingOrder, double, RollingInterpolation, \
+                                     int) noexcept;
 HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_ROLLING_ORDER_ENTRY_POINTS)
 
 }  // namespace hotloop

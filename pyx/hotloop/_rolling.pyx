@@ -136,7 +136,8 @@ cdef object row_offsets(object a):
     """Element offsets of the rows (all axes but the last) of the view a, as intp."""
     cdef Py_ssize_t item = a.itemsize
     off = ONE_ROW
-    for s, st in zip(a.shape[:-1], a.strides[:-1]):
+    cdef int last = a.ndim - 1
+    for s, st in zip(a.shape[:last], a.strides[:last]):
         off = (off[:, None] + np.arange(s, dtype=np.intp) * (st // item)).ravel()
     return off
 
@@ -169,24 +170,27 @@ cdef object run(object arr, object out, Py_ssize_t axis, Py_ssize_t w, Py_ssize_
     cdef int nt = threads_for(n_threads, rows.rows * ((n + block - 1) // block))
     cdef void* xp = cnp.PyArray_DATA(<cnp.ndarray>arr)
     cdef void* op = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef int rc = 0
     if float_kind(arr) == FLOAT64:
         with nogil:
             if order == MOMENTS:
                 rolling_moments_rows[double](<const double*>xp, <double*>op, rows, w, minp, dd,
                                              <RollingStat>stat, nt)
             else:
-                rolling_order_rows[double](<const double*>xp, <double*>op, rows, w, minp,
-                                           <RollingOrder>order, q,
-                                           <RollingInterpolation>interp, nt)
+                rc = rolling_order_rows[double](<const double*>xp, <double*>op, rows, w, minp,
+                                                <RollingOrder>order, q,
+                                                <RollingInterpolation>interp, nt)
     else:
         with nogil:
             if order == MOMENTS:
                 rolling_moments_rows[float](<const float*>xp, <float*>op, rows, w, minp, dd,
                                             <RollingStat>stat, nt)
             else:
-                rolling_order_rows[float](<const float*>xp, <float*>op, rows, w, minp,
-                                          <RollingOrder>order, q,
-                                          <RollingInterpolation>interp, nt)
+                rc = rolling_order_rows[float](<const float*>xp, <float*>op, rows, w, minp,
+                                               <RollingOrder>order, q,
+                                               <RollingInterpolation>interp, nt)
+    if rc != 0:
+        raise MemoryError(f"rolling: no memory for the window buffers (window={w})")
     return out
 
 

@@ -174,11 +174,12 @@ void rolling_order_block(const T* x, std::ptrdiff_t x_stride, std::ptrdiff_t win
                          std::ptrdiff_t begin, std::ptrdiff_t end);
 
 // Every row, blocks of rolling_order_block_size outputs over up to n_threads threads
-// (bit-identical output for any thread count). Throws std::bad_alloc (after every thread is done)
-// when a block's buffers cannot be allocated.
+// (bit-identical output for any thread count). Returns 0, or -1 when a block's buffers could not
+// be allocated (its outputs are then unspecified). Never throws: the Cython caller runs it
+// without the GIL.
 template <class T>
-void rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
-                        std::ptrdiff_t min_periods, RollingOrder kind, double q,
-                        RollingInterpolation interpolation, int n_threads);
+int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                       std::ptrdiff_t min_periods, RollingOrder kind, double q,
+                       RollingInterpolation interpolation, int n_threads) noexcept;
 
 }  // namespace hotloop

@@ -45,7 +45,7 @@ cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
     void rolling_moments_rows[T](const T* x, T* out, const RollingRows& rows,
                                  Py_ssize_t window, Py_ssize_t min_periods, Py_ssize_t ddof,
                                  RollingStat stat, int n_threads) noexcept
-    void rolling_order_rows[T](const T* x, T* out, const RollingRows& rows,
-                               Py_ssize_t window, Py_ssize_t min_periods, RollingOrder kind,
-                               double q, RollingInterpolation interpolation,
-                               int n_threads) except +
+    int rolling_order_rows[T](const T* x, T* out, const RollingRows& rows,
+                              Py_ssize_t window, Py_ssize_t min_periods, RollingOrder kind,
+                              double q, RollingInterpolation interpolation,
+                              int n_threads) noexcept
