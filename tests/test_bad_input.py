@@ -21,6 +21,23 @@ G = np.linspace(0.0, 1.0, 25).reshape(5, 5)
 RECORD = {"device": {"type": "idfa", "id": "e7e1"}, "lat": 1.5, "lon": -2.5, "apps": [1, 2]}
 
 
+ROLLING = (
+    "sum",
+    "mean",
+    "var",
+    "std",
+    "count",
+    "min",
+    "max",
+    "argmin",
+    "argmax",
+    "median",
+    "quantile",
+    "rank",
+)
+MOVE = ("sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "median", "rank")
+
+
 def running_stats(method):
     def call(**kw):
         rs = hotloop.RunningStats()
@@ -46,18 +63,31 @@ FUNCTIONS = {
     **{
         f"rolling_{s}": (
             getattr(hotloop, f"rolling_{s}"),
-            {"x": F, "window": 3, "min_periods": 2, "out": None, "n_threads": 1}
-            | ({} if s == "mean" else {"ddof": 1}),
+            {"x": F, "window": 3, "min_periods": 2, "axis": -1, "out": None, "n_threads": 1}
+            | ({"ddof": 1} if s in ("var", "std") else {})
+            | ({"q": 0.5, "interpolation": "linear"} if s == "quantile" else {}),
             {
-                "x": "floats2",
+                "x": "floats_nd",
                 "window": "count1",
                 "min_periods": "count0",
+                "axis": "axis",
                 "out": "out",
                 "n_threads": "threads",
             }
-            | ({} if s == "mean" else {"ddof": "count0"}),
+            | ({"ddof": "count0"} if s in ("var", "std") else {})
+            | ({"q": "quantile", "interpolation": "interpolation"} if s == "quantile" else {}),
         )
-        for s in ("mean", "var", "std")
+        for s in ROLLING
+    },
+    **{
+        f"move_{s}": (
+            getattr(hotloop, f"move_{s}"),
+            {"a": F, "window": 3, "min_count": 2, "axis": -1}
+            | ({"ddof": 1} if s in ("var", "std") else {}),
+            {"a": "floats_nd", "window": "window_move", "min_count": "count1", "axis": "axis"}
+            | ({"ddof": "count0"} if s in ("var", "std") else {}),
+        )
+        for s in MOVE
     },
     "julia": (
         hotloop.julia,
@@ -143,12 +173,17 @@ FUNCTIONS = {
     ),
 }
 
-# hotloop.ffi's functions: the same signatures without n_threads.
+# hotloop.ffi's functions: the same signatures without n_threads and axis; its rolling
+# functions take 1-D and 2-D float arrays only (hotloop's also integers and N-D).
 FFI = {
     name: (
         getattr(ffi, name),
-        {k: v for k, v in FUNCTIONS[name][1].items() if k != "n_threads"},
-        {k: v for k, v in FUNCTIONS[name][2].items() if k != "n_threads"},
+        {k: v for k, v in FUNCTIONS[name][1].items() if k not in ("n_threads", "axis")},
+        {
+            k: "floats_common" if v == "floats_nd" else v
+            for k, v in FUNCTIONS[name][2].items()
+            if k not in ("n_threads", "axis")
+        },
     )
     for name in (
         "mean",
@@ -255,6 +290,49 @@ BAD = {
         ),
         ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
         ("3-D", np.ones((2, 2, 2)), ValueError, r"{arg} must be 1-D to 2-D, got 3-D"),
+    ],
+    "floats_nd": [
+        (
+            "complex dtype",
+            F.astype(complex),
+            TypeError,
+            r"{arg} must be an ndarray of dtype float64 or float32.*got .*complex128",
+        ),
+        ("float16", F.astype(np.float16), TypeError, r"dtype float64 or float32.*got .*float16"),
+        ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+        ("None", None, TypeError, r"{arg} must be an ndarray of dtype float64 or float32"),
+        ("0-D", np.float64(1.0), ValueError, r"{arg} must be 1-D to 64-D, got 0-D"),
+    ],
+    "floats_common": [
+        ("complex dtype", F.astype(complex), TypeError, r"{arg} must be an ndarray of dtype"),
+        ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+    ],
+    "axis": [
+        ("float", 1.0, TypeError, r"axis must be an int, got float; accepted: integers -1 <="),
+        ("bool", True, TypeError, r"axis must be an int, got bool"),
+        ("None", None, TypeError, r"axis must be an int, got NoneType"),
+        ("1", 1, ValueError, r"axis=1 is out of range for a 1-D \w+; accepted: -1 <= axis < 1"),
+        ("-2", -2, ValueError, r"axis=-2 is out of range for a 1-D \w+; accepted: -1 <= axis"),
+    ],
+    "window_move": [
+        *COUNT,
+        ("zero", 0, ValueError, r"window must be >= 1, got 0"),
+        ("longer", 9, ValueError, r"window=9 must be between 1 and 8 .*accepted: 1 <= window <= 8"),
+    ],
+    "quantile": [
+        ("1.5", 1.5, ValueError, r"q=1.5 is outside \[0, 1\]; accepted: 0 <= q <= 1"),
+        ("-0.5", -0.5, ValueError, r"q=-0.5 is outside \[0, 1\]"),
+        ("nan", float("nan"), ValueError, r"q must be finite, got nan"),
+        ("str number", "0.5", TypeError, REAL.replace("{got}", "str")),
+    ],
+    "interpolation": [
+        (
+            "cubic",
+            "cubic",
+            ValueError,
+            r"interpolation='cubic' is not supported; accepted: 'linear'",
+        ),
+        ("None", None, ValueError, r"interpolation=None is not supported; accepted: 'linear'"),
     ],
     "grid": [
         (

@@ -1,4 +1,8 @@
-"""hotloop.rolling_mean/var/std against a per-window long-double twin, pandas and bottleneck."""
+"""The rolling family against slow twins (long double, exact fractions, sorted windows), pandas
+and bottleneck."""
+
+import math
+from fractions import Fraction
 
 import hotloop
 import numpy as np
@@ -249,9 +253,10 @@ def test_property_against_twin(rolling_kernel, x, window, data):
 @pytest.mark.parametrize(
     ("args", "kwargs", "exc", "match"),
     [
-        ((np.arange(10), 3), {}, TypeError, "float64 or float32"),
-        ((np.ones((2, 2, 2)), 3), {}, ValueError, "1-D to 2-D"),
-        ((np.float64(1.0), 3), {}, ValueError, "1-D to 2-D"),
+        ((np.arange(10).astype(complex), 3), {}, TypeError, "float64 or float32"),
+        ((np.ones((2, 2, 2)), 3), {"axis": 3}, ValueError, r"axis=3 is out of range for a 3-D"),
+        ((np.ones((2, 2, 2)), 3), {"axis": 1.0}, TypeError, r"axis must be an int, got float"),
+        ((np.float64(1.0), 3), {}, ValueError, "1-D to 64-D"),
         ((np.ones(5), 0), {}, ValueError, "window must be >= 1, got 0"),
         ((np.ones(5), -2), {}, ValueError, "window must be >= 1"),
         ((np.ones(5), 2.5), {}, TypeError, "window must be an int, got float"),
@@ -284,3 +289,408 @@ def test_bad_ddof_and_readonly_out():
             fn(np.ones(5), 3, out=ro)
     with pytest.raises(TypeError, match="ddof"):
         hotloop.rolling_mean(np.ones(5), 3, ddof=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole range of doubles: exact references (fractions) on windows near 1e308 and below 1e-155
+
+MAX = float(np.finfo(np.float64).max)
+TINY = 2.0**-1074  # the smallest subnormal: absolute slack for outputs that are subnormal
+
+
+def exact_moments(w):
+    """(mean, var with ddof=0, std) of the finite values w, rounded once from exact rationals
+    (inf where the exact value exceeds the largest double)."""
+    fr = [Fraction(v) for v in w]
+    n = len(fr)
+    mean = sum(fr) / n
+    var = sum((v - mean) ** 2 for v in fr) / n
+    return to_float(mean), to_float(var), sqrt_fraction(var)
+
+
+def to_float(f: Fraction) -> float:
+    try:
+        return float(f)
+    except OverflowError:
+        return math.inf if f > 0 else -math.inf
+
+
+def sqrt_fraction(f: Fraction) -> float:
+    if f == 0:
+        return 0.0
+    k = (f.numerator.bit_length() - f.denominator.bit_length()) // 2
+    scaled = f / Fraction(2) ** (2 * k)  # in [2**-2, 2**2]: float() exact enough
+    return math.ldexp(math.sqrt(float(scaled)), k)
+
+
+def check_exact(x, window, minp=1):
+    got = {s: getattr(hotloop, f"rolling_{s}")(x, window, min_periods=minp) for s in STATS}
+    for i in range(len(x)):
+        w = x[max(0, i - window + 1) : i + 1]
+        w = w[~np.isnan(w)]
+        if len(w) < max(minp, 1):
+            continue
+        mean, var, std = exact_moments(w)
+        total = to_float(sum(Fraction(v) for v in w))
+        assert_close(got["mean"][i], mean, (TOL + 8 * U) * (abs(mean) + std) + 4 * U * abs(mean))
+        assert_close(
+            got["sum"][i], total, len(w) * ((TOL + 8 * U) * (abs(mean) + std)) + 4 * U * abs(total)
+        )
+        assert_close(got["var"][i], var, (TOL + 8 * U) * var)
+        assert_close(got["std"][i], std, (TOL / 2 + 8 * U) * std)
+
+
+def assert_close(got, ref, bound):
+    if math.isinf(ref):
+        assert got == ref, (got, ref)
+        return
+    if math.isinf(got):  # allowed only where the error bound reaches past the largest double
+        assert got == math.copysign(math.inf, ref) and abs(ref) + bound > MAX, (got, ref, bound)
+        return
+    assert abs(got - ref) <= bound + 2 * TINY, (got, ref, bound)
+
+
+STATS = ("sum", "mean", "var", "std")
+
+
+def test_issue_examples_at_the_ends_of_the_range():
+    assert hotloop.rolling_mean([1e308, 1e308], 2)[1] == 1e308
+    assert hotloop.rolling_mean([1e308, -1e308, 1e308], 3)[2] == pytest.approx(1e308 / 3, rel=1e-15)
+    np.testing.assert_array_equal(hotloop.rolling_mean([1e-160, 1e-180], 1), [1e-160, 1e-180])
+    assert hotloop.rolling_var([1e308, -1e308], 2)[1] == np.inf
+    assert hotloop.rolling_std([1e308, -1e308], 2)[1] == 1e308
+    assert hotloop.rolling_sum([1e308, 1e308], 2)[1] == np.inf
+
+
+HUGE = [1.7976931348623157e308, 1e308, -1e308, 3e307, -8.9e307, 1e300, 5e250]
+SMALL = [1e-160, -3e-170, 2.5e-200, 1e-300, 5e-324, -7e-320, 2.2250738585072014e-308]
+
+
+@pytest.mark.parametrize("kind", ["huge", "tiny", "subnormal", "mixed"])
+@pytest.mark.parametrize("window", [1, 2, 3, 7])
+def test_overflow_and_underflow_ranges_exact(kind, window, rng):
+    n = 80
+    if kind == "huge":
+        x = rng.choice(HUGE, n) * rng.uniform(0.5, 1.0, n)
+    elif kind == "tiny":
+        x = rng.choice(SMALL[:4], n) * rng.uniform(-1.0, 1.0, n)
+    elif kind == "subnormal":
+        x = rng.integers(-1000, 1000, n) * 5e-324
+    else:  # huge, normal and tiny values passing through the same windows
+        x = np.concatenate(
+            [
+                rng.choice(HUGE, n // 4),
+                rng.standard_normal(n // 4),
+                rng.choice(SMALL, n // 4),
+                np.full(n // 4, 1e-200),
+            ]
+        )
+        rng.shuffle(x[: n // 2])
+        x[rng.random(n) < 0.1] = np.nan
+    check_exact(x, window)
+
+
+@given(
+    x=hnp.arrays(
+        np.float64,
+        st.integers(1, 40),
+        elements=st.one_of(
+            st.sampled_from(HUGE + SMALL + [0.0, 1.0, -2.5, np.nan]),
+            st.floats(-1e-150, 1e-150, allow_subnormal=True),
+            st.floats(-1e308, 1e308),
+        ),
+    ),
+    window=st.integers(1, 6),
+)
+def test_property_whole_range_exact(x, window):
+    check_exact(x, window)
+
+
+def test_whole_range_constant_windows_are_exact():
+    for v in (1e308, -1.7976931348623157e308, 1e-170, 5e-324):
+        x = np.concatenate([np.array([3.0, -1e300, 1e-200, 7.0]), np.full(12, v)])
+        for fn in (hotloop.rolling_var, hotloop.rolling_std):
+            assert (fn(x, 4)[7:] == 0.0).all()
+        assert (hotloop.rolling_mean(x, 4)[7:] == v).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# Order statistics and counts: bitwise against a sorted-window twin, bottleneck and pandas
+
+ORDER = ("count", "min", "max", "argmin", "argmax", "median", "rank")
+
+
+def order_twin(x, window, kind, min_periods=None, q=0.5, interpolation="linear"):
+    """Obviously-correct per-window computation (a sort of each window), 1-D. The rank's
+    arithmetic is done in x's float type, as bottleneck does."""
+    ft = np.float32 if np.asarray(x).dtype == np.float32 else np.float64
+    x = np.asarray(x, dtype=np.float64)
+    minp = window if min_periods is None else min_periods
+    out = np.full(x.shape, np.nan)
+    for i in range(len(x)):
+        w = x[max(0, i - window + 1) : i + 1]
+        v = np.sort(w[~np.isnan(w)])
+        m = len(v)
+        if kind == "count":
+            out[i] = m if len(w) >= minp else np.nan
+            continue
+        if m < max(minp, 1):
+            continue
+        if kind in ("min", "max"):
+            out[i] = v[0] if kind == "min" else v[-1]
+        elif kind in ("argmin", "argmax"):
+            target = v[0] if kind == "argmin" else v[-1]
+            last = np.flatnonzero(w == target)[-1]
+            out[i] = len(w) - 1 - last
+        elif kind == "median":
+            if m % 2:
+                out[i] = v[m // 2]
+            else:
+                a, b = v[m // 2 - 1], v[m // 2]
+                with np.errstate(over="ignore"):
+                    mid = (a + b) / 2
+                out[i] = a / 2 + b / 2 if np.isinf(mid) and np.isfinite([a, b]).all() else mid
+        elif kind == "quantile":
+            out[i] = quantile_twin(v, q, interpolation)
+        elif kind == "rank":
+            xi = x[i]
+            if np.isnan(xi):
+                continue
+            if m == 1:
+                out[i] = 0.0
+                continue
+            less, equal = int(np.sum(v < xi)), int(np.sum(v == xi))
+            r = ft(0.5) * ft(2 * less + equal - 1)
+            r = r / ft(m - 1)
+            out[i] = ft(2) * (r - ft(0.5))
+    return out
+
+
+def quantile_twin(v, q, interpolation):
+    m = len(v)
+    if m == 1:
+        return v[0]
+    t = q * (m - 1)
+    k = int(t)
+    if k == t:
+        return v[k]
+    if interpolation == "linear":
+        return v[k] + (v[k + 1] - v[k]) * (t - k)
+    if interpolation == "lower":
+        return v[k]
+    if interpolation == "higher":
+        return v[k + 1]
+    if interpolation == "nearest":
+        if t - k == 0.5:
+            return v[k] if k % 2 == 0 else v[k + 1]
+        return v[k] if t - k < 0.5 else v[k + 1]
+    return (v[k] + v[k + 1]) / 2
+
+
+def order_fn(kind):
+    return getattr(hotloop, f"rolling_{kind}")
+
+
+def assert_same(got, ref):
+    got, ref = np.asarray(got), np.asarray(ref)
+    assert got.shape == ref.shape
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    ok = ~np.isnan(ref)
+    bad = np.flatnonzero(got[ok] != ref[ok])
+    assert bad.size == 0, (got[ok][bad[:5]], ref[ok][bad[:5]])
+
+
+def tie_heavy(rng, n):
+    x = rng.integers(0, 5, n).astype(np.float64)
+    x[rng.random(n) < 0.15] = np.nan
+    x[rng.random(n) < 0.03] = np.inf
+    x[rng.random(n) < 0.03] = -np.inf
+    return x
+
+
+@pytest.mark.parametrize("kind", ORDER)
+@pytest.mark.parametrize("window", [1, 2, 3, 10, 64, 250])
+@pytest.mark.parametrize("minp", [None, 0, 1, 2])
+def test_order_against_sorted_twin(kind, window, minp, rng):
+    if minp is not None and minp > window:
+        return
+    for x in (tie_heavy(rng, 300), with_specials(rng, 300)):
+        assert_same(order_fn(kind)(x, window, min_periods=minp), order_twin(x, window, kind, minp))
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "nearest", "midpoint"])
+@pytest.mark.parametrize("q", [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0])
+def test_quantile_against_twin_and_pandas(interpolation, q, rng):
+    pd = pytest.importorskip("pandas")
+    x = with_specials(rng, 400, frac_inf=0.0)
+    x[50:60] = 3.0
+    for window, minp in [(1, 1), (5, 5), (8, 3), (30, 1), (200, 50)]:
+        got = hotloop.rolling_quantile(x, window, q, interpolation=interpolation, min_periods=minp)
+        assert_same(got, order_twin(x, window, "quantile", minp, q, interpolation))
+        ref = (
+            pd.Series(x).rolling(window, min_periods=minp).quantile(q, interpolation=interpolation)
+        )
+        assert_same(got, ref.to_numpy())
+
+
+def test_median_against_pandas(rng):
+    pd = pytest.importorskip("pandas")
+    x = with_specials(rng, 2000, frac_inf=0.0)
+    for window, minp in [(4, 1), (5, 5), (50, 10), (300, 20)]:
+        ref = pd.Series(x).rolling(window, min_periods=minp).median().to_numpy()
+        assert_same(hotloop.rolling_median(x, window, min_periods=minp), ref)
+        ref = pd.Series(x).rolling(window, min_periods=minp).count().to_numpy()
+        assert_same(hotloop.rolling_count(x, window, min_periods=minp), ref)
+        for kind in ("min", "max"):
+            ref = getattr(pd.Series(x).rolling(window, min_periods=minp), kind)().to_numpy()
+            assert_same(order_fn(kind)(x, window, min_periods=minp), ref)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int32, np.bool_])
+@pytest.mark.parametrize(
+    "stat", ["sum", "mean", "std", "var", "min", "max", "argmin", "argmax", "median", "rank"]
+)
+def test_move_functions_match_bottleneck(stat, dtype, rng):
+    """hotloop.move_* are bottleneck's move_*: bitwise for the order statistics, within the
+    rolling accuracy (bottleneck's own error) for the moments."""
+    bn = pytest.importorskip("bottleneck")
+    if dtype in (np.float64, np.float32):
+        x = with_specials(rng, 500, frac_inf=0.0).astype(dtype)
+        x[100:140] = 2.0
+    else:
+        x = rng.integers(-3, 4, 500).astype(dtype)
+    for window, min_count in [(1, None), (3, None), (3, 1), (20, 7), (500, 2)]:
+        got = getattr(hotloop, f"move_{stat}")(x, window, min_count=min_count)
+        ref = getattr(bn, f"move_{stat}")(x, window, min_count=min_count)
+        assert got.dtype == ref.dtype
+        if stat in ("sum", "mean", "std", "var"):
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+            # bottleneck's own rounding (float32 accumulated in float32; std = sqrt of the
+            # rounding error where the exact variance is 0) sets the tolerance.
+            rtol = 1e-4 if dtype == np.float32 else 1e-9
+            atol = (3e-3 if dtype == np.float32 else 1e-6) if stat == "std" else rtol * 10
+            np.testing.assert_allclose(got, ref, rtol=rtol, atol=atol)
+        else:
+            assert_same(got, ref)
+
+
+def test_move_ddof_axis_and_errors(rng):
+    bn = pytest.importorskip("bottleneck")
+    x = rng.standard_normal((4, 30, 5))
+    for axis in (0, 1, 2, -1, -2):
+        for stat in ("min", "argmax", "median", "rank"):
+            assert_same(
+                getattr(hotloop, f"move_{stat}")(x, 4, axis=axis),
+                getattr(bn, f"move_{stat}")(x, 4, axis=axis),
+            )
+        np.testing.assert_allclose(
+            hotloop.move_std(x, 3, axis=axis, ddof=1),
+            bn.move_std(x, 3, axis=axis, ddof=1),
+            rtol=1e-9,
+        )
+    assert np.isnan(hotloop.move_var(x, 3, ddof=3)).all()
+    with pytest.raises(ValueError, match=r"window=31 must be between 1 and 30 .*axis 1"):
+        hotloop.move_mean(x, 31, axis=1)
+    with pytest.raises(ValueError, match=r"window must be >= 1, got 0"):
+        hotloop.move_mean(x, 0)
+    with pytest.raises(ValueError, match=r"min_count must be >= 1, got 0"):
+        hotloop.move_median(x, 3, min_count=0)
+    with pytest.raises(ValueError, match=r"min_count=4 must be <= window=3"):
+        hotloop.move_rank(x, 3, min_count=4)
+    with pytest.raises(ValueError, match=r"axis=3 is out of range for a 3-D a; accepted: -3"):
+        hotloop.move_max(x, 3, axis=3)
+
+
+@pytest.mark.parametrize("kind", [*ORDER, "sum", "mean", "std", "quantile"])
+def test_axis_on_3d_and_threads(kind, rng):
+    x = rng.standard_normal((3, 7, 2100))
+    x[rng.random(x.shape) < 0.05] = np.nan
+    kw = {"q": 0.3} if kind == "quantile" else {}
+    fn = order_fn(kind)
+    for axis in (0, 1, 2, -1):
+        got = fn(x, 5, min_periods=2, axis=axis, n_threads=1, **kw)
+        moved = np.moveaxis(x, axis, -1)
+        ref = np.stack(
+            [fn(row, 5, min_periods=2, **kw) for row in moved.reshape(-1, moved.shape[-1])]
+        )
+        assert_same(np.moveaxis(got, axis, -1).reshape(ref.shape), ref)
+        assert_same(fn(x, 5, min_periods=2, axis=axis, n_threads=2, **kw), got)
+    long = with_specials(rng, 70_000)
+    for window in (3, 700):
+        assert_same(fn(long, window, n_threads=2, **kw), fn(long, window, n_threads=1, **kw))
+
+
+@pytest.mark.parametrize("kind", ORDER)
+def test_order_window_edges_and_dtypes(kind, rng):
+    x = with_specials(rng, 50)
+    fn = order_fn(kind)
+    for window in (1, 50, 80):
+        assert_same(fn(x, window, min_periods=1), order_twin(x, window, kind, 1))
+    x32 = x.astype(np.float32)
+    got = fn(x32, 6, min_periods=2)
+    assert got.dtype == np.float32
+    assert_same(got, order_twin(x32, 6, kind, 2).astype(np.float32))
+    ints = rng.integers(-5, 5, 40)
+    if kind == "rank":  # bottleneck's other rounding for integers (checked against it above)
+        np.testing.assert_allclose(fn(ints, 4), order_twin(ints.astype(float), 4, kind), 1e-15)
+    else:
+        assert_same(fn(ints, 4), order_twin(ints.astype(float), 4, kind))
+    assert_same(fn(list(ints), 4), fn(ints, 4))
+    assert_same(fn(ints > 0, 4), order_twin((ints > 0).astype(float), 4, kind))
+    assert fn(np.empty((3, 0)), 2).shape == (3, 0)
+    allnan = np.full(10, np.nan)
+    assert np.isnan(fn(allnan, 3, min_periods=1)).all() or kind == "count"
+
+
+@given(
+    x=hnp.arrays(
+        np.float64,
+        st.integers(0, 60),
+        elements=st.one_of(
+            st.integers(-3, 3).map(float), st.sampled_from([np.nan, np.inf, -np.inf, 0.5, 1e308])
+        ),
+    ),
+    window=st.integers(1, 12),
+    data=st.data(),
+)
+def test_property_order_against_twin(x, window, data):
+    kind = data.draw(st.sampled_from([*ORDER, "quantile"]))
+    minp = data.draw(st.one_of(st.none(), st.integers(0, window)))
+    if kind == "quantile":
+        q = data.draw(st.floats(0.0, 1.0))
+        interp = data.draw(st.sampled_from(["linear", "lower", "higher", "nearest", "midpoint"]))
+        with np.errstate(invalid="ignore", over="ignore"):
+            ref = order_twin(x, window, kind, minp, q, interp)
+        got = hotloop.rolling_quantile(x, window, q, interpolation=interp, min_periods=minp)
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            ref = order_twin(x, window, kind, minp)
+        got = order_fn(kind)(x, window, min_periods=minp)
+    assert_same(got, ref)
+
+
+def test_sum_against_pandas_and_integers(rng):
+    pd = pytest.importorskip("pandas")
+    x = with_specials(rng, 3000, frac_inf=0.0)
+    for window, minp in [(10, 10), (10, 0), (50, 1)]:
+        ref = pd.Series(x).rolling(window, min_periods=minp).sum().to_numpy()
+        np.testing.assert_allclose(
+            hotloop.rolling_sum(x, window, min_periods=minp), ref, rtol=1e-10, atol=1e-12
+        )
+    ints = np.arange(10)
+    np.testing.assert_array_equal(hotloop.rolling_sum(ints, 3)[2:], 3 * np.arange(1, 9))
+    np.testing.assert_array_equal(hotloop.rolling_std(ints, 3)[2:], np.full(8, np.sqrt(2 / 3)))
+    assert hotloop.rolling_sum([np.nan, np.nan], 2, min_periods=0)[1] == 0.0
+    assert hotloop.rolling_sum([1.0, np.inf, 1.0, 1.0], 2).tolist()[1:] == [np.inf, np.inf, 2.0]
+
+
+def test_quantile_bad_arguments():
+    for q in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=r"q=.* is outside \[0, 1\]; accepted: 0 <= q <= 1"):
+            hotloop.rolling_quantile(np.ones(5), 3, q)
+    with pytest.raises(ValueError, match=r"q must be finite"):
+        hotloop.rolling_quantile(np.ones(5), 3, np.nan)
+    with pytest.raises(
+        ValueError, match=r"interpolation='cubic' is not supported; accepted: 'linear'"
+    ):
+        hotloop.rolling_quantile(np.ones(5), 3, 0.5, interpolation="cubic")

@@ -1,7 +1,9 @@
-"""Rolling family: rolling std against bottleneck, pandas and NumPy, and its accuracy.
+"""Rolling family: rolling std, sum, min, max and median against bottleneck, pandas and NumPy,
+and the std's accuracy.
 
 The data is 1e9 + N(0, 1), the input on which add/remove formulas lose digits; the accuracy
-case measures how many, against a long-double two-pass reference.
+case measures how many, against a long-double two-pass reference. bottleneck's version is in
+its contenders' labels.
 """
 
 from __future__ import annotations
@@ -88,6 +90,34 @@ def rolling_case(n: int, window: int, with_numpy: bool) -> Case:
     )
 
 
+BN = f"bottleneck {bn.__version__}"
+
+
+def pandas_rolling(stat: str):
+    def run(x: np.ndarray, window: int) -> pd.Series:
+        return getattr(pd.Series(x).rolling(window), stat)()
+
+    run.__name__ = f"pandas_rolling_{stat}"
+    return run
+
+
+def stat_case(stat: str, n: int, window: int) -> Case:
+    """hotloop.rolling_<stat> (one and two threads) against bottleneck's move_<stat> and pandas."""
+    fn = getattr(hotloop, f"rolling_{stat}")
+    return Case(
+        f"rolling_{stat} n={size(n)} w={window}",
+        lambda: (offset_normal(n), window),
+        [
+            Contender(f"hotloop.rolling_{stat}, 1 thread", fn, {"n_threads": 1}, key="1 thread"),
+            Contender(f"hotloop.rolling_{stat}, 2 threads", fn, {"n_threads": 2}, key="2 threads"),
+        ],
+        [
+            Contender(f"{BN} move_{stat}", getattr(bn, f"move_{stat}")),
+            Contender(f"pandas rolling(w).{stat}()", pandas_rolling(stat)),
+        ],
+    )
+
+
 def accuracy_case(n: int, window: int) -> Accuracy:
     return Accuracy(
         f"rolling std, x = 1e9 + N(0,1), n={size(n)}, window {window}",
@@ -104,9 +134,19 @@ def accuracy_case(n: int, window: int) -> Accuracy:
 
 def cases(scale: str) -> list[Case | Accuracy]:
     if scale == "default":
-        return [rolling_case(10**6, 50, with_numpy=False), accuracy_case(10**5, 50)]
+        return [
+            rolling_case(10**6, 50, with_numpy=False),
+            *(stat_case(s, 10**6, 50) for s in ("sum", "min", "median")),
+            accuracy_case(10**5, 50),
+        ]
     sizes = (10**4, 10**5) if scale == "quick" else (10**6, 10**7)
+    stats_n = 10**4 if scale == "quick" else 10**6
     return [
         *(rolling_case(n, w, with_numpy=n == sizes[0]) for n in sizes for w in (50, 100)),
+        *(
+            stat_case(s, stats_n, w)
+            for s in ("sum", "min", "max", "median")
+            for w in (10, 50, 1000)
+        ),
         accuracy_case(2_000 if scale == "quick" else 10**6, 50),
     ]

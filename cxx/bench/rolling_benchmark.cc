@@ -1,4 +1,5 @@
-// Google Benchmark program for the rolling family: moving-window mean and std.
+// Google Benchmark program for the rolling family: moving-window sum, mean and std, and the
+// order statistics (min/max/argmin, median, quantile, rank, count), one thread.
 //
 //   build/cxx/rolling_benchmark --benchmark_min_time=0.05
 //
@@ -35,14 +36,51 @@ void rolling_bench(benchmark::State& state, hotloop::RollingStat stat, std::ptrd
 }
 
 template <class T>
+void order_bench(benchmark::State& state, hotloop::RollingOrder kind, std::ptrdiff_t window) {
+  const std::int64_t n = state.range(0);
+  const T* x = series<T>().data();
+  std::vector<T> out(static_cast<std::size_t>(n));
+  const std::ptrdiff_t zero = 0;
+  const hotloop::RollingRows rows{1, n, &zero, 1, &zero, 1};
+  for (auto _ : state) {
+    hotloop::rolling_order_rows(x, out.data(), rows, window, 1, kind, 0.25,
+                                hotloop::RollingInterpolation::linear, 1);
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, 2 * sizeof(T));
+}
+
+template <class T>
+void register_order() {
+  const std::string dt = hotloop::bench::dtype_name<T>();
+  const struct {
+    hotloop::RollingOrder kind;
+    const char* name;
+  } kinds[] = {
+      {hotloop::RollingOrder::count, "Count"},       {hotloop::RollingOrder::min, "Min"},
+      {hotloop::RollingOrder::argmax, "ArgMax"},     {hotloop::RollingOrder::median, "Median"},
+      {hotloop::RollingOrder::quantile, "Quantile"}, {hotloop::RollingOrder::rank, "Rank"}};
+  for (const auto& k : kinds) {
+    for (std::ptrdiff_t window : {10, 50, 1000}) {
+      const std::string name =
+          std::string("Rolling") + k.name + "Window" + std::to_string(window) + dt;
+      auto* b = benchmark::RegisterBenchmark(name.c_str(), order_bench<T>, k.kind, window);
+      b->Arg(1000000);
+    }
+  }
+}
+
+template <class T>
 void register_dtype() {
   const std::string dt = hotloop::bench::dtype_name<T>();
   const struct {
     hotloop::RollingStat stat;
     const char* name;
-  } stats[] = {{hotloop::RollingStat::mean, "Mean"}, {hotloop::RollingStat::std, "Std"}};
+  } stats[] = {{hotloop::RollingStat::mean, "Mean"},
+               {hotloop::RollingStat::std, "Std"},
+               {hotloop::RollingStat::sum, "Sum"}};
   for (const auto& s : stats) {
-    for (std::ptrdiff_t window : {50, 100}) {
+    for (std::ptrdiff_t window : {10, 50, 100, 1000}) {
       const std::string name =
           std::string("Rolling") + s.name + "Window" + std::to_string(window) + dt;
       auto* b = benchmark::RegisterBenchmark(name.c_str(), rolling_bench<T>, s.stat, window);
@@ -56,6 +94,7 @@ void register_dtype() {
 int main(int argc, char** argv) {
   register_dtype<double>();
   register_dtype<float>();
+  register_order<double>();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("hotloop_simd_level", hotloop::simd_level());

@@ -25,51 +25,115 @@ HOTLOOP_INLINE bool is_finite(double v) noexcept { return std::fabs(v) <= kMax; 
 
 HOTLOOP_INLINE double clamp_m2(double m2) noexcept { return m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2); }
 
+// Scaling. The window works on scaled values v * 2^e (exact: a power of two) so that squares
+// neither overflow nor underflow: e < 0 when the window holds values above kScaleDown (up to
+// 1.8e308, whose squares and differences overflow), e > 0 when all its deviations from the mean
+// are below kScaleUp (their squares would underflow, taking the variance and the error test
+// with them). Ordinary data keep e = 0, take the vectorised path and are unchanged bit for bit.
+// A value that arrives later out of range shows in the sums: above kBig or not finite (too
+// large), or a nonzero window whose S2 fell below kSmall (too small, or underflowed): the test
+// fails and the window is rebuilt with a new e.
+constexpr double kScaleDown = 0x1p400;
+constexpr double kScaleUp = 0x1p-400;
+constexpr double kBig = 0x1p900;
+constexpr double kSmall = 0x1p-800;
+constexpr int kMaxUpScale = 1000;  // 2^e stays a normal double
+
+// Whether the sums are in the range where the rounding-error bounds hold (see Scaling).
+HOTLOOP_INLINE bool in_range(double s1, double s2) noexcept {
+  return (std::fabs(s2) <= kBig) & ((s2 >= kSmall) | ((s2 == 0.0) & (s1 == 0.0)));
+}
+
 // Summary of the current window: shifted sums, their rounding-error bounds, and counts.
 struct Window {
-  double K = 0.0;   // shift, close to the window mean after every rebuild
-  double S1 = 0.0;  // sum(x - K) over finite values
-  double S2 = 0.0;  // sum((x - K)^2) over finite values
+  double K = 0.0;   // shift (scaled), close to the window mean after every rebuild
+  double S1 = 0.0;  // sum(x * sc - K) over finite values
+  double S2 = 0.0;  // sum((x * sc - K)^2) over finite values
   double E1 = 0.0;  // bound on the accumulated rounding error of S1 since the last rebuild
   double E2 = 0.0;  // same for S2
+  double sc = 1.0;  // 2^e, the scale (see Scaling)
+  int e = 0;
   std::ptrdiff_t cnt = 0, npos = 0, nneg = 0;  // finite values, +inf, -inf
 
-  // Exact recomputation over x[lo..hi): a shifted, compensated two-pass.
+  // Exact recomputation over x[lo..hi): a shifted, compensated two-pass, scaled if needed.
   template <class T>
   void rebuild(const T* x, std::ptrdiff_t xs, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
     cnt = npos = nneg = 0;
-    double K0 = 0.0, h = 0.0, l = 0.0;
+    double K0 = 0.0, h = 0.0, l = 0.0, amax = 0.0;
     for (std::ptrdiff_t i = lo; i < hi; ++i) {
       const double v = static_cast<double>(x[i * xs]);
       if (is_finite(v)) {
         if (cnt++ == 0) K0 = v;
         comp_add(h, l, v - K0);
+        amax = std::fabs(v) > amax ? std::fabs(v) : amax;
       } else if (v > 0) {
         ++npos;
       } else if (v < 0) {
         ++nneg;
       }
     }
+    e = 0;
+    sc = 1.0;
+    if (amax > kScaleDown) {
+      // Differences of huge values may have overflowed: centre again on scaled values.
+      set_scale(-(std::ilogb(amax) + 1));
+      K0 = first_scaled(x, xs, lo, hi);
+      h = l = 0.0;
+      for (std::ptrdiff_t i = lo; i < hi; ++i) {
+        const double v = static_cast<double>(x[i * xs]);
+        if (is_finite(v)) comp_add(h, l, v * sc - K0);
+      }
+    }
     K = cnt > 0 ? K0 + (h + l) / static_cast<double>(cnt) : 0.0;
-    double h1 = 0.0, l1 = 0.0, h2 = 0.0, l2 = 0.0;
+    const double dmax = second_pass(x, xs, lo, hi);
+    if (e == 0 && dmax != 0.0 && dmax < kScaleUp) {
+      // Tiny deviations: scale up (K too, exactly) so that their squares stay normal.
+      const int up = -(std::ilogb(dmax) + 1);
+      set_scale(up < kMaxUpScale ? up : kMaxUpScale);
+      K = std::ldexp(K, e);
+      second_pass(x, xs, lo, hi);
+    }
+    E1 = E2 = 0.0;
+  }
+
+  void set_scale(int exponent) noexcept {
+    e = exponent;
+    sc = std::ldexp(1.0, exponent);
+  }
+
+  template <class T>
+  double first_scaled(const T* x, std::ptrdiff_t xs, std::ptrdiff_t lo,
+                      std::ptrdiff_t hi) const noexcept {
+    for (std::ptrdiff_t i = lo; i < hi; ++i) {
+      const double v = static_cast<double>(x[i * xs]);
+      if (is_finite(v)) return v * sc;
+    }
+    return 0.0;
+  }
+
+  // S1 and S2 around K; returns max |x * sc - K|.
+  template <class T>
+  double second_pass(const T* x, std::ptrdiff_t xs, std::ptrdiff_t lo, std::ptrdiff_t hi) noexcept {
+    double h1 = 0.0, l1 = 0.0, h2 = 0.0, l2 = 0.0, dmax = 0.0;
     for (std::ptrdiff_t i = lo; i < hi; ++i) {
       const double v = static_cast<double>(x[i * xs]);
       if (is_finite(v)) {
-        const double d = v - K;
+        const double d = v * sc - K;
         comp_add(h1, l1, d);
         comp_add(h2, l2, d * d);
+        dmax = std::fabs(d) > dmax ? std::fabs(d) : dmax;
       }
     }
     S1 = h1 + l1;
     S2 = h2 + l2;
-    E1 = E2 = 0.0;
+    return dmax;
   }
 
   // A value enters (sign = +1) or leaves (sign = -1). NaNs are not counted.
   // x - K rounds the same way on entry and exit, so only the accumulation itself adds error.
   HOTLOOP_INLINE void update(double v, double sign, std::ptrdiff_t one) noexcept {
     if (is_finite(v)) {
-      const double d = v - K;
+      const double d = v * sc - K;
       S1 += sign * d;
       E1 += kU * std::fabs(S1);
       S2 += sign * (d * d);
@@ -86,7 +150,7 @@ struct Window {
   // Whether the sums still meet the accuracy target for this statistic.
   HOTLOOP_INLINE bool accurate(RollingStat stat) const noexcept {
     if (cnt == 0) return true;
-    if (!(std::fabs(S2) <= kMax)) return false;  // overflowed or NaN: rebuild
+    if (!in_range(S1, S2)) return false;  // overflowed, underflowed or NaN: rebuild
     const double c = static_cast<double>(cnt);
     const double inv_c = 1.0 / c;
     const double m2 = S2 - S1 * (S1 * inv_c);
@@ -119,17 +183,22 @@ struct Window {
   HOTLOOP_INLINE double value(RollingStat stat, std::ptrdiff_t min_periods,
                               std::ptrdiff_t ddof) const noexcept {
     const std::ptrdiff_t nobs = cnt + npos + nneg;
-    if (nobs == 0 || nobs < min_periods) return kNaN;
-    if (stat == RollingStat::mean) {
+    if (nobs < min_periods) return kNaN;
+    // pandas: the sum of an empty window is 0 (when min_periods allows it), its mean NaN.
+    if (nobs == 0) return stat == RollingStat::sum ? 0.0 : kNaN;
+    if (stat == RollingStat::mean || stat == RollingStat::sum) {
       if (npos > 0 && nneg > 0) return kNaN;
       if (npos > 0) return kInf;
       if (nneg > 0) return -kInf;
-      return K + S1 / static_cast<double>(cnt);
+      const double c = static_cast<double>(cnt);
+      const double r = stat == RollingStat::mean ? K + S1 / c : K * c + S1;
+      return e == 0 ? r : std::ldexp(r, -e);
     }
     if (npos > 0 || nneg > 0 || cnt <= ddof) return kNaN;
     const double m2 = clamp_m2(S2 - S1 * (S1 / static_cast<double>(cnt)));
     const double var = m2 / static_cast<double>(cnt - ddof);
-    return stat == RollingStat::std ? std::sqrt(var) : var;
+    if (e == 0) return stat == RollingStat::std ? std::sqrt(var) : var;
+    return stat == RollingStat::std ? std::ldexp(std::sqrt(var), -e) : std::ldexp(var, -2 * e);
   }
 };
 
@@ -211,6 +280,7 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
   const std::ptrdiff_t os = CONTIG ? 1 : os_;
   const std::ptrdiff_t m = i1 - i0;
   const double K = w.K;
+  constexpr RollingStat kTest = S == RollingStat::sum ? RollingStat::mean : S;
   double a1[kTile], a2[kTile], s1[kTile], s2[kTile];
 
   // Element-wise: what each step adds to S1 and S2. din^2 and dout^2 round identically when a
@@ -250,13 +320,15 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
   long long fails = 0;
   for (std::ptrdiff_t j = 0; j < m; ++j) {
     const double m2 = s2[j] - s1[j] * (s1[j] * inv_c);
-    fails += std::fabs(s2[j]) <= kMax ? 0 : 1;
-    fails += Window::within_bound<S>(s1[j], s2[j], m2, c, inv_c, E1, E2, K) ? 0 : 1;
+    fails += in_range(s1[j], s2[j]) ? 0 : 1;
+    fails += Window::within_bound<kTest>(s1[j], s2[j], m2, c, inv_c, E1, E2, K) ? 0 : 1;
     // A NaN m2 fails the test above, so a plain clamp at 0 is enough here.
     const double var = (m2 > 0.0 ? m2 : 0.0) * inv_dof;
     double r;
     if constexpr (S == RollingStat::mean) {
       r = K + s1[j] * inv_c;
+    } else if constexpr (S == RollingStat::sum) {
+      r = K * c + s1[j];
     } else if constexpr (S == RollingStat::var) {
       r = var;
     } else {
@@ -281,6 +353,8 @@ HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
   const std::ptrdiff_t xs = CONTIG ? 1 : xs_;
   const std::ptrdiff_t os = CONTIG ? 1 : os_;
   constexpr RollingStat stat = S;
+  // Sums share the mean's error test: the sum is count * mean.
+  constexpr RollingStat test = S == RollingStat::sum ? RollingStat::mean : S;
   // The block starts window - 1 values early with an exact summary of what precedes `begin`.
   const std::ptrdiff_t first = begin - W + 1 > 0 ? begin - W + 1 : 0;
   Window w;
@@ -289,7 +363,7 @@ HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
   while (i < end) {
     const std::ptrdiff_t tile_end = i + kTile < end ? i + kTile : end;
     // Fast tiles need a full window of finite values before the tile starts.
-    if (i - W >= first && w.cnt == W &&
+    if (i - W >= first && w.cnt == W && w.e == 0 &&
         fast_tile<T, CONTIG, S>(w, x, xs, W, ddof, out, os, i, tile_end)) {
       i = tile_end;
       continue;
@@ -297,7 +371,7 @@ HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
     for (; i < tile_end; ++i) {
       w.update(static_cast<double>(x[i * xs]), 1.0, 1);
       if (i - W >= first) w.update(static_cast<double>(x[(i - W) * xs]), -1.0, -1);
-      if (!w.accurate(stat)) w.rebuild(x, xs, i - W + 1 > 0 ? i - W + 1 : 0, i + 1);
+      if (!w.accurate(test)) w.rebuild(x, xs, i - W + 1 > 0 ? i - W + 1 : 0, i + 1);
       out[i * os] = static_cast<T>(w.value(stat, min_periods, ddof));
     }
   }
@@ -323,6 +397,10 @@ HOTLOOP_INLINE void block_dispatch(const T* x, std::ptrdiff_t xs, std::ptrdiff_t
       return contig
                  ? block_impl<T, true, RollingStat::std>(x, 1, W, mp, ddof, out, 1, begin, end)
                  : block_impl<T, false, RollingStat::std>(x, xs, W, mp, ddof, out, os, begin, end);
+    case RollingStat::sum:
+      return contig
+                 ? block_impl<T, true, RollingStat::sum>(x, 1, W, mp, ddof, out, 1, begin, end)
+                 : block_impl<T, false, RollingStat::sum>(x, xs, W, mp, ddof, out, os, begin, end);
   }
 }
 
@@ -338,10 +416,36 @@ HOTLOOP_CLONES void rolling_moments_block(const T* x, std::ptrdiff_t x_stride,
   block_dispatch(x, x_stride, window, min_periods, ddof, stat, out, out_stride, begin, end);
 }
 
+template <class T>
+void rolling_moments_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                          std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
+                          int n_threads) noexcept {
+  const std::ptrdiff_t n = rows.n;
+  if (rows.rows <= 0 || n <= 0) return;
+  const std::ptrdiff_t block = rolling_block_size(window);
+  const std::ptrdiff_t nblocks = (n + block - 1) / block;
+  // ~3 ns per output on one core (cxx/bench/rolling_benchmark), plus the restart of each block.
+  const std::ptrdiff_t per_task = (n < block ? n : block) + (window < n ? window : n);
+  const std::ptrdiff_t grain = rolling_rows_grain(per_task, 3.0);
+  // Every block restarts exactly, so any schedule gives bit-identical output.
+  parallel_for(rows.rows * nblocks, n_threads, grain, [&](std::ptrdiff_t t0, std::ptrdiff_t t1) {
+    for (std::ptrdiff_t t = t0; t < t1; ++t) {
+      const std::ptrdiff_t r = t / nblocks;
+      const std::ptrdiff_t b = (t % nblocks) * block;
+      rolling_moments_block(x + rows.x_offsets[r], rows.x_stride, window, min_periods, ddof, stat,
+                            out + rows.out_offsets[r], rows.out_stride, b,
+                            b + block < n ? b + block : n);
+    }
+  });
+}
+
 #define HOTLOOP_ROLLING_ENTRY_POINTS(T)                                                            \
   template void rolling_moments_block<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, \
                                          std::ptrdiff_t, RollingStat, T*, std::ptrdiff_t,          \
-                                         std::ptrdiff_t, std::ptrdiff_t) noexcept;
+                                         std::ptrdiff_t, std::ptrdiff_t) noexcept;                 \
+  template void rolling_moments_rows<T>(const T*, T*, const RollingRows&, std::ptrdiff_t,          \
+                                        std::ptrdiff_t, std::ptrdiff_t, RollingStat,               \
+                                        int) noexcept;
 HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_ROLLING_ENTRY_POINTS)
 
 }  // namespace hotloop

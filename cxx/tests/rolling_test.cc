@@ -481,3 +481,89 @@ TEST(RollingBlocks, EmptyRangeWritesNothing) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// The whole range of doubles: the mean of huge values is finite, tiny values keep their digits.
+
+TEST(Rolling, HugeAndTinyValuesAreScaled) {
+  const std::vector<double> huge = {1e308, 1e308, -1e308, 1e308};
+  std::vector<double> out(huge.size());
+  hotloop::rolling_moments(huge.data(), 4, 1, 2, 1, 0, RollingStat::mean, out.data(), 1);
+  EXPECT_EQ(out[1], 1e308);
+  EXPECT_EQ(out[2], 0.0);
+  hotloop::rolling_moments(huge.data(), 4, 1, 3, 1, 0, RollingStat::mean, out.data(), 1);
+  EXPECT_NEAR(out[3], 1e308 / 3, 1e293);
+  hotloop::rolling_moments(huge.data(), 4, 1, 2, 1, 0, RollingStat::var, out.data(), 1);
+  EXPECT_EQ(out[1], 0.0);
+  EXPECT_EQ(out[2], kInf);  // the exact variance, 1e616, exceeds the largest double
+  hotloop::rolling_moments(huge.data(), 4, 1, 2, 1, 0, RollingStat::std, out.data(), 1);
+  EXPECT_EQ(out[2], 1e308);
+  const std::vector<double> tiny = {1e-160, 1e-180, 3e-170, 5e-324};
+  hotloop::rolling_moments(tiny.data(), 4, 1, 1, 1, 0, RollingStat::mean, out.data(), 1);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(out[i], tiny[i]);
+  hotloop::rolling_moments(tiny.data(), 4, 1, 2, 1, 0, RollingStat::std, out.data(), 1);
+  EXPECT_NEAR(out[1], (1e-160 - 1e-180) / 2, 1e-160 * 1e-14);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order statistics against a sorted-window twin, and the thread-count invariance of the drivers.
+
+using hotloop::RollingInterpolation;
+using hotloop::RollingOrder;
+
+double order_twin(const std::vector<double>& x, std::ptrdiff_t i, std::ptrdiff_t W,
+                  RollingOrder kind) {
+  std::vector<double> w;
+  std::vector<double> raw;
+  for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - W + 1); j <= i; ++j) {
+    raw.push_back(x[j]);
+    if (!std::isnan(x[j])) w.push_back(x[j]);
+  }
+  if (w.empty()) return kNaN;
+  std::sort(w.begin(), w.end());
+  const std::size_t m = w.size();
+  switch (kind) {
+    case RollingOrder::min:
+      return w.front();
+    case RollingOrder::max:
+      return w.back();
+    case RollingOrder::argmin:
+      for (std::size_t k = raw.size(); k-- > 0;) {
+        if (raw[k] == w.front()) return static_cast<double>(raw.size() - 1 - k);
+      }
+      return kNaN;
+    case RollingOrder::median:
+      return m % 2 ? w[m / 2] : (w[m / 2 - 1] + w[m / 2]) / 2;
+    default:
+      return kNaN;
+  }
+}
+
+TEST(RollingOrder, MatchesSortedTwinAndThreadCounts) {
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int> small(0, 6);
+  const std::ptrdiff_t n = 9000;
+  std::vector<double> x(n);
+  for (auto& v : x) v = small(rng) == 0 ? kNaN : static_cast<double>(small(rng));
+  const std::ptrdiff_t zero = 0;
+  const hotloop::RollingRows rows{1, n, &zero, 1, &zero, 1};
+  for (RollingOrder kind :
+       {RollingOrder::min, RollingOrder::max, RollingOrder::argmin, RollingOrder::median}) {
+    for (std::ptrdiff_t W : {1, 7, 300}) {
+      std::vector<double> one(n), two(n);
+      hotloop::rolling_order_rows(x.data(), one.data(), rows, W, 1, kind, 0.5,
+                                  RollingInterpolation::linear, 1);
+      hotloop::rolling_order_rows(x.data(), two.data(), rows, W, 1, kind, 0.5,
+                                  RollingInterpolation::linear, 2);
+      EXPECT_EQ(0, std::memcmp(one.data(), two.data(), n * sizeof(double)));
+      for (std::ptrdiff_t i = 0; i < n; i += 7) {
+        const double ref = order_twin(x, i, W, kind);
+        if (std::isnan(ref)) {
+          EXPECT_TRUE(std::isnan(one[i])) << i;
+        } else {
+          EXPECT_EQ(one[i], ref) << "kind " << static_cast<int>(kind) << " W " << W << " i " << i;
+        }
+      }
+    }
+  }
+}

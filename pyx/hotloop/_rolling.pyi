@@ -1,18 +1,28 @@
 from collections.abc import Sequence
-from typing import SupportsFloat, SupportsIndex
+from typing import Literal, SupportsFloat, SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
 
-_Floats = npt.NDArray[np.float64] | npt.NDArray[np.float32]
-_Values = _Floats | Sequence[SupportsFloat]
+_Values = npt.NDArray[np.floating | np.integer | np.bool_] | Sequence[SupportsFloat]
 _F = npt.NDArray[np.floating]
+_Interpolation = Literal["linear", "lower", "higher", "nearest", "midpoint"]
 
+def rolling_sum(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
 def rolling_mean(
     x: _Values,
     window: SupportsIndex,
     *,
     min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
     out: _F | None = None,
     n_threads: int | None = None,
 ) -> _F: ...
@@ -22,6 +32,7 @@ def rolling_var(
     *,
     ddof: SupportsIndex = 0,
     min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
     out: _F | None = None,
     n_threads: int | None = None,
 ) -> _F: ...
@@ -31,11 +42,128 @@ def rolling_std(
     *,
     ddof: SupportsIndex = 0,
     min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
     out: _F | None = None,
     n_threads: int | None = None,
+) -> _F: ...
+def rolling_count(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_min(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_max(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_argmin(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_argmax(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_median(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_quantile(
+    x: _Values,
+    window: SupportsIndex,
+    q: SupportsFloat,
+    *,
+    interpolation: _Interpolation = "linear",
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_rank(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+
+# bottleneck's signatures.
+def move_sum(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
+) -> _F: ...
+def move_mean(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
+) -> _F: ...
+def move_std(
+    a: _Values,
+    window: SupportsIndex,
+    min_count: SupportsIndex | None = None,
+    axis: int = -1,
+    ddof: SupportsIndex = 0,
+) -> _F: ...
+def move_var(
+    a: _Values,
+    window: SupportsIndex,
+    min_count: SupportsIndex | None = None,
+    axis: int = -1,
+    ddof: SupportsIndex = 0,
+) -> _F: ...
+def move_min(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
+) -> _F: ...
+def move_max(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
+) -> _F: ...
+def move_argmin(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
+) -> _F: ...
+def move_argmax(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
+) -> _F: ...
+def move_median(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
+) -> _F: ...
+def move_rank(
+    a: _Values, window: SupportsIndex, min_count: SupportsIndex | None = None, axis: int = -1
 ) -> _F: ...
 
 # Argument checks shared with hotloop.ffi (private).
 def rolling_params(
     window: object, ddof: object, min_periods: object, has_ddof: bool
 ) -> tuple[int, int, int]: ...
+def as_rolling_array(x: object, name: str) -> np.ndarray: ...
+def as_axis(axis: object, ndim: int, name: str) -> int: ...

@@ -1,42 +1,98 @@
-"""Moving-window mean, variance and standard deviation.
+"""Moving-window statistics: sum, mean, var, std, count, min/max, argmin/argmax, median,
+quantile and rank, and bottleneck's move_* signatures over the same kernels.
 
 Wrappers only: arguments are validated with the GIL held (hotloop._validate), then the C++
-kernels of cxx/include/hotloop/rolling.hpp run with the GIL released.
+drivers of cxx/include/hotloop/rolling.hpp run with the GIL released, parallel over rows and
+blocks (hotloop::parallel_for).
 """
+import operator
+
 import numpy as np
 
-from cython cimport floating
-from cython.parallel cimport prange
+cimport numpy as cnp
 
-from hotloop._cxx.rolling cimport RollingStat, rolling_block_size, rolling_moments_block
-from hotloop._validate cimport FLOAT64, as_float_array, as_int, check_out, float_kind, threads_for
+from hotloop._cxx.rolling cimport (
+    RollingInterpolation,
+    RollingOrder,
+    RollingRows,
+    RollingStat,
+    rolling_block_size,
+    rolling_moments_rows,
+    rolling_order_block_size,
+    rolling_order_rows,
+)
+from hotloop._cxx.threads cimport share_pool
+from hotloop._validate cimport (
+    FLOAT64,
+    as_float_array,
+    as_int,
+    as_real,
+    check_out,
+    float_kind,
+    threads_for,
+)
+
+cnp.import_array()
+share_pool()
+
+cdef dict INTERPOLATIONS = {
+    "linear": <int>RollingInterpolation.linear,
+    "lower": <int>RollingInterpolation.lower,
+    "higher": <int>RollingInterpolation.higher,
+    "nearest": <int>RollingInterpolation.nearest,
+    "midpoint": <int>RollingInterpolation.midpoint,
+}
+cdef object ONE_ROW = np.zeros(1, dtype=np.intp)
+cdef int MOMENTS = -1  # `order` of a moments statistic
 
 
 # --------------------------------------------------------------------------------------------
-# Rolling windows
+# Argument checks of this family (shared ones are in hotloop._validate)
 
 
-cdef int rolling_typed(const floating[:, :] x, floating[:, :] out, Py_ssize_t window,
-                       Py_ssize_t min_periods, Py_ssize_t ddof, RollingStat stat,
-                       object n_threads) except -1:
-    cdef Py_ssize_t rows = x.shape[0], n = x.shape[1]
-    cdef Py_ssize_t xs = x.strides[1] // <Py_ssize_t>sizeof(floating)
-    cdef Py_ssize_t os = out.strides[1] // <Py_ssize_t>sizeof(floating)
-    cdef Py_ssize_t block = rolling_block_size(window)
-    cdef Py_ssize_t nblocks = (n + block - 1) // block
-    cdef Py_ssize_t ntasks = rows * nblocks
-    cdef Py_ssize_t t, r, b
-    cdef int nt = threads_for(n_threads, ntasks)
-    if ntasks == 0:
-        return 0
-    # Every block restarts exactly, so any schedule gives bit-identical output.
-    with nogil:
-        for t in prange(ntasks, num_threads=nt, schedule="dynamic"):
-            r = t // nblocks
-            b = (t % nblocks) * block
-            rolling_moments_block(&x[r, 0], xs, window, min_periods, ddof, stat,
-                                  &out[r, 0], os, b, min(b + block, n))
-    return 0
+cpdef object as_rolling_array(object x, str name):
+    """x as a float64/float32 array of 1 or more dimensions. Integer and bool arrays (and lists
+    of them) become float64, as bottleneck converts them; other dtypes are refused."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "biu":
+            x = x.astype(np.float64)
+    elif isinstance(x, (list, tuple)):
+        try:
+            a = np.asarray(x)
+        except (TypeError, ValueError):
+            a = None  # as_float_array names the problem
+        if a is not None and a.dtype.kind in "biu":
+            x = a.astype(np.float64)
+    return as_float_array(x, name, 1, 64)
+
+
+cdef int rank_kind(object x):
+    """bottleneck ranks integer input with another rounding (rolling.hpp): which one x needs."""
+    if isinstance(x, np.ndarray):
+        kind = x.dtype.kind
+    elif isinstance(x, (list, tuple)):
+        try:
+            kind = np.asarray(x).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+    else:
+        kind = "O"
+    return <int>(RollingOrder.rank_of_integers if kind in "iu" else RollingOrder.rank)
+
+
+cpdef Py_ssize_t as_axis(object axis, int ndim, str name) except? -1:
+    """axis in [-ndim, ndim) as a non-negative axis, or TypeError/ValueError."""
+    if isinstance(axis, (bool, np.bool_)) or not hasattr(type(axis), "__index__"):
+        raise TypeError(
+            f"axis must be an int, got {type(axis).__name__}; accepted: integers "
+            f"{-ndim} <= axis < {ndim} for a {ndim}-D {name}"
+        )
+    cdef object a = operator.index(axis)
+    if not -ndim <= a < ndim:
+        raise ValueError(
+            f"axis={a} is out of range for a {ndim}-D {name}; accepted: {-ndim} <= axis < {ndim}"
+        )
+    return a % ndim
 
 
 cpdef tuple rolling_params(object window, object ddof, object min_periods, bint has_ddof):
@@ -58,224 +114,373 @@ cpdef tuple rolling_params(object window, object ddof, object min_periods, bint 
     return w, dd, minp
 
 
-cdef object rolling(object x, object window, object ddof, object min_periods, object out,
-                    object n_threads, RollingStat stat):
-    cdef object arr = as_float_array(x, "x", 1, 2)
+cdef double as_quantile(object q) except? -1.0:
+    cdef double v = as_real(q, "q")
+    if not 0.0 <= v <= 1.0:
+        raise ValueError(f"q={v!r} is outside [0, 1]; accepted: 0 <= q <= 1")
+    return v
+
+
+cdef int as_interpolation(object interpolation) except -1:
+    if not isinstance(interpolation, str) or interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            f"interpolation={interpolation!r} is not supported; accepted: "
+            + ", ".join(repr(k) for k in INTERPOLATIONS)
+        )
+    return INTERPOLATIONS[interpolation]
+
+
+# --------------------------------------------------------------------------------------------
+# The drivers
+
+
+cdef object row_offsets(object a):
+    """Element offsets of the rows (all axes but the last) of the view a, as intp."""
+    cdef Py_ssize_t item = a.itemsize
+    off = ONE_ROW
+    cdef int last = a.ndim - 1
+    for s, st in zip(a.shape[:last], a.strides[:last]):
+        off = (off[:, None] + np.arange(s, dtype=np.intp) * (st // item)).ravel()
+    return off
+
+
+cdef object run(object arr, object out, Py_ssize_t axis, Py_ssize_t w, Py_ssize_t minp,
+                Py_ssize_t dd, int stat, int order, double q, int interp, object n_threads):
+    """Fills out (arr's shape and dtype) with the statistic of arr's windows along axis."""
+    cdef int last = arr.ndim - 1
+    xm = arr if axis == last else np.moveaxis(arr, axis, -1)
+    om = out if axis == last else np.moveaxis(out, axis, -1)
+    cdef Py_ssize_t n = xm.shape[last]
+    cdef Py_ssize_t item = arr.itemsize
+    if xm.size == 0:
+        return out
+    xoff = ONE_ROW if last == 0 else row_offsets(xm)
+    ooff = ONE_ROW if last == 0 else row_offsets(om)
+    cdef const Py_ssize_t[::1] xo = xoff
+    cdef const Py_ssize_t[::1] oo = ooff
+    cdef RollingRows rows
+    rows.rows = xo.shape[0]
+    rows.n = n
+    rows.x_offsets = &xo[0]
+    rows.x_stride = xm.strides[last] // item
+    rows.out_offsets = &oo[0]
+    rows.out_stride = om.strides[last] // item
+    cdef Py_ssize_t block = (
+        rolling_block_size(w) if order == MOMENTS
+        else rolling_order_block_size(<RollingOrder>order, w)
+    )
+    cdef int nt = threads_for(n_threads, rows.rows * ((n + block - 1) // block))
+    cdef void* xp = cnp.PyArray_DATA(<cnp.ndarray>arr)
+    cdef void* op = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef int rc = 0
+    if float_kind(arr) == FLOAT64:
+        with nogil:
+            if order == MOMENTS:
+                rolling_moments_rows[double](<const double*>xp, <double*>op, rows, w, minp, dd,
+                                             <RollingStat>stat, nt)
+            else:
+                rc = rolling_order_rows[double](<const double*>xp, <double*>op, rows, w, minp,
+                                                <RollingOrder>order, q,
+                                                <RollingInterpolation>interp, nt)
+    else:
+        with nogil:
+            if order == MOMENTS:
+                rolling_moments_rows[float](<const float*>xp, <float*>op, rows, w, minp, dd,
+                                            <RollingStat>stat, nt)
+            else:
+                rc = rolling_order_rows[float](<const float*>xp, <float*>op, rows, w, minp,
+                                               <RollingOrder>order, q,
+                                               <RollingInterpolation>interp, nt)
+    if rc != 0:
+        raise MemoryError(f"rolling: no memory for the window buffers (window={w})")
+    return out
+
+
+cdef object rolling(object x, object window, object ddof, object min_periods, object axis,
+                    object out, object n_threads, int stat, int order, double q=0.5,
+                    int interp=0):
+    cdef object arr = as_rolling_array(x, "x")
+    cdef Py_ssize_t ax = as_axis(axis, arr.ndim, "x")
     cdef Py_ssize_t w, dd, minp
-    w, dd, minp = rolling_params(window, ddof, min_periods, stat != RollingStat.mean)
+    w, dd, minp = rolling_params(
+        window, ddof, min_periods, order == MOMENTS and stat != <int>RollingStat.mean
+        and stat != <int>RollingStat.sum
+    )
     if out is None:
         out = np.empty(arr.shape, dtype=arr.dtype)
     else:
         arr = check_out(out, arr, "x")
-    a2 = arr if arr.ndim == 2 else arr[None, :]
-    o2 = out if out.ndim == 2 else out[None, :]
-    if float_kind(arr) == FLOAT64:
-        rolling_typed[double](a2, o2, w, minp, dd, stat, n_threads)
-    else:
-        rolling_typed[float](a2, o2, w, minp, dd, stat, n_threads)
-    return out
+    return run(arr, out, ax, w, minp, dd, stat, order, q, interp, n_threads)
 
 
-def rolling_mean(x, window, *, min_periods=None, out=None, n_threads=None):
-    """Moving-window mean along the last axis.
+cdef object move(object a, object window, object min_count, object axis, object ddof, int stat,
+                 int order):
+    """bottleneck's argument rules: 1 <= window <= a.shape[axis], 1 <= min_count <= window."""
+    cdef object arr = as_rolling_array(a, "a")
+    cdef Py_ssize_t ax = as_axis(axis, arr.ndim, "a")
+    cdef Py_ssize_t n = arr.shape[ax]
+    cdef Py_ssize_t w = as_int(window, "window", 1)
+    cdef Py_ssize_t minp = w, dd = 0
+    if w > n:
+        raise ValueError(
+            f"window={w} must be between 1 and {n} (the length of a along axis {axis}), "
+            f"inclusive; accepted: 1 <= window <= {n}"
+        )
+    if min_count is not None:
+        minp = as_int(min_count, "min_count", 1)
+        if minp > w:
+            raise ValueError(
+                f"min_count={minp} must be <= window={w}; accepted: 1 <= min_count <= {w}"
+            )
+    out = np.empty(arr.shape, dtype=arr.dtype)
+    if ddof is not None:
+        dd = as_int(ddof, "ddof", 0)
+        if dd >= w:  # no window has more than ddof values
+            out.fill(np.nan)
+            return out
+    return run(arr, out, ax, w, minp, dd, stat, order, 0.5, 0, None)
 
-    Parameters
-    ----------
-    x : ndarray of float64 or float32, list or tuple
-        1-D, or 2-D with windows along the last axis (rows are independent series). Any
-        strides; read-only arrays are fine. Lists and tuples of real numbers are converted to
-        float64; byte-swapped arrays are converted to native order (the result is native).
-    window : int
-        Window length, >= 1. Output ``i`` describes ``x[..., max(0, i - window + 1):i + 1]``.
-        A window longer than the series is allowed (as in pandas): outputs then follow the
-        ``min_periods`` rule, so with the default every output is NaN.
-    min_periods : int, optional
+
+# --------------------------------------------------------------------------------------------
+# Public functions; their docstrings are assembled from the shared parts below.
+
+
+def rolling_sum(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, <int>RollingStat.sum, MOMENTS)
+
+
+def rolling_mean(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, <int>RollingStat.mean, MOMENTS)
+
+
+def rolling_var(x, window, *, ddof=0, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, ddof, min_periods, axis, out, n_threads, <int>RollingStat.var,
+                   MOMENTS)
+
+
+def rolling_std(x, window, *, ddof=0, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, ddof, min_periods, axis, out, n_threads, <int>RollingStat.std,
+                   MOMENTS)
+
+
+def rolling_count(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0, <int>RollingOrder.count)
+
+
+def rolling_min(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0, <int>RollingOrder.min)
+
+
+def rolling_max(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0, <int>RollingOrder.max)
+
+
+def rolling_argmin(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0, <int>RollingOrder.argmin)
+
+
+def rolling_argmax(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0, <int>RollingOrder.argmax)
+
+
+def rolling_median(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0, <int>RollingOrder.median)
+
+
+def rolling_quantile(x, window, q, *, interpolation="linear", min_periods=None, axis=-1,
+                     out=None, n_threads=None):
+    cdef double qq = as_quantile(q)
+    cdef int interp = as_interpolation(interpolation)
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0,
+                   <int>RollingOrder.quantile, qq, interp)
+
+
+def rolling_rank(x, window, *, min_periods=None, axis=-1, out=None, n_threads=None):
+    return rolling(x, window, 0, min_periods, axis, out, n_threads, 0, rank_kind(x))
+
+
+def move_sum(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, <int>RollingStat.sum, MOMENTS)
+
+
+def move_mean(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, <int>RollingStat.mean, MOMENTS)
+
+
+def move_std(a, window, min_count=None, axis=-1, ddof=0):
+    return move(a, window, min_count, axis, ddof, <int>RollingStat.std, MOMENTS)
+
+
+def move_var(a, window, min_count=None, axis=-1, ddof=0):
+    return move(a, window, min_count, axis, ddof, <int>RollingStat.var, MOMENTS)
+
+
+def move_min(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, 0, <int>RollingOrder.min)
+
+
+def move_max(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, 0, <int>RollingOrder.max)
+
+
+def move_argmin(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, 0, <int>RollingOrder.argmin)
+
+
+def move_argmax(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, 0, <int>RollingOrder.argmax)
+
+
+def move_median(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, 0, <int>RollingOrder.median)
+
+
+def move_rank(a, window, min_count=None, axis=-1):
+    return move(a, window, min_count, axis, None, 0, rank_kind(a))
+
+
+# --------------------------------------------------------------------------------------------
+# Docstrings
+
+
+cdef str X_DOC = """x : array_like of float64, float32, integers or bool
+        Any number of dimensions (>= 1), windows along ``axis``; the other axes are independent
+        series. Any strides; read-only arrays are fine. Integer and bool arrays, and lists or
+        tuples, are converted to float64 (as bottleneck does: integers beyond 2**53 round);
+        byte-swapped arrays are converted to native order."""
+cdef str WINDOW_DOC = """window : int
+        Window length, >= 1. Output ``i`` describes ``x[..., max(0, i - window + 1):i + 1]``
+        along ``axis``. A window longer than the series is allowed (as in pandas): outputs then
+        follow the ``min_periods`` rule, so with the default every output is NaN."""
+cdef str MINP_DOC = """min_periods : int, optional
         Least number of non-NaN values a window needs for a result; fewer gives NaN. Default
-        ``window`` (pandas' convention); must be between 0 and ``window``. A window with no
-        values at all is NaN whatever ``min_periods`` is.
-    out : ndarray, optional
-        Where to write the result: same shape and dtype as ``x``, writable, any strides. It
-        may be ``x`` itself or overlap it (``x`` is then copied first).
-    n_threads : int, optional
-        Threads to use (see :func:`hotloop.effective_n_threads`): ``None`` for all usable
-        CPUs, a negative count to count back from them. The result is bit-identical for any
-        value.
-
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as ``x`` (``out`` if given). float32 input is accumulated in
-        double precision and rounded once.
-
-    Raises
-    ------
-    TypeError
-        For a dtype other than float64/float32, non-integer arguments (bool refused) or a
-        mismatched ``out`` dtype.
-    OverflowError
-        For an integer argument that does not fit a C ``Py_ssize_t``.
-    ValueError
-        For ``x`` that is not 1-D or 2-D, ``window < 1``, ``min_periods`` outside
-        ``[0, window]``, an ``out`` of another shape, or a read-only ``out``.
-
-    Notes
-    -----
-    NaNs are skipped, as pandas and bottleneck do: they take no part in a window's
-    statistics and do not count towards ``min_periods``. Infinities are values: a window
-    holding +inf has a mean of +inf (-inf likewise, NaN with both) (the variance would be NaN).
-
-    Accuracy: the relative error of every output is below 2**-36 (about 1.5e-11) for the
-    variance and half that for the standard deviation; the mean's error is below 2**-36 times
-    ``|mean| + std`` of its window. This holds whatever the offset of the data, the
-    outliers that passed through the window, or the length of the series; windows of equal
-    values give exactly 0. The kernel tracks a rigorous bound of its rounding error and
-    recomputes a window exactly (shifted two-pass) whenever the bound could exceed that.
-    On ``1e9 + N(0, 1)`` data bottleneck and pandas lose about 5 of their 16 digits.
-
-    Long series are cut into blocks of ``max(16384, 16 * window)`` outputs that start
-    ``window - 1`` values early and re-initialise exactly; blocks and rows run in parallel.
-
-    Limits of double precision (NumPy has the same): deviations from the window mean below
-    about 1e-154 underflow when squared, and above about 1e154 overflow to inf.
-    """
-    return rolling(x, window, 0, min_periods, out, n_threads, RollingStat.mean)
-
-
-def rolling_var(x, window, *, ddof=0, min_periods=None, out=None, n_threads=None):
-    """Moving-window variance along the last axis.
-
-    Parameters
-    ----------
-    x : ndarray of float64 or float32, list or tuple
-        1-D, or 2-D with windows along the last axis (rows are independent series). Any
-        strides; read-only arrays are fine. Lists and tuples of real numbers are converted to
-        float64; byte-swapped arrays are converted to native order (the result is native).
-    window : int
-        Window length, >= 1. Output ``i`` describes ``x[..., max(0, i - window + 1):i + 1]``.
-        A window longer than the series is allowed (as in pandas): outputs then follow the
-        ``min_periods`` rule, so with the default every output is NaN.
-    ddof : int, optional
+        ``window`` (pandas' convention); must be between 0 and ``window``. {empty}"""
+cdef str DDOF_DOC = """ddof : int, optional
         Delta degrees of freedom, ``0 <= ddof < window``: the divisor is ``count - ddof``
         with ``count`` the window's non-NaN values; NaN where ``count <= ddof``. Default 0
-        (NumPy, bottleneck); pandas' ``rolling().std()`` uses 1.
-    min_periods : int, optional
-        Least number of non-NaN values a window needs for a result; fewer gives NaN. Default
-        ``window`` (pandas' convention); must be between 0 and ``window``. A window with no
-        values at all is NaN whatever ``min_periods`` is.
+        (NumPy, bottleneck); pandas' ``rolling().std()`` uses 1."""
+cdef str TAIL_DOC = """axis : int, optional
+        The axis the windows run along, default -1 (the last).
     out : ndarray, optional
-        Where to write the result: same shape and dtype as ``x``, writable, any strides. It
-        may be ``x`` itself or overlap it (``x`` is then copied first).
+        Where to write the result: same shape and dtype as the (converted) ``x``, writable,
+        any strides. It may be ``x`` itself or overlap it (``x`` is then copied first).
     n_threads : int, optional
         Threads to use (see :func:`hotloop.effective_n_threads`): ``None`` for all usable
         CPUs, a negative count to count back from them. The result is bit-identical for any
-        value.
+        value: series are cut into blocks that restart exactly, and rows and blocks run in
+        parallel.
 
     Returns
     -------
     ndarray
-        Same shape and dtype as ``x`` (``out`` if given). float32 input is accumulated in
-        double precision and rounded once.
+        Same shape as ``x``; float32 for float32 input, else float64 (``out`` if given).{ret}
 
     Raises
     ------
     TypeError
-        For a dtype other than float64/float32, non-integer arguments (bool refused) or a
-        mismatched ``out`` dtype.
-    OverflowError
-        For an integer argument that does not fit a C ``Py_ssize_t``.
+        For a dtype other than float64/float32/integer/bool, non-integer arguments (bool
+        refused) or a mismatched ``out`` dtype.
     ValueError
-        For ``x`` that is not 1-D or 2-D, ``window < 1``, ``min_periods`` outside
-                ``[0, window]``, ``ddof`` outside ``[0, window)``, an ``out`` of another shape,
-        or a read-only ``out``.
+        For a 0-D ``x``, ``axis`` out of range, ``window < 1``, ``min_periods`` outside
+        ``[0, window]``{raises}, an ``out`` of another shape, or a read-only ``out``.
 
     Notes
     -----
     NaNs are skipped, as pandas and bottleneck do: they take no part in a window's
-    statistics and do not count towards ``min_periods``. Infinities are values: a window
-    holding +inf has a mean of +inf (-inf likewise, NaN with both) and a variance of NaN.
+    statistics and do not count towards ``min_periods``. {notes}"""
+cdef str MOMENT_NOTES = """Infinities are values: a window
+    holding +inf has a sum and mean of +inf (-inf likewise, NaN with both) and a variance of
+    NaN. (bottleneck and pandas return NaN for every window after an inf has left it.)
 
-    Accuracy: the relative error of every output is below 2**-36 (about 1.5e-11) for the
-    variance and half that for the standard deviation; the mean's error is below 2**-36 times
-    ``|mean| + std`` of its window. This holds whatever the offset of the data, the
-    outliers that passed through the window, or the length of the series; windows of equal
-    values give exactly 0. The kernel tracks a rigorous bound of its rounding error and
-    recomputes a window exactly (shifted two-pass) whenever the bound could exceed that.
-    On ``1e9 + N(0, 1)`` data bottleneck and pandas lose about 5 of their 16 digits.
+    Accuracy: the relative error of every variance is below 2**-36 (about 1.5e-11), half that
+    for the standard deviation; the mean's error is below 2**-36 times ``|mean| + std`` of its
+    window and the sum's ``count`` times that. This holds whatever the offset of the data,
+    the outliers that passed through the window, or the length of the series, and over the
+    whole range of doubles: values near 1e308 (the mean of ``[1e308, 1e308]`` is 1e308, a
+    variance is +inf only when the true one exceeds the largest double) and values below
+    1e-155 (subnormals included; outputs that are themselves subnormal are rounded once).
+    Windows of equal values give exactly 0. The kernel tracks a rigorous bound of its
+    rounding error and recomputes a window exactly (shifted two-pass, scaled by a power of two
+    when the values are huge or tiny) whenever the bound could exceed that. On
+    ``1e9 + N(0, 1)`` data bottleneck and pandas lose about 5 of their 16 digits. float32 input
+    is accumulated in double precision and rounded once."""
+cdef str ORDER_NOTES = """Infinities are values. The result is exact
+    (it is one of the window's values{exact}), float32 input is never rounded."""
 
-    Long series are cut into blocks of ``max(16384, 16 * window)`` outputs that start
-    ``window - 1`` values early and re-initialise exactly; blocks and rows run in parallel.
+cdef dict DOCS = {
+    "rolling_sum": ("Moving-window sum.", "", MOMENT_NOTES, "A window with no values is 0 "
+                    "when ``min_periods`` is 0 (pandas), else NaN."),
+    "rolling_mean": ("Moving-window mean.", "", MOMENT_NOTES, ""),
+    "rolling_var": ("Moving-window variance.", DDOF_DOC, MOMENT_NOTES, ""),
+    "rolling_std": ("Moving-window standard deviation.", DDOF_DOC, MOMENT_NOTES, ""),
+    "rolling_count": (
+        "Moving-window count of non-NaN values (pandas' ``rolling().count()``).", "",
+        "Infinities count. The count is exact.", "As in pandas, ``min_periods`` applies to "
+        "the window's length, NaNs included: the first ``min_periods - 1`` outputs are NaN, "
+        "the others count."),
+    "rolling_min": ("Moving-window minimum (O(n) whatever the window: monotonic deque).", "",
+                    ORDER_NOTES.format(exact=""), ""),
+    "rolling_max": ("Moving-window maximum (O(n) whatever the window: monotonic deque).", "",
+                    ORDER_NOTES.format(exact=""), ""),
+    "rolling_argmin": (
+        "Position of the moving-window minimum, counted back from the window's last element "
+        "(bottleneck's ``move_argmin``: 0 is the output's own element; ties go to the latest).",
+        "", "Infinities are values. O(n) whatever the window (monotonic deque).", ""),
+    "rolling_argmax": (
+        "Position of the moving-window maximum, counted back from the window's last element "
+        "(bottleneck's ``move_argmax``: 0 is the output's own element; ties go to the latest).",
+        "", "Infinities are values. O(n) whatever the window (monotonic deque).", ""),
+    "rolling_median": (
+        "Moving-window median: the middle value, or ``(a + b) / 2`` of the two middle ones "
+        "(``a / 2 + b / 2`` when ``a + b`` would overflow). O(n log(window)).", "",
+        ORDER_NOTES.format(exact=", or the mean of two, as pandas and bottleneck compute it"), ""),
+    "rolling_rank": (
+        "Moving-window rank of each value among its window, scaled to [-1, 1] (bottleneck's "
+        "``move_rank``): ``2 * ((less + (equal - 1) / 2) / (count - 1) - 0.5)`` with ties "
+        "averaged; 0 for a window of one value, NaN where the value itself is NaN. "
+        "O(n log(window)) (bottleneck: O(n * window)).", "",
+        "Infinities are values; equal values (-0.0 and 0.0 too) are ties.", ""),
+}
 
-    Limits of double precision (NumPy has the same): deviations from the window mean below
-    about 1e-154 underflow when squared, and above about 1e154 overflow to inf.
-    """
-    return rolling(x, window, ddof, min_periods, out, n_threads, RollingStat.var)
+cdef str QUANTILE_DOC = """q : float
+        The quantile, ``0 <= q <= 1``.
+    interpolation : {'linear', 'lower', 'higher', 'nearest', 'midpoint'}, optional
+        pandas' rules: with ``m`` sorted non-NaN values ``v`` and ``t = q * (m - 1)``, ``k =
+        floor(t)``: linear ``v[k] + (v[k+1] - v[k]) * (t - k)``, lower ``v[k]``, higher
+        ``v[k+1]``, nearest the closer one (ties to even ``k``), midpoint
+        ``(v[k] + v[k+1]) / 2``; ``v[t]`` whenever ``t`` is whole."""
 
 
-def rolling_std(x, window, *, ddof=0, min_periods=None, out=None, n_threads=None):
-    """Moving-window standard deviation along the last axis.
+def _assemble():
+    g = globals()
+    for name, (summary, ddof, notes, empty) in DOCS.items():
+        parts = [X_DOC, WINDOW_DOC] + ([ddof] if ddof else []) + [MINP_DOC.format(empty=empty)]
+        raises = ", ``ddof`` outside ``[0, window)``" if ddof else ""
+        g[name].__doc__ = (
+            f"{summary}\n\n    Parameters\n    ----------\n    " + "\n    ".join(parts)
+            + "\n    " + TAIL_DOC.format(ret="", raises=raises, notes=notes) + "\n    "
+        )
+    g["rolling_quantile"].__doc__ = (
+        "Moving-window quantile, with pandas' interpolations. O(n log(window)).\n\n    "
+        "Parameters\n    ----------\n    "
+        + "\n    ".join([X_DOC, WINDOW_DOC, QUANTILE_DOC, MINP_DOC.format(empty="")])
+        + "\n    " + TAIL_DOC.format(
+            ret="", raises=", ``q`` outside ``[0, 1]``, an unknown ``interpolation``",
+            notes=ORDER_NOTES.format(exact=" or, interpolating, computed from two as pandas "
+                                     "does")) + "\n    "
+    )
+    for stat in ("sum", "mean", "std", "var", "min", "max", "argmin", "argmax", "median",
+                 "rank"):
+        ddof = ", ddof=0" if stat in ("std", "var") else ""
+        g[f"move_{stat}"].__doc__ = (
+            f"bottleneck's ``move_{stat}(a, window, min_count=None, axis=-1{ddof})``: same "
+            f"arguments, same results, over :func:`rolling_{stat}`.\n\n"
+            f"    ``1 <= window <= a.shape[axis]`` and ``1 <= min_count <= window`` (default "
+            f"``window``) as bottleneck requires (ValueError otherwise). Differences, where "
+            f"bottleneck's answer is not the statistic: a window after an inf has left is "
+            f"computed (bottleneck: NaN), ``ddof >= window`` gives NaN (bottleneck: inf or "
+            f"negative values), and the accuracy is that of :func:`rolling_{stat}`.\n    "
+        )
 
-    Parameters
-    ----------
-    x : ndarray of float64 or float32, list or tuple
-        1-D, or 2-D with windows along the last axis (rows are independent series). Any
-        strides; read-only arrays are fine. Lists and tuples of real numbers are converted to
-        float64; byte-swapped arrays are converted to native order (the result is native).
-    window : int
-        Window length, >= 1. Output ``i`` describes ``x[..., max(0, i - window + 1):i + 1]``.
-        A window longer than the series is allowed (as in pandas): outputs then follow the
-        ``min_periods`` rule, so with the default every output is NaN.
-    ddof : int, optional
-        Delta degrees of freedom, ``0 <= ddof < window``: the divisor is ``count - ddof``
-        with ``count`` the window's non-NaN values; NaN where ``count <= ddof``. Default 0
-        (NumPy, bottleneck); pandas' ``rolling().std()`` uses 1.
-    min_periods : int, optional
-        Least number of non-NaN values a window needs for a result; fewer gives NaN. Default
-        ``window`` (pandas' convention); must be between 0 and ``window``. A window with no
-        values at all is NaN whatever ``min_periods`` is.
-    out : ndarray, optional
-        Where to write the result: same shape and dtype as ``x``, writable, any strides. It
-        may be ``x`` itself or overlap it (``x`` is then copied first).
-    n_threads : int, optional
-        Threads to use (see :func:`hotloop.effective_n_threads`): ``None`` for all usable
-        CPUs, a negative count to count back from them. The result is bit-identical for any
-        value.
 
-    Returns
-    -------
-    ndarray
-        Same shape and dtype as ``x`` (``out`` if given). float32 input is accumulated in
-        double precision and rounded once.
-
-    Raises
-    ------
-    TypeError
-        For a dtype other than float64/float32, non-integer arguments (bool refused) or a
-        mismatched ``out`` dtype.
-    OverflowError
-        For an integer argument that does not fit a C ``Py_ssize_t``.
-    ValueError
-        For ``x`` that is not 1-D or 2-D, ``window < 1``, ``min_periods`` outside
-                ``[0, window]``, ``ddof`` outside ``[0, window)``, an ``out`` of another shape,
-        or a read-only ``out``.
-
-    Notes
-    -----
-    NaNs are skipped, as pandas and bottleneck do: they take no part in a window's
-    statistics and do not count towards ``min_periods``. Infinities are values: a window
-    holding +inf has a mean of +inf (-inf likewise, NaN with both) and a variance of NaN.
-
-    Accuracy: the relative error of every output is below 2**-36 (about 1.5e-11) for the
-    variance and half that for the standard deviation; the mean's error is below 2**-36 times
-    ``|mean| + std`` of its window. This holds whatever the offset of the data, the
-    outliers that passed through the window, or the length of the series; windows of equal
-    values give exactly 0. The kernel tracks a rigorous bound of its rounding error and
-    recomputes a window exactly (shifted two-pass) whenever the bound could exceed that.
-    On ``1e9 + N(0, 1)`` data bottleneck and pandas lose about 5 of their 16 digits.
-
-    Long series are cut into blocks of ``max(16384, 16 * window)`` outputs that start
-    ``window - 1`` values early and re-initialise exactly; blocks and rows run in parallel.
-
-    Limits of double precision (NumPy has the same): deviations from the window mean below
-    about 1e-154 underflow when squared, and above about 1e154 overflow to inf.
-    """
-    return rolling(x, window, ddof, min_periods, out, n_threads, RollingStat.std)
+_assemble()

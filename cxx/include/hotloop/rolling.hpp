@@ -1,4 +1,6 @@
-// Rolling (moving-window) mean, variance and standard deviation.
+// Rolling (moving-window) statistics: sum, mean, variance and standard deviation (this part,
+// rolling.cpp), count, min/max, argmin/argmax, median, quantiles and rank (the order statistics
+// below, rolling_order.cpp).
 //
 // Output i describes the window x[max(0, i - window + 1) .. i]. NaNs are skipped (pandas and
 // bottleneck do the same); an output is NaN unless the window holds at least
@@ -18,6 +20,15 @@
 // Full windows without non-finite values are processed in tiles whose element-wise work is
 // vectorised (run-time AVX2/AVX-512 dispatch); tiles that fail the error test rerun scalar.
 //
+// Range. The sums are kept on values scaled by a power of two 2^e (exact) chosen at each exact
+// recomputation: e < 0 when the window holds values above 2^400, e > 0 when all its deviations
+// from the mean are below 2^-400, else e = 0 (ordinary data: the vectorised path). So squares
+// neither overflow nor underflow: the mean of values near 1e308 is finite, the variance is +inf
+// only when the true variance exceeds the largest double, and values below 1e-155 (subnormals
+// too) keep the same relative accuracy (outputs that are themselves subnormal round once).
+// The sum is count * K + S1 and shares the mean's error test (error below 2**-36 times
+// count * (|mean| + std)).
+//
 // Parallelism. A series is cut into blocks of rolling_block_size(window) outputs. Every block
 // starts from an exact recomputation of its first window (reading window - 1 values before the
 // block), so blocks are independent and the result does not depend on how blocks are spread over
@@ -26,9 +37,11 @@
 
 #include <cstddef>
 
+#include "hotloop/threads.hpp"
+
 namespace hotloop {
 
-enum class RollingStat : int { mean = 0, var = 1, std = 2 };
+enum class RollingStat : int { mean = 0, var = 1, std = 2, sum = 3 };
 
 // Relative error bound on the rolling variance kept by the error-tracking test (2**-36).
 inline constexpr double kRollingTolerance = 1.0 / 68719476736.0;
@@ -64,5 +77,109 @@ void rolling_moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t x_stride, std:
     rolling_moments_block(x, x_stride, window, min_periods, ddof, stat, out, out_stride, b, e);
   }
 }
+
+// Rows of an N-D array with windows along one axis: row r's element i is at
+// base[offsets[r] + i * stride] (offsets and stride in elements, any sign).
+struct RollingRows {
+  std::ptrdiff_t rows;
+  std::ptrdiff_t n;
+  const std::ptrdiff_t* x_offsets;  // read
+  std::ptrdiff_t x_stride;
+  const std::ptrdiff_t* out_offsets;  // read
+  std::ptrdiff_t out_stride;
+};
+
+// Tasks per parallel_for chunk so that a chunk is about kTargetChunkNanoseconds (threads.hpp) of
+// work, for tasks of `outputs_per_task` outputs costing about `ns_per_output` each on one core.
+inline std::ptrdiff_t rolling_rows_grain(std::ptrdiff_t outputs_per_task,
+                                         double ns_per_output) noexcept {
+  const double per_task = ns_per_output * static_cast<double>(outputs_per_task) + 100.0;
+  const double g = static_cast<double>(kTargetChunkNanoseconds) / per_task;
+  return g < 1.0 ? 1 : static_cast<std::ptrdiff_t>(g);
+}
+
+// Every row of `rows`, in blocks of rolling_block_size(window) outputs, spread over up to
+// n_threads threads with hotloop::parallel_for (bit-identical output for any thread count).
+//   x:   read (through rows.x_offsets); out: written (through rows.out_offsets), not overlapping x.
+// Preconditions as rolling_moments_block. Never throws.
+template <class T>
+void rolling_moments_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                          std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
+                          int n_threads) noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Order statistics and counts (rolling_order.cpp).
+//
+// Window and NaN policy as above: output i describes x[max(0, i - window + 1) .. i], NaNs are
+// skipped and an output is NaN unless the window holds at least max(min_periods, 1) non-NaN
+// values. Infinities are values.
+//   count:     number of non-NaN values; NaN where the window's length (NaNs included) is below
+//              min_periods (pandas' rolling().count()).
+//   min, max:  monotonic deque, O(n) whatever the window (Lemire's streaming min/max).
+//   argmin, argmax: bottleneck's convention: the position of the extreme counted back from the
+//              window's last element (0 = output i's own element); ties go to the latest.
+//   median:    middle value, mean (a + b) / 2 of the two middle ones for an even count (a/2 + b/2
+//              when a + b overflows).
+//   quantile:  pandas' rule: with m non-NaN values sorted as v[0..m-1] and t = q * (m - 1),
+//              linear v[k] + (v[k+1] - v[k]) * (t - k) for k = floor(t); lower v[k]; higher
+//              v[k+1]; nearest the closer one (ties to even k); midpoint (v[k] + v[k+1]) / 2;
+//              v[t] whenever t is a whole number.
+//   rank:      bottleneck's move_rank: the rank of x[i] among the window's non-NaN values, ties
+//              averaged, scaled to [-1, 1]: 2 * ((less + (equal - 1) / 2) / (m - 1) - 0.5); 0
+//              when m == 1; NaN when x[i] is NaN. Computed in T, operation for operation as
+//              bottleneck does.
+// median, quantile and rank sort each block's values once (ties broken by position) and keep the
+// window in a Fenwick tree over those ranks: O(log(block + window)) per output.
+enum class RollingOrder : int {
+  count = 0,
+  min = 1,
+  max = 2,
+  argmin = 3,
+  argmax = 4,
+  median = 5,
+  quantile = 6,
+  rank = 7,
+  // rank with bottleneck's arithmetic for integer input (from output `window` on it multiplies by
+  // 1 / (window - 1) rather than divide: results differ in the last bit).
+  rank_of_integers = 8
+};
+enum class RollingInterpolation : int {
+  linear = 0,
+  lower = 1,
+  higher = 2,
+  nearest = 3,
+  midpoint = 4
+};
+
+// Outputs per block of the order statistics (fixed by the window: results never depend on the
+// thread count). Smaller than rolling_block_size for the sorted kernels, whose per-block sort
+// and tree grow with the block.
+constexpr std::ptrdiff_t rolling_order_block_size(RollingOrder kind,
+                                                  std::ptrdiff_t window) noexcept {
+  if (kind == RollingOrder::median || kind == RollingOrder::quantile ||
+      kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers) {
+    return window * 4 > 2048 ? window * 4 : 2048;
+  }
+  return rolling_block_size(window);
+}
+
+// Outputs begin <= i < end of one series (T float or double), as rolling_moments_block.
+//   x: read; out: written (must not overlap x). q in [0, 1] (quantile only).
+// Preconditions (checked by the caller): window >= 1, 0 <= min_periods <= window,
+// 0 <= begin <= end. Throws std::bad_alloc when its buffers cannot be allocated.
+template <class T>
+void rolling_order_block(const T* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
+                         std::ptrdiff_t min_periods, RollingOrder kind, double q,
+                         RollingInterpolation interpolation, T* out, std::ptrdiff_t out_stride,
+                         std::ptrdiff_t begin, std::ptrdiff_t end);
+
+// Every row, blocks of rolling_order_block_size outputs over up to n_threads threads
+// (bit-identical output for any thread count). Returns 0, or -1 when a block's buffers could not
+// be allocated (its outputs are then unspecified). Never throws: the Cython caller runs it
+// without the GIL.
+template <class T>
+int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                       std::ptrdiff_t min_periods, RollingOrder kind, double q,
+                       RollingInterpolation interpolation, int n_threads) noexcept;
 
 }  // namespace hotloop

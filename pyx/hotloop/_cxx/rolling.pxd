@@ -5,12 +5,47 @@ cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
         mean
         var
         std
+        sum
+
+    enum class RollingOrder(int):
+        count
+        min
+        max
+        argmin
+        argmax
+        median
+        quantile
+        rank
+        rank_of_integers
+
+    enum class RollingInterpolation(int):
+        linear
+        lower
+        higher
+        nearest
+        midpoint
+
+    struct RollingRows:
+        Py_ssize_t rows
+        Py_ssize_t n
+        const Py_ssize_t* x_offsets
+        Py_ssize_t x_stride
+        const Py_ssize_t* out_offsets
+        Py_ssize_t out_stride
 
     Py_ssize_t rolling_block_size(Py_ssize_t window) noexcept
+    Py_ssize_t rolling_order_block_size(RollingOrder kind, Py_ssize_t window) noexcept
 
-    # T is float or double (the template is instantiated for those two only).
+    # T is float or double (the templates are instantiated for those two only).
     void rolling_moments_block[T](const T* x, Py_ssize_t x_stride,
                                   Py_ssize_t window, Py_ssize_t min_periods,
                                   Py_ssize_t ddof, RollingStat stat, T* out,
                                   Py_ssize_t out_stride, Py_ssize_t begin,
                                   Py_ssize_t end) noexcept
+    void rolling_moments_rows[T](const T* x, T* out, const RollingRows& rows,
+                                 Py_ssize_t window, Py_ssize_t min_periods, Py_ssize_t ddof,
+                                 RollingStat stat, int n_threads) noexcept
+    int rolling_order_rows[T](const T* x, T* out, const RollingRows& rows,
+                              Py_ssize_t window, Py_ssize_t min_periods, RollingOrder kind,
+                              double q, RollingInterpolation interpolation,
+                              int n_threads) noexcept
