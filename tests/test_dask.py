@@ -265,6 +265,15 @@ def test_diffuse_float32_small_chunks_and_zero_steps():
         hd.diffuse(da.zeros(9, chunks=3), 3)
 
 
+def test_diffuse_default_k():
+    g = hot_grid(48, 64)
+    gd = da.from_array(g, chunks=(16, 32))  # default k: min(100, 16 // 4) = 4 -> 3 rounds
+    out = hd.diffuse(gd, 12)
+    assert out.chunks == gd.chunks
+    assert same_bits(threads(out), hotloop.diffuse(g, 12))
+    assert hd.DEFAULT_STEPS_PER_EXCHANGE == 100
+
+
 def test_diffuse_distributed_bitwise(client):
     g = hot_grid(130, 101, seed=9)
     gd = da.from_array(g, chunks=(45, 34))

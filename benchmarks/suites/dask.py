@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import sys
+import time
 from functools import cache
 
 import numpy as np
@@ -161,7 +162,13 @@ def rolling_cases(n: int, chunk: int) -> list[Case]:
 def distributed_wait(collection) -> None:
     import distributed
 
-    distributed.wait(collection)
+    # (distributed.wait needs a default client; the run's client is not made the default)
+    futures = distributed.futures_of(collection)
+    while not all(f.done() for f in futures):
+        time.sleep(0.01)
+    for f in futures:
+        if f.status != "finished":
+            f.result()  # raises the task's error
 
 
 # --------------------------------------------------------------------------------------------
