@@ -507,12 +507,12 @@ def diffuse(
     steps_per_exchange : int, optional
         Time steps per halo exchange, ``k >= 1``. Default: :data:`DEFAULT_STEPS_PER_EXCHANGE`
         (100, the fastest measured), but at most a quarter of the smallest chunk side (so that
-        the halo adds at most 2.25 times the work) and at most ``steps``. Each round is a ``map_overlap`` with depth ``k`` in which
-        every tile advances ``k`` steps on itself plus a halo of ``k`` cells from its
-        neighbours (recomputed by each tile that needs it, as the in-memory kernel's temporal
-        blocking does), then the halo is trimmed. Larger ``k`` means fewer rounds (fewer
-        tasks and transfers) but more recomputed halo cells, ``(1 + 2k / side)**2`` times the
-        work for square tiles.
+        the halo adds at most 2.25 times the work) and at most ``steps``. Each round is a
+        ``map_overlap`` with depth ``k`` in which every tile advances ``k`` steps on itself
+        plus a halo of ``k`` cells from its neighbours (recomputed by each tile that needs it,
+        as the in-memory kernel's temporal blocking does), then the halo is trimmed. Larger
+        ``k`` means fewer rounds (fewer tasks and transfers) but more recomputed halo cells,
+        ``(1 + 2k / side)**2`` times the work for square tiles.
     n_threads : int, optional
         hotloop threads per task; default: :func:`task_n_threads` on the worker.
 
