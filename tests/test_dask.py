@@ -182,6 +182,13 @@ def test_rolling_window_longer_than_series_and_large_window():
     assert same_bits(threads(got), hotloop.rolling_std(x, w))
 
 
+def test_rolling_empty():
+    for shape, chunks in [((0,), 5), ((3, 0), (2, 5)), ((0, 40_000), (1, 35_000))]:
+        x = np.zeros(shape)
+        got = threads(hd.rolling_mean(da.from_array(x, chunks=chunks), 3))
+        assert got.shape == shape and same_bits(got, hotloop.rolling_mean(x, 3))
+
+
 def test_rolling_bad_arguments():
     xd = da.zeros(10, chunks=5)
     with pytest.raises(ValueError, match="window"):

@@ -209,6 +209,8 @@ def _rolling_block(
         raise AssertionError(f"chunk [{c0}, {c1}) got [{e0}, {e1}), needs [{s}, {t})")
     # Windows along the last axis, rows independent: the in-memory functions take 1-D or 2-D.
     moved = np.moveaxis(block, axis, -1)[..., s - e0 : t - e0]
+    if c1 == c0 or moved.size == 0:
+        return np.empty((*block.shape[:axis], c1 - c0, *block.shape[axis + 1 :]), block.dtype)
     rows = moved.reshape(-1, moved.shape[-1])
     result = fn(rows, n_threads=task_n_threads(n_threads), **kwargs)[:, c0 - s : c1 - s]
     result = result.reshape((*moved.shape[:-1], c1 - c0))
