@@ -370,11 +370,11 @@ def slow_records(n, seed, seconds, fail_at=None):
 def record_bag(sizes, seconds=0.0, fail=None):
     """A bag with one partition per size, built lazily by slow_records."""
     return db.from_sequence(list(enumerate(sizes)), partition_size=1).map_partitions(
-        lambda items: [
+        lambda items: (
             r
             for seed, n in items
             for r in slow_records(n, seed, seconds, fail_at=(fail if seed == 1 else None))
-        ]
+        )
     )
 
 
@@ -388,7 +388,10 @@ def test_write_bag_worker_killed_leaves_whole_files(client, tmp_path):
     future = client.compute(hd.write_bag(bag, tmp_path / "part-*.pb.gz", compute=False))
     time.sleep(0.3)
     kill_one_worker_when_busy(client)
-    written = client.gather(future)
+    time.sleep(0.1)
+    # The killed worker was writing: its temporary file is still there, under a hidden name.
+    assert [n for n in listing(tmp_path) if n.startswith(".part-") and n.endswith(".tmp")]
+    written = future.result()
     assert written == [str(tmp_path / f"part-{i}.pb.gz") for i in range(4)]
     for i, path in enumerate(written):
         assert list(deviceapps.read(path)) == list(slow_records(sizes[i], i, 0))

@@ -58,6 +58,8 @@ import dask.array as da
 import dask.bag as db
 import numpy as np
 from dask.array.overlap import ensure_minimum_chunksize
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 import hotloop
 from hotloop import deviceapps, records
@@ -723,14 +725,17 @@ def _stale_temporaries(path: str) -> list[str]:
     return stale
 
 
-def _write_partition(part: Iterable[dict], path: str, options: dict, n_threads) -> str:
+def _write_partition(part: Iterable[dict], where: list[str], options: dict, n_threads) -> list:
+    # One task reads (or computes) the partition and writes it: the records stream into the
+    # file as they come, never held as a list.
+    (path,) = where
     deviceapps.write(part, path, n_threads=task_n_threads(n_threads), **options)
     for leftover in _stale_temporaries(path):
         try:
             os.unlink(leftover)
         except FileNotFoundError:
             pass
-    return path
+    return [path]
 
 
 def write_bag(
@@ -742,7 +747,7 @@ def write_bag(
     block_size=deviceapps.DEFAULT_BLOCK_SIZE,
     n_threads=None,
     compute=True,
-) -> list[str] | list[Any]:
+) -> list[str] | db.Bag:
     """Write a ``dask.bag`` of record dicts as DeviceApps files, one file per partition.
 
     Parameters
@@ -760,7 +765,8 @@ def write_bag(
     n_threads : int, optional
         hotloop threads per task; default: :func:`task_n_threads` on the worker.
     compute : bool, default True
-        Write now and return the paths; False returns the ``dask.delayed`` writes.
+        Write now and return the paths; False returns the lazy ``dask.bag.Bag`` of the paths
+        (one per partition).
 
     Returns
     -------
@@ -769,8 +775,9 @@ def write_bag(
 
     Notes
     -----
-    Each file is written atomically (:func:`hotloop.deviceapps.write` writes a temporary
-    file and renames it when complete), so a file at one of these paths is always whole: a
+    Each partition is computed and written by one task, its records streamed into the file as
+    they come. Each file is written atomically (:func:`hotloop.deviceapps.write` writes a
+    temporary file and renames it when complete), so a file at one of these paths is always whole: a
     failed partition leaves its path as it was, and a partition retried after its worker died
     rewrites it completely. A worker killed in the middle of a write leaves its temporary
     file (``.NAME.PID.N.tmp``, hidden); the successful retry on the same machine removes it.
@@ -779,14 +786,19 @@ def write_bag(
     if pattern.count("*") != 1:
         raise ValueError(f"path_pattern must contain exactly one '*', got {pattern!r}")
     options = {"level": level, "block_size": block_size}
-    parts = bag.to_delayed()
-    paths = [pattern.replace("*", name_function(i)) for i in range(len(parts))]
+    paths = [pattern.replace("*", name_function(i)) for i in range(bag.npartitions)]
     if len(set(paths)) != len(paths):
         raise ValueError(f"name_function gives the same name to two partitions: {paths!r}")
-    writes = [
-        dask.delayed(_write_partition, pure=False)(part, path, options, n_threads)
-        for part, path in zip(parts, paths, strict=True)
-    ]
+    # One task per partition that depends on that partition alone, so that the optimizer fuses
+    # the partition's own tasks into it: records produced lazily (a generator) are consumed by
+    # the writer in the same task, whatever the scheduler.
+    name = "write_bag-" + tokenize(bag, paths, options, n_threads)
+    layer = {
+        (name, i): (_write_partition, (bag.name, i), [path], options, n_threads)
+        for i, path in enumerate(paths)
+    }
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[bag])
+    written = db.Bag(graph, name, len(paths))
     if not compute:
-        return writes
-    return list(dask.compute(*writes))
+        return written
+    return list(written.compute())
