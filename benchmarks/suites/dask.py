@@ -266,10 +266,10 @@ def cases(scale: str) -> list[Case]:
         return [
             *rolling_cases(10**7, 10**6),
             julia_case(2048, 1024),
-            diffusion_case(1024, 100, 512, (10, 50)),
+            diffusion_case(1024, 100, 512, (10, 100)),
         ]
     return [
         *rolling_cases(10**8, 10**7),
         julia_case(8192, 2048),
-        diffusion_case(4096, 500, 2048, (10, 25, 50, 100)),
+        diffusion_case(4096, 500, 2048, (25, 100, 250)),
     ]
