@@ -39,6 +39,9 @@ PACKAGES = (
     "protobuf",
     "cffi",
     "matplotlib",
+    "dask",
+    "distributed",
+    "xarray",
 )
 
 

@@ -28,6 +28,7 @@ FAMILIES: tuple[str, ...] = (
     "fib",
     "ffi",
     "geo",
+    "dask",
 )
 
 
