@@ -21,7 +21,8 @@ RELEASE_REQUIRES = ["s2geometry>=0.14,<0.15"]
 
 
 def get_requires_for_build_wheel(config_settings=None):
-    requires = _setuptools_requires(config_settings)
     if os.environ.get("HOTLOOP_RELEASE", "").strip().lower() in {"1", "true", "yes", "on"}:
-        requires = [*requires, *RELEASE_REQUIRES]
-    return requires
+        # Not setuptools' hook: it runs setup.py to collect setup_requires (hotloop has none),
+        # and that run would stop at the very s2geometry this list is asking for.
+        return list(RELEASE_REQUIRES)
+    return _setuptools_requires(config_settings)
