@@ -244,6 +244,30 @@ def optional_library(name: str) -> dict[str, list[str]] | None:
     return None
 
 
+def check_system_libraries(modules: list[str]) -> None:
+    """Stop with one message naming every missing -dev package before anything compiles.
+
+    A source build (an sdist, or pip falling back to one because it is too old to read the
+    binary wheel's manylinux tag) would otherwise end in a compiler error about a header.
+    """
+    needed = sorted({lib for m in modules for lib in MODULES[m]["libraries"]})
+    missing = []
+    for lib in needed:
+        header = LIBRARY_HEADERS.get(lib, (None,))[0]
+        if header is None:
+            continue
+        ok, why = probe_header(header, [])
+        if not ok:
+            missing.append(f"  {header} (lib{lib}): install {LIBRARY_PACKAGES[lib]}; {why}")
+    if missing:
+        sys.exit(
+            "hotloop: building from source needs a C++17 compiler and these C headers:\n"
+            + "\n".join(missing)
+            + "\nOr install a binary wheel, which needs none of them: pip >= 20.3 reads its "
+            "manylinux tag (python -m pip install -U pip, then pip install hotloop)."
+        )
+
+
 def extensions(omp: list[str] | None = None):
     """The setuptools Extension objects (not yet cythonized)."""
     import numpy
@@ -257,6 +281,7 @@ def extensions(omp: list[str] | None = None):
     unknown = only - MODULES.keys() - SHARED_LIBRARIES.keys()
     if unknown:
         sys.exit(f"hotloop: HOTLOOP_MODULES names unknown modules {sorted(unknown)}")
+    check_system_libraries([n for n in MODULES if not only or n in only])
     exts = []
     for name, spec in MODULES.items():
         if only and name not in only:
@@ -348,6 +373,12 @@ def shared_libraries():
 # OpenMP runtime) is looked up by show_config itself; this records what the build saw.
 
 # System library (as in families.json's "libraries") -> its header and the version macros there.
+# LIBRARY_PACKAGES: what provides the headers, named in the message of a build that lacks them.
+LIBRARY_PACKAGES = {
+    "deflate": "libdeflate-dev (Debian/Ubuntu), libdeflate-devel (Fedora)",
+    "z": "zlib1g-dev (Debian/Ubuntu), zlib-devel (Fedora)",
+    "lz4": "liblz4-dev (Debian/Ubuntu), lz4-devel (Fedora)",
+}
 LIBRARY_HEADERS: dict[str, tuple[str, list[str]]] = {
     "deflate": ("libdeflate.h", ["LIBDEFLATE_VERSION_STRING"]),
     "z": ("zlib.h", ["ZLIB_VERSION"]),

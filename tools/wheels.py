@@ -106,9 +106,30 @@ def venv(python: Path, where: Path, packages: list[str], fresh: bool) -> Path:
 # sdist and wheels
 
 
-def sdist() -> Path:
+SDIST_INPUTS = ["setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "tools", "cxx", "pyx"]
+
+
+def sdist_inputs():
+    """The source files an sdist packs (not what an in-place build writes into pyx/)."""
+    for part in SDIST_INPUTS:
+        path = ROOT / part
+        for f in [path] if path.is_file() else path.rglob("*"):
+            generated = f.parent.name == "hotloop" and (
+                f.suffix in {".cpp", ".so", ".html", ".h"} or f.name == "_build_info.py"
+            )
+            skipped = {"__pycache__", "hotloop.egg-info"} & set(f.parts)
+            if f.is_file() and not generated and not skipped:
+                yield f
+
+
+def sdist(reuse: bool = False) -> Path:
+    """dist/hotloop-<v>.tar.gz; with reuse, kept when newer than every file it packs."""
     DIST.mkdir(exist_ok=True)
     target = DIST / f"hotloop-{project_version()}.tar.gz"
+    if reuse and target.exists():
+        if target.stat().st_mtime > max(f.stat().st_mtime for f in sdist_inputs()):
+            print(f"wheels: {target.name} is up to date")
+            return target
     target.unlink(missing_ok=True)
     run([sys.executable, "-m", "build", "--sdist", "--outdir", DIST, ROOT])
     return target
@@ -251,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "sdist":
         sdist()
     elif args.command == "build":
-        archive = sdist()
+        archive = sdist(reuse=True)
         if args.abi3:
             build_wheel(versions[0], archive, abi3=True)
         else:
