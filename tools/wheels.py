@@ -5,8 +5,8 @@
         the sdist, then for each Python: its source unpacked afresh, `python -m build --wheel`
         in an isolated environment (HOTLOOP_RELEASE=1: s2geometry is fetched and hotloop.geo
         must build; HOTLOOP_FAIL_NO_OPENMP=1: OpenMP must work), then `auditwheel repair`,
-        which copies libgomp, libdeflate and liblz4 into hotloop.libs/ under hashed names and
-        points the modules' RPATH there ($ORIGIN/../hotloop.libs). The repaired wheels land in
+        which copies libgomp, libdeflate and liblz4 into hotloop.libs/ under hashed names,
+        points the modules' RPATH there ($ORIGIN/../hotloop.libs) and strips debug symbols. The repaired wheels land in
         dist/; `auditwheel show` of each is printed and kept next to it (.auditwheel.txt).
         --abi3 builds one Limited API wheel (cp311-abi3, HOTLOOP_LIMITED_API=3.11) on the
         first Python given (3.11 or later) and checks it with abi3audit.
@@ -172,7 +172,9 @@ def build_wheel(version: str, archive: Path, abi3: bool = False) -> Path:
     (wheel,) = raw.glob("*.whl")
     before = set(DIST.glob("*.whl"))
     run(
-        [TOOLS_BIN / "auditwheel", "repair", "--wheel-dir", DIST, wheel],
+        # --strip: the modules are compiled with Python's CFLAGS, -g included; debug
+        # information would make up most of the wheel.
+        [TOOLS_BIN / "auditwheel", "repair", "--strip", "--wheel-dir", DIST, wheel],
         env=tools_env(),
     )
     (repaired,) = set(DIST.glob("*.whl")) - before or {newest_wheel(name)}
@@ -202,6 +204,25 @@ def check(wheel: Path) -> None:
     print(f"  {wheel.name}: {wheel.stat().st_size / 2**20:.1f} MiB")
     if "-abi3-" in wheel.name:
         run([TOOLS_BIN / "abi3audit", "--strict", "--report", wheel], env=tools_env())
+
+
+def c_abi_copies() -> dict[str, list[str]]:
+    """sha256 of hotloop/libhotloop_c.so in each wheel of dist/: {digest: [wheels]}.
+
+    The C ABI library carries no Python ABI: built from the same sources with the same flags,
+    it is byte-for-byte the same file in every wheel, whatever the Python version.
+    """
+    import hashlib
+    import zipfile
+
+    copies: dict[str, list[str]] = {}
+    for wheel in sorted(DIST.glob("hotloop-*.whl")):
+        with zipfile.ZipFile(wheel) as zf:
+            digest = hashlib.sha256(zf.read("hotloop/libhotloop_c.so")).hexdigest()[:16]
+        copies.setdefault(digest, []).append(wheel.name)
+    for digest, wheels in copies.items():
+        print(f"libhotloop_c.so sha256 {digest}...: {', '.join(wheels)}")
+    return copies
 
 
 # ------------------------------------------------------------------------------------------
@@ -285,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         for wheel in sorted(DIST.glob("hotloop-*.whl")):
             check(wheel)
+        c_abi_copies()
     print(f"wheels {args.command}: done in {time.perf_counter() - t0:.0f} s")
 
 
