@@ -6,8 +6,9 @@
         in an isolated environment (HOTLOOP_RELEASE=1: s2geometry is fetched and hotloop.geo
         must build; HOTLOOP_FAIL_NO_OPENMP=1: OpenMP must work), then `auditwheel repair`,
         which copies libgomp, libdeflate and liblz4 into hotloop.libs/ under hashed names,
-        points the modules' RPATH there ($ORIGIN/../hotloop.libs) and strips debug symbols. The repaired wheels land in
-        dist/; `auditwheel show` of each is printed and kept next to it (.auditwheel.txt).
+        points the modules' RPATH there ($ORIGIN/../hotloop.libs) and strips debug symbols.
+        The repaired wheels land in dist/; `auditwheel show` of each is printed and kept next
+        to it (.auditwheel.txt).
         --abi3 builds one Limited API wheel (cp311-abi3, HOTLOOP_LIMITED_API=3.11) on the
         first Python given (3.11 or later) and checks it with abi3audit.
     python -m tools.wheels test [-p 3.11 ..] [--abi3]
