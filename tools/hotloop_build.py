@@ -103,6 +103,13 @@ def limited_api_macros() -> list[tuple[str, str | None]]:
     return [("Py_LIMITED_API", f"0x{major:02X}{minor:02X}0000"), ("CYTHON_LIMITED_API", "1")]
 
 
+def limited_api_flags() -> list[str]:
+    """Compiler flags of a Limited API build: the shim of pyx/hotloop/_limited_api.h."""
+    if LIMITED_API is None:
+        return []
+    return ["-include", str(ROOT / "pyx" / "hotloop" / "_limited_api.h")]
+
+
 def setup_options() -> dict:
     """setup()'s options: the abi3 wheel tag of a Limited API build."""
     if LIMITED_API is None:
@@ -274,7 +281,7 @@ def extensions(omp: list[str] | None = None):
     from setuptools import Extension
 
     omp = openmp_flags() if omp is None else omp
-    flags = [*BASE_CXX_FLAGS, *omp]
+    flags = [*BASE_CXX_FLAGS, *omp, *limited_api_flags()]
     if env_flag("HOTLOOP_NATIVE"):
         flags.append("-march=native")
     only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
