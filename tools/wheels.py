@@ -13,10 +13,11 @@
         first Python given (3.11 or later) and checks it with abi3audit.
     python -m tools.wheels test [-p 3.11 ..] [--abi3]
         for each Python: a fresh venv, the repaired wheel installed with --only-binary=:all:
-        and no compiler on PATH (PATH holds the venv's bin/ and a directory of three symlinks:
-        gzip, lz4 and which, command-line tools the tests compare against), then the test
-        suite, copied to a temporary directory so that it imports the installed hotloop and
-        never pyx/ (tests/test_wheel.py checks exactly that, and that no compiler is found).
+        and no compiler on PATH (PATH holds the venv's bin/ and a directory of symlinks to
+        gzip, lz4, which and pypy3 only), then the test suite, copied to a temporary directory
+        so that it imports the installed hotloop and never pyx/ (tests/test_wheel.py checks
+        exactly that, and that no compiler is found); the tests of the source tree and of the
+        build itself (annotation, notebooks, the build's library probes) are left out.
     python -m tools.wheels check
         auditwheel show and (abi3 wheels) abi3audit of the wheels in dist/.
 
@@ -48,8 +49,14 @@ TOOLS_BIN = Path(sys.executable).parent
 # Tests that check the source tree rather than the package: the annotation scores need
 # Cython and pyx/; the notebooks need notebooks/ and a Jupyter kernel.
 SOURCE_TREE_TESTS = ["test_annotate.py", "test_notebooks.py"]
-# Command-line tools the tests compare hotloop against; nothing that compiles.
-PATH_TOOLS = ["gzip", "lz4", "which"]
+# Tests of the build itself (tools/hotloop_build.py's probes run the compiler).
+BUILD_TESTS = [
+    "tests/test_geo.py::test_build_skips_geo_without_its_package",
+    "tests/test_geo.py::test_build_finds_the_wheel_library",
+]
+# Command-line tools the tests compare hotloop against, and PyPy (which runs the C ABI
+# library through cffi); nothing that compiles.
+PATH_TOOLS = ["gzip", "lz4", "which", "pypy3"]
 # Test-only packages beyond the [test] and [geo-test] extras (see requirements-dev.txt).
 EXTRA_TEST_PACKAGES = ["websockets>=13.0", "cffi>=1.17", "lz4>=4.3", "grpcio-tools>=1.62"]
 
@@ -274,6 +281,7 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str]) -> None:
         shutil.copy2(ROOT / "pyproject.toml", suite / "pyproject.toml")
         args = [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"]
         args += [f"--ignore=tests/{t}" for t in SOURCE_TREE_TESTS]
+        args += [f"--deselect={t}" for t in BUILD_TESTS]
         run([*args, *pytest_args], env=env, cwd=suite)
     finally:
         shutil.rmtree(suite, ignore_errors=True)
