@@ -20,6 +20,9 @@
         build itself (annotation, notebooks, the build's library probes) are left out.
     python -m tools.wheels check
         auditwheel show and (abi3 wheels) abi3audit of the wheels in dist/.
+    python -m tools.wheels c-abi
+        the libhotloop_c.so of one wheel, loaded through hotloop.cabi by every Python above
+        and by pypy3: one copy serves them all, with the same results.
 
 Pythons come from pyenv (/root/.pyenv/versions/3.1x.y) or HOTLOOP_PYTHON_3_11=/path/python.
 Every step prints the command it runs and the time it took.
@@ -31,6 +34,7 @@ import argparse
 import glob
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -84,7 +88,8 @@ def find_python(version: str) -> Path:
 
 
 def run(cmd: list, **kwargs) -> subprocess.CompletedProcess:
-    print("+", " ".join(map(str, cmd)), flush=True)
+    shown = [str(c) if "\n" not in str(c) else "'<script>'" for c in cmd]
+    print("+", " ".join(shown), flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run([str(c) for c in cmd], **kwargs)
     print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
@@ -233,6 +238,50 @@ def c_abi_copies() -> dict[str, list[str]]:
     return copies
 
 
+C_ABI_PROBE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("hotloop_cabi", sys.argv[1])
+cabi = importlib.util.module_from_spec(spec); spec.loader.exec_module(cabi)
+assert cabi.library_path() == sys.argv[2], cabi.library_path()
+assert "numpy" not in sys.modules
+print(sys.implementation.name, "%d.%d" % sys.version_info[:2], cabi.backend, cabi.fib(30),
+      cabi.ws_mask(b"hotloop", b"\\x01\\x02\\x03\\x04").hex(), cabi.mean([0.5, 1.5, 4.0]))
+"""
+
+
+def one_c_abi_copy() -> None:
+    """One libhotloop_c.so (the first wheel's) loaded by every Python here and by pypy3.
+
+    The library has no Python inside: the same file serves CPython 3.10-3.13 and PyPy through
+    hotloop.cabi (cffi or ctypes), with the same results.
+    """
+    import zipfile
+
+    wheel = sorted(DIST.glob("hotloop-*.whl"))[0]
+    where = Path(tempfile.mkdtemp(prefix="hotloop-cabi-"))
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extract("hotloop/libhotloop_c.so", where)
+            zf.extract("hotloop/cabi.py", where)
+        lib, module = where / "hotloop" / "libhotloop_c.so", where / "hotloop" / "cabi.py"
+        print(f"one copy: {lib.name} of {wheel.name}")
+        pythons = [find_python(v) for v in VERSIONS]
+        if shutil.which("pypy3"):
+            pythons.append(Path(shutil.which("pypy3")))
+        outputs = set()
+        for py in pythons:
+            env = dict(os.environ, HOTLOOP_C_LIBRARY=str(lib))
+            out = run(
+                [py, "-c", C_ABI_PROBE, module, lib], env=env, capture_output=True, text=True
+            ).stdout.split()
+            print("  " + " ".join(out))
+            outputs.add(tuple(out[3:]))
+        if len(outputs) != 1:
+            sys.exit(f"wheels: the C ABI gave different results: {outputs}")
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
+
+
 # ------------------------------------------------------------------------------------------
 # Installing without a compiler, testing the installed package
 
@@ -289,7 +338,7 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["sdist", "build", "test", "check"])
+    parser.add_argument("command", choices=["sdist", "build", "test", "check", "c-abi"])
     parser.add_argument("-p", "--python", action="append", help="3.10 ... (default: all)")
     parser.add_argument("--abi3", action="store_true", help="the Limited API wheel instead")
     parser.add_argument("--pytest-args", default="", help="extra pytest arguments (test)")
@@ -311,7 +360,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "test":
         for v in versions:
             wheel = newest_wheel(tag(ABI3_FLOOR) + "-abi3" if args.abi3 else tag(v))
-            test_wheel(v, wheel, args.pytest_args.split())
+            test_wheel(v, wheel, shlex.split(args.pytest_args))
+    elif args.command == "c-abi":
+        one_c_abi_copy()
     else:
         for wheel in sorted(DIST.glob("hotloop-*.whl")):
             check(wheel)
