@@ -446,7 +446,11 @@ def build_info(extensions) -> dict:
     return {
         "compiler": _compiler_version(),
         "openmp": openmp,
-        "python": sysconfig.get_config_var("EXT_SUFFIX") or "?",
+        "python": (
+            "{}.{}+ stable ABI (.abi3.so)".format(*LIMITED_API)
+            if LIMITED_API
+            else sysconfig.get_config_var("EXT_SUFFIX") or "?"
+        ),
         "limited_api": LIMITED_API or None,
         "modules": modules,
         "libraries": libraries,
