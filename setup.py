@@ -16,4 +16,6 @@ setup(
     # The C ABI library for ctypes/cffi, built by hotloop_build's build_ext.
     + hotloop_build.shared_libraries(),
     cmdclass=hotloop_build.cmdclass(),
+    # A Limited API build (HOTLOOP_LIMITED_API) tags its wheel abi3.
+    options=hotloop_build.setup_options(),
 )

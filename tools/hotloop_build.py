@@ -13,6 +13,12 @@ Environment knobs:
   HOTLOOP_NATIVE=1          add -march=native (never by default: wheels must run on any x86-64;
                             the kernels that gain from AVX2/AVX-512 pick them at run time).
   HOTLOOP_MODULES=a,b       build only these modules (e.g. hotloop._rolling), for quick rebuilds.
+  HOTLOOP_LIMITED_API=3.11  build the extension modules against CPython's stable ABI (Cython's
+                            Limited API mode, Py_LIMITED_API of that version, at least 3.11:
+                            typed memoryviews need the buffer protocol, stable from 3.11 on)
+                            and tag the wheel abi3 (cp311-abi3): one binary for 3.11 and later.
+  HOTLOOP_RELEASE=1         (read by tools/build_backend.py) ask the isolated build environment
+                            for the s2geometry wheel as well, so that hotloop.geo is built.
 """
 
 from __future__ import annotations
@@ -63,6 +69,52 @@ BASE_CXX_FLAGS = [*_SPEC["cxx_flags"], "-Wno-unused-function"]
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _limited_api() -> tuple[int, int] | None:
+    value = os.environ.get("HOTLOOP_LIMITED_API", "").strip()
+    if not value or value.lower() in {"0", "no", "off", "false"}:
+        return None
+    try:
+        major, minor = (int(p) for p in value.split("."))
+    except ValueError:
+        sys.exit(f"hotloop: HOTLOOP_LIMITED_API must be a version such as 3.11, got {value!r}")
+    if (major, minor) < (3, 11):
+        sys.exit(
+            f"hotloop: HOTLOOP_LIMITED_API={value}: the typed memoryviews need the buffer "
+            "protocol of the stable ABI, which exists from 3.11 on; use 3.11 or later"
+        )
+    if sys.version_info[:2] < (major, minor):
+        sys.exit(
+            f"hotloop: HOTLOOP_LIMITED_API={value} needs Python {value} or later to build, "
+            f"this is {sys.version_info.major}.{sys.version_info.minor}"
+        )
+    return major, minor
+
+
+# (major, minor) of the stable ABI the modules are built for, or None (version-specific build).
+LIMITED_API = _limited_api()
+
+
+def limited_api_macros() -> list[tuple[str, str | None]]:
+    if LIMITED_API is None:
+        return []
+    major, minor = LIMITED_API
+    return [("Py_LIMITED_API", f"0x{major:02X}{minor:02X}0000"), ("CYTHON_LIMITED_API", "1")]
+
+
+def limited_api_flags() -> list[str]:
+    """Compiler flags of a Limited API build: the shim of pyx/hotloop/_limited_api.h."""
+    if LIMITED_API is None:
+        return []
+    return ["-include", str(ROOT / "pyx" / "hotloop" / "_limited_api.h")]
+
+
+def setup_options() -> dict:
+    """setup()'s options: the abi3 wheel tag of a Limited API build."""
+    if LIMITED_API is None:
+        return {}
+    return {"bdist_wheel": {"py_limited_api": "cp{}{}".format(*LIMITED_API)}}
 
 
 def compiler_directives() -> dict[str, object]:
@@ -199,19 +251,44 @@ def optional_library(name: str) -> dict[str, list[str]] | None:
     return None
 
 
+def check_system_libraries(modules: list[str]) -> None:
+    """Stop with one message naming every missing -dev package before anything compiles.
+
+    A source build (an sdist, or pip falling back to one because it is too old to read the
+    binary wheel's manylinux tag) would otherwise end in a compiler error about a header.
+    """
+    needed = sorted({lib for m in modules for lib in MODULES[m]["libraries"]})
+    missing = []
+    for lib in needed:
+        header = LIBRARY_HEADERS.get(lib, (None,))[0]
+        if header is None:
+            continue
+        ok, why = probe_header(header, [])
+        if not ok:
+            missing.append(f"  {header} (lib{lib}): install {LIBRARY_PACKAGES[lib]}; {why}")
+    if missing:
+        sys.exit(
+            "hotloop: building from source needs a C++17 compiler and these C headers:\n"
+            + "\n".join(missing)
+            + "\nOr install a binary wheel, which needs none of them: pip >= 20.3 reads its "
+            "manylinux tag (python -m pip install -U pip, then pip install hotloop)."
+        )
+
+
 def extensions(omp: list[str] | None = None):
     """The setuptools Extension objects (not yet cythonized)."""
     import numpy
     from setuptools import Extension
 
     omp = openmp_flags() if omp is None else omp
-    flags = [*BASE_CXX_FLAGS, *omp]
+    flags = [*BASE_CXX_FLAGS, *omp, *limited_api_flags()]
     if env_flag("HOTLOOP_NATIVE"):
         flags.append("-march=native")
     only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
     unknown = only - MODULES.keys() - SHARED_LIBRARIES.keys()
     if unknown:
         sys.exit(f"hotloop: HOTLOOP_MODULES names unknown modules {sorted(unknown)}")
+    check_system_libraries([n for n in MODULES if not only or n in only])
     exts = []
     for name, spec in MODULES.items():
         if only and name not in only:
@@ -230,8 +307,10 @@ def extensions(omp: list[str] | None = None):
                 include_dirs=[CXX_INCLUDE, *third_party["include_dirs"], numpy.get_include()],
                 define_macros=[
                     ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                    *limited_api_macros(),
                     *third_party["define_macros"],
                 ],
+                py_limited_api=LIMITED_API is not None,
                 libraries=spec.get("libraries", []),
                 extra_compile_args=flags,
                 extra_link_args=[*omp, *third_party["extra_link_args"]],
@@ -295,6 +374,94 @@ def shared_libraries():
     return libs
 
 
+# --------------------------------------------------------------------------------------------
+# Build facts for hotloop.show_config(): written as hotloop/_build_info.py (git-ignored) next to
+# the extension modules by build_ext. What the process loads at run time (bundled copies,
+# OpenMP runtime) is looked up by show_config itself; this records what the build saw.
+
+# System library (as in families.json's "libraries") -> its header and the version macros there.
+# LIBRARY_PACKAGES: what provides the headers, named in the message of a build that lacks them.
+LIBRARY_PACKAGES = {
+    "deflate": "libdeflate-dev (Debian/Ubuntu), libdeflate-devel (Fedora)",
+    "z": "zlib1g-dev (Debian/Ubuntu), zlib-devel (Fedora)",
+    "lz4": "liblz4-dev (Debian/Ubuntu), lz4-devel (Fedora)",
+}
+LIBRARY_HEADERS: dict[str, tuple[str, list[str]]] = {
+    "deflate": ("libdeflate.h", ["LIBDEFLATE_VERSION_STRING"]),
+    "z": ("zlib.h", ["ZLIB_VERSION"]),
+    "lz4": ("lz4.h", ["LZ4_VERSION_MAJOR", "LZ4_VERSION_MINOR", "LZ4_VERSION_RELEASE"]),
+}
+
+
+def _header_macros(header: str, names: list[str], include_dirs: list[str]) -> list[str] | None:
+    """The values of macros `names` after `#include <header>` (the preprocessor's view)."""
+    tmp = Path(tempfile.mkdtemp(prefix="hotloop-ver-"))
+    try:
+        src = tmp / "v.cpp"
+        src.write_text(f"#include <{header}>\n")
+        cmd = [*_cxx_command(), "-E", "-dM", str(src), *(f"-I{d}" for d in include_dirs)]
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            return None
+        found = {}
+        for line in run.stdout.splitlines():
+            parts = line.split(None, 2)
+            if len(parts) == 3 and parts[0] == "#define" and parts[1] in names:
+                found[parts[1]] = parts[2].strip().strip('"')
+        return [found.get(n, "?") for n in names]
+    except OSError:
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _compiler_version() -> str:
+    try:
+        run = subprocess.run([*_cxx_command(), "--version"], capture_output=True, text=True)
+        return (run.stdout.splitlines() or ["?"])[0].strip()
+    except OSError:
+        return "?"
+
+
+def build_info(extensions) -> dict:
+    """What this build compiled and linked: written to hotloop/_build_info.py."""
+    modules = sorted(e.name for e in extensions)
+    openmp = any("-fopenmp" in (e.extra_compile_args or []) for e in extensions)
+    libraries: dict[str, str] = {}
+    for ext in extensions:
+        for lib in ext.libraries or []:
+            header, names = LIBRARY_HEADERS.get(lib, (None, []))
+            if header is None or f"lib{lib}" in libraries:
+                continue
+            values = _header_macros(header, names, list(ext.include_dirs or []))
+            libraries[f"lib{lib}"] = ".".join(values) if values else "?"
+        if ext.name in OPTIONAL:
+            package = OPTIONAL[ext.name]["python_package"]
+            try:
+                from importlib.metadata import version
+
+                libraries[f"{package} (static)"] = version(package)
+            except Exception:  # metadata missing: the build still works
+                libraries[f"{package} (static)"] = "?"
+    return {
+        "compiler": _compiler_version(),
+        "openmp": openmp,
+        "python": (
+            "{}.{}+ stable ABI (.abi3.so)".format(*LIMITED_API)
+            if LIMITED_API
+            else sysconfig.get_config_var("EXT_SUFFIX") or "?"
+        ),
+        "limited_api": LIMITED_API or None,
+        "modules": modules,
+        "libraries": libraries,
+        "skipped": sorted(set(MODULES) - set(modules) - set(_only_modules() or ())),
+    }
+
+
+def _only_modules() -> set[str]:
+    return {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
+
+
 def cmdclass() -> dict:
     """setup()'s cmdclass: build_ext that also builds SHARED_LIBRARIES as plain libraries."""
     from setuptools.command.build_ext import build_ext
@@ -314,6 +481,7 @@ def cmdclass() -> dict:
 
         def run(self):
             super().run()
+            self._write_build_info()
             for ext in self.extensions:
                 spec = SHARED_LIBRARIES.get(ext.name)
                 if spec is None:
@@ -325,5 +493,19 @@ def cmdclass() -> dict:
                     folder.mkdir(parents=True, exist_ok=True)
                     for header in spec["headers"]:
                         shutil.copy2(ROOT / header, folder / Path(header).name)
+
+        def _write_build_info(self):
+            modules = [e for e in self.extensions if e.name not in SHARED_LIBRARIES]
+            if not modules or _only_modules():
+                return  # a partial rebuild keeps the facts of the full build
+            text = (
+                '"""How this hotloop was built: written by tools/hotloop_build.py (do not edit)."""'
+                f"\n\nBUILD = {build_info(modules)!r}\n"
+            )
+            first = modules[0].name
+            dirs = {Path(self.get_ext_fullpath(first)).parent, Path(self.build_lib, "hotloop")}
+            for folder in dirs:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "_build_info.py").write_text(text, encoding="utf-8")
 
     return {"build_ext": BuildExt}

@@ -88,8 +88,20 @@ __all__ = [
 
 
 def show_config() -> dict:
-    """Return (and print) how this hotloop was built and what it uses on this machine."""
+    """Return (and print) how this hotloop was built and what it uses on this machine.
+
+    Keys: ``hotloop``, ``numpy``, ``openmp`` (built with OpenMP), ``threads (n_threads=None)``,
+    ``simd`` (the SIMD path in use); ``install`` (a binary wheel, a wheel built from source on
+    this machine, or a source tree), ``build`` (compiler, Python ABI, modules built and
+    skipped), ``libraries`` (the versions of the C libraries the build compiled against),
+    ``bundled`` (the shared libraries a binary wheel ships in ``hotloop.libs``), ``loaded``
+    (where this process loaded each of them from, with the run-time version where the library
+    reports one) and ``openmp runtime`` (every OpenMP runtime mapped into this process: more
+    than one means two OpenMP libraries share the process, each with its own threads).
+    """
     import numpy
+
+    from hotloop import _config
 
     info = {
         "hotloop": __version__,
@@ -97,7 +109,15 @@ def show_config() -> dict:
         "openmp": openmp_enabled(),
         "threads (n_threads=None)": effective_n_threads(None),
         "simd": simd_level(),
+        **_config.details(),
     }
     for key, value in info.items():
-        print(f"{key:>26}: {value}")
+        if isinstance(value, dict):
+            print(f"{key:>26}:")
+            for k, v in value.items():
+                print(f"{'':>28}{k}: {v}")
+        elif isinstance(value, list):
+            print(f"{key:>26}: {', '.join(map(str, value)) or '-'}")
+        else:
+            print(f"{key:>26}: {value}")
     return info
