@@ -1,17 +1,14 @@
 """hotloop.fib (naive recursion in C++) and hotloop.fib_fast (fast doubling) against loops."""
 
 import math
-import os
-import signal
-import subprocess
 import sys
-import time
 
 import hotloop
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from interrupts import interrupted_after
 
 FIB_93 = 12200160415121876738
 
@@ -103,32 +100,6 @@ def test_fib_fast_large():
 def test_fib_fast_bad_input(n, exc):
     with pytest.raises(exc):
         hotloop.fib_fast(n)
-
-
-def interrupted_after(code, delay=0.5, limit=20.0):
-    """Run code in a fresh interpreter, send SIGINT after delay seconds; return (seconds from
-    the signal to the exit, stderr). Generous limits: the test machine may be loaded."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); {code}",
-        ],
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        assert proc.stderr.readline() == b"ready\n"
-        time.sleep(delay)
-        start = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=limit)
-        return time.monotonic() - start, err.decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")

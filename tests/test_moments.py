@@ -4,13 +4,9 @@ NaN-skipping variants, and RunningStats (push, extend, merge, pickling)."""
 import copy
 import itertools
 import math
-import os
 import pickle
-import signal
-import subprocess
 import sys
 import threading
-import time
 import warnings
 from fractions import Fraction
 
@@ -21,6 +17,7 @@ from hotloop import RunningStats
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from interrupts import interrupted_after
 from twins import exact_moments, ulps
 
 MAX_ULPS = 4  # the bound the docstrings state
@@ -605,32 +602,6 @@ def test_shared_instance_counts_every_value_from_four_threads(rng):
     assert shared.count == serial.count == 4 * per_thread
     assert shared.mean == pytest.approx(serial.mean, rel=1e-15)
     assert shared.var() == pytest.approx(serial.var(), rel=1e-12)
-
-
-def interrupted_after(code, delay=0.5, limit=20.0):
-    """Run code in a fresh interpreter, send SIGINT after delay seconds; return (seconds from
-    the signal to the exit, stderr). Generous limits: the test machine may be loaded."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); {code}",
-        ],
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        assert proc.stderr.readline() == b"ready\n"
-        time.sleep(delay)
-        start = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=limit)
-        return time.monotonic() - start, err.decode()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")

@@ -1,0 +1,33 @@
+"""Shared by the Ctrl-C tests: run code in a fresh interpreter and interrupt it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def interrupted_after(code, delay=0.5, limit=20.0):
+    """Run code in a fresh interpreter, send SIGINT after delay seconds; return (seconds from
+    the signal to the exit, stderr). Generous limits: the test machine may be loaded."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); {code}",
+        ],
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert proc.stderr.readline() == b"ready\n"
+        time.sleep(delay)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=limit)
+        return time.monotonic() - start, err.decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
