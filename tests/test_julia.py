@@ -13,6 +13,7 @@ from hotloop import julia, julia_grid, mandelbrot_grid
 from hotloop.reference import C_REF, calculate_z, teaching_case
 from hypothesis import given
 from hypothesis import strategies as st
+from interrupts import interrupted_after
 
 
 def counts_twin(zs, cs, maxiter):
@@ -237,56 +238,23 @@ def test_bad_input(call, exc, match):
         call()
 
 
-_SIGINT_SCRIPT = """
-import sys
-import hotloop, numpy as np
-call = sys.argv[1]
-nt = int(sys.argv[2])
-print("ready", flush=True)
-try:
-    if call == "julia":
-        hotloop.julia(np.zeros(64, complex), 0j, 2**31 - 1, n_threads=nt)
-    elif call == "julia_grid":
-        hotloop.julia_grid(0j, 300, xlim=(-0.1, 0.1), ylim=(-0.1, 0.1), maxiter=2**31 - 1,
-                           n_threads=nt)
-    else:
-        hotloop.mandelbrot_grid(300, xlim=(-0.1, 0.1), ylim=(-0.1, 0.1), maxiter=2**31 - 1,
-                                n_threads=nt)
-except KeyboardInterrupt:
-    print("interrupted", flush=True)
-    raise
-print("finished", flush=True)
-"""
+# Every point is inside the set: without interruption each call would run for hours.
+_ENDLESS = {
+    "julia": "hotloop.julia(np.zeros(64, complex), 0j, 2**31 - 1, n_threads={nt})",
+    "julia_grid": "hotloop.julia_grid(0j, 300, xlim=(-0.1, 0.1), ylim=(-0.1, 0.1), "
+    "maxiter=2**31 - 1, n_threads={nt})",
+    "mandelbrot_grid": "hotloop.mandelbrot_grid(300, xlim=(-0.1, 0.1), ylim=(-0.1, 0.1), "
+    "maxiter=2**31 - 1, n_threads={nt})",
+}
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-@pytest.mark.parametrize("call", ["julia", "julia_grid", "mandelbrot_grid"])
+@pytest.mark.parametrize("call", sorted(_ENDLESS))
 def test_ctrl_c_stops_a_huge_maxiter(call, n_threads):
-    """Every point is inside the set: without interruption each call would run for hours."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _SIGINT_SCRIPT, call, str(n_threads)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(0.5)  # inside the kernel
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-        elapsed = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert "interrupted" in out and "KeyboardInterrupt" in err, (out, err)
-    assert elapsed < 2.0, elapsed
+    code = _ENDLESS[call].format(nt=n_threads)
+    took, err = interrupted_after(f"import hotloop, numpy as np; {code}")
+    assert "KeyboardInterrupt" in err, err
+    assert took < 2.0, took
 
 
 def test_grid_limits_whose_step_overflows_are_refused():
@@ -294,3 +262,48 @@ def test_grid_limits_whose_step_overflows_are_refused():
         julia_grid(0j, 10, xlim=(-1e308, 1e308))
     with pytest.raises(OverflowError, match="ylim"):
         mandelbrot_grid(10, ylim=(-1.7e308, 1.7e308))
+
+
+@pytest.mark.parametrize("grid", ["julia", "mandelbrot"])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_rows_and_cols_give_that_part_of_the_whole_image(grid, n_threads):
+    def image(**kw):
+        if grid == "julia":
+            return julia_grid(C_REF, 37, 23, maxiter=60, n_threads=n_threads, **kw)
+        return mandelbrot_grid(37, 23, maxiter=60, n_threads=n_threads, **kw)
+
+    whole = image()
+    rng = np.random.default_rng(7)
+    spans = [((0, 23), (0, 37)), ((5, 6), (0, 37)), ((0, 23), (36, 37)), ((3, 3), (2, 9))]
+    for _ in range(20):
+        r0, r1 = sorted(rng.integers(0, 24, 2))
+        j0, j1 = sorted(rng.integers(0, 38, 2))
+        spans.append(((int(r0), int(r1)), (int(j0), int(j1))))
+    for (r0, r1), (j0, j1) in spans:
+        part = image(rows=(r0, r1), cols=(j0, j1))
+        assert part.shape == (r1 - r0, j1 - j0)
+        np.testing.assert_array_equal(part, whole[r0:r1, j0:j1])
+    np.testing.assert_array_equal(image(rows=None, cols=(4, 9)), whole[:, 4:9])
+
+
+def test_rows_and_cols_larger_than_a_chunk_of_work():
+    # Tiles spanning several of the kernel's work chunks, cut across rows.
+    whole = mandelbrot_grid(700, 300, maxiter=20)
+    part = mandelbrot_grid(700, 300, maxiter=20, rows=(13, 290), cols=(101, 650), n_threads=2)
+    np.testing.assert_array_equal(part, whole[13:290, 101:650])
+
+
+@pytest.mark.parametrize(
+    ("kw", "exc", "match"),
+    [
+        ({"rows": (0, 11)}, ValueError, r"rows\[1\]"),
+        ({"rows": (5, 4)}, ValueError, r"rows\[1\]"),
+        ({"cols": (-1, 3)}, ValueError, r"cols\[0\]"),
+        ({"cols": (0,)}, TypeError, "pair"),
+        ({"cols": "ab"}, TypeError, "pair"),
+        ({"rows": (0.5, 3)}, TypeError, r"rows\[0\]"),
+    ],
+)
+def test_bad_rows_and_cols(kw, exc, match):
+    with pytest.raises(exc, match=match):
+        julia_grid(C_REF, 10, **kw)

@@ -239,9 +239,13 @@ void escape_grid(const PixelGrid& grid, Fractal kind, double cr, double ci, std:
   }
 }
 
-void julia_parallel(const double* z, const double* c, std::ptrdiff_t c_step, std::int32_t* out,
-                    std::ptrdiff_t n, std::int32_t maxiter, int max_threads,
-                    Interrupt* interrupt) noexcept {
+namespace {
+
+// Runs escape(begin, end) over [0, n) in kEscapeChunk slices spread over the pool; a slice is
+// the unit of work claimed by a thread, and nothing starts once Ctrl-C was seen.
+template <class Escape>
+void escape_in_chunks(std::ptrdiff_t n, int max_threads, Interrupt* interrupt,
+                      const Escape& escape) noexcept {
   const std::ptrdiff_t chunks = (n + kEscapeChunk - 1) / kEscapeChunk;
   parallel_for(
       chunks, max_threads, 1,
@@ -249,29 +253,49 @@ void julia_parallel(const double* z, const double* c, std::ptrdiff_t c_step, std
         for (std::ptrdiff_t t = first; t < last; ++t) {
           if (interrupt != nullptr && interrupt->stopped()) return;
           const std::ptrdiff_t b = t * kEscapeChunk;
-          julia(z + 2 * b, c + 2 * b * c_step, c_step, out + b, std::min(kEscapeChunk, n - b),
-                maxiter, interrupt);
+          escape(b, std::min(b + kEscapeChunk, n));
         }
       },
       interrupt);
 }
 
+}  // namespace
+
+void julia_parallel(const double* z, const double* c, std::ptrdiff_t c_step, std::int32_t* out,
+                    std::ptrdiff_t n, std::int32_t maxiter, int max_threads,
+                    Interrupt* interrupt) noexcept {
+  escape_in_chunks(n, max_threads, interrupt, [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+    julia(z + 2 * b, c + 2 * b * c_step, c_step, out + b, e - b, maxiter, interrupt);
+  });
+}
+
 void escape_grid_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
                           std::int32_t maxiter, std::int32_t* out, int max_threads,
                           Interrupt* interrupt) noexcept {
-  const std::ptrdiff_t n = grid.width * grid.height;
-  const std::ptrdiff_t chunks = (n + kEscapeChunk - 1) / kEscapeChunk;
-  parallel_for(
-      chunks, max_threads, 1,
-      [&](std::ptrdiff_t first, std::ptrdiff_t last) {
-        for (std::ptrdiff_t t = first; t < last; ++t) {
-          if (interrupt != nullptr && interrupt->stopped()) return;
-          const std::ptrdiff_t b = t * kEscapeChunk;
-          escape_grid(grid, kind, cr, ci, maxiter, out + b, b, std::min(b + kEscapeChunk, n),
-                      interrupt);
-        }
-      },
-      interrupt);
+  escape_in_chunks(grid.width * grid.height, max_threads, interrupt,
+                   [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+                     escape_grid(grid, kind, cr, ci, maxiter, out + b, b, e, interrupt);
+                   });
+}
+
+void escape_region_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
+                            std::int32_t maxiter, std::int32_t* out, std::ptrdiff_t row_begin,
+                            std::ptrdiff_t row_end, std::ptrdiff_t col_begin,
+                            std::ptrdiff_t col_end, int max_threads,
+                            Interrupt* interrupt) noexcept {
+  const std::ptrdiff_t cols = col_end - col_begin;
+  const std::ptrdiff_t n = (row_end - row_begin) * cols;
+  escape_in_chunks(n, max_threads, interrupt, [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+    // Tile pixels b..e-1, cut where a tile row ends (the grid's pixels of one tile row are
+    // consecutive; of two rows they are not, unless the tile spans the whole width).
+    while (b < e) {
+      const std::ptrdiff_t r = b / cols, j = b % cols;
+      const std::ptrdiff_t stop = cols == grid.width ? e : std::min(e, (r + 1) * cols);
+      const std::ptrdiff_t p = (row_begin + r) * grid.width + col_begin + j;
+      escape_grid(grid, kind, cr, ci, maxiter, out + b, p, p + (stop - b), interrupt);
+      b = stop;
+    }
+  });
 }
 
 }  // namespace hotloop

@@ -180,6 +180,32 @@ TEST(JuliaParallel, EqualsSerialForAnyThreadCount) {
   }
 }
 
+// A region of the grid (a dask tile) holds exactly the counts of that part of the whole grid,
+// for tiles cut anywhere, spanning several work chunks or none, on any thread count.
+TEST(EscapeRegion, EqualsThatPartOfTheWholeGrid) {
+  const auto g = make_grid(301, 173, -1.5, 1.5, -1.2, 1.2);
+  for (auto kind : {hotloop::Fractal::julia, hotloop::Fractal::mandelbrot}) {
+    std::vector<std::int32_t> whole(301 * 173);
+    hotloop::escape_grid(g, kind, -0.8, 0.156, 200, whole.data(), 0, 301 * 173);
+    const std::ptrdiff_t spans[][4] = {
+        {0, 173, 0, 301}, {17, 18, 0, 301}, {0, 173, 300, 301}, {5, 150, 7, 290}, {9, 9, 3, 8}};
+    for (const auto& s : spans) {
+      for (int threads : {1, 3}) {
+        const std::ptrdiff_t rows = s[1] - s[0], cols = s[3] - s[2];
+        std::vector<std::int32_t> part(rows * cols + 1, -1);
+        hotloop::escape_region_parallel(g, kind, -0.8, 0.156, 200, part.data(), s[0], s[1], s[2],
+                                        s[3], threads);
+        for (std::ptrdiff_t r = 0; r < rows; ++r) {
+          for (std::ptrdiff_t j = 0; j < cols; ++j) {
+            ASSERT_EQ(part[r * cols + j], whole[(s[0] + r) * 301 + s[2] + j]) << r << "," << j;
+          }
+        }
+        EXPECT_EQ(part.back(), -1);  // nothing written past the region
+      }
+    }
+  }
+}
+
 // A point that never escapes at the largest maxiter runs for seconds: an Interrupt that says
 // stop ends the call within a few of its polls, in the middle of that point.
 TEST(JuliaParallel, InterruptStopsInsideOnePoint) {

@@ -24,6 +24,8 @@ def julia_grid(
     ylim: _Lim = (-1.8, 1.8),
     maxiter: SupportsIndex = 300,
     n_threads: int | None = None,
+    rows: tuple[SupportsIndex, SupportsIndex] | None = None,
+    cols: tuple[SupportsIndex, SupportsIndex] | None = None,
 ) -> _Counts: ...
 def mandelbrot_grid(
     width: SupportsIndex,
@@ -33,6 +35,8 @@ def mandelbrot_grid(
     ylim: _Lim = (-1.5, 1.5),
     maxiter: SupportsIndex = 300,
     n_threads: int | None = None,
+    rows: tuple[SupportsIndex, SupportsIndex] | None = None,
+    cols: tuple[SupportsIndex, SupportsIndex] | None = None,
 ) -> _Counts: ...
 
 # Argument checks shared with hotloop.ffi (private).

@@ -15,7 +15,7 @@ from libc.stdint cimport int32_t
 from hotloop._cxx.julia cimport (
     Fractal,
     PixelGrid,
-    escape_grid_parallel,
+    escape_region_parallel,
     julia_parallel,
     kEscapeChunk,
 )
@@ -129,10 +129,25 @@ def julia(zs, cs, maxiter, *, n_threads=None):
     return out
 
 
+cdef tuple pixel_span(object span, str name, Py_ssize_t size):
+    """(start, stop) of rows or columns, 0 <= start <= stop <= size; None is all of them."""
+    if span is None:
+        return 0, size
+    if isinstance(span, (str, bytes)) or not hasattr(span, "__len__") or len(span) != 2:
+        raise TypeError(f"{name} must be a pair (start, stop) of pixel indices, got {span!r}")
+    cdef Py_ssize_t start = as_int(span[0], name + "[0]", 0, size)
+    cdef Py_ssize_t stop = as_int(span[1], name + "[1]", start, size)
+    return start, stop
+
+
 cdef object run_grid(Fractal kind, complex c, object width, object height, object xlim,
-                     object ylim, object maxiter, object n_threads):
+                     object ylim, object maxiter, object n_threads, object rows=None,
+                     object cols=None):
     cdef Py_ssize_t w = as_int(width, "width", 1)
     cdef Py_ssize_t h = w if height is None else as_int(height, "height", 1)
+    cdef Py_ssize_t r0, r1, j0, j1
+    r0, r1 = pixel_span(rows, "rows", h)
+    j0, j1 = pixel_span(cols, "cols", w)
     x_lo, x_hi = as_pair(xlim, "xlim")
     y_lo, y_hi = as_pair(ylim, "ylim")
     cdef int32_t m = as_int(maxiter, "maxiter", 0, MAXITER_MAX)
@@ -152,15 +167,16 @@ cdef object run_grid(Fractal kind, complex c, object width, object height, objec
             f"xlim {xlim!r} / ylim {ylim!r}: the pixel step overflows a double; "
             f"accepted: limits whose difference is finite (below about 1.8e308)"
         )
-    cdef cnp.ndarray out = np.empty((h, w), dtype=np.int32)
-    cdef int nt = threads_for(n_threads, (w * h + kEscapeChunk - 1) // kEscapeChunk)
+    cdef cnp.ndarray out = np.empty((r1 - r0, j1 - j0), dtype=np.int32)
+    cdef Py_ssize_t n = out.size
+    cdef int nt = threads_for(n_threads, (n + kEscapeChunk - 1) // kEscapeChunk)
     cdef int32_t* o_ptr = <int32_t*>cnp.PyArray_DATA(out)
     cdef double cr = c.real, ci = c.imag
     cdef list raised = []
     cdef Interrupt* interrupt = new Interrupt(check_signals, <void*>raised)
     try:
         with nogil:
-            escape_grid_parallel(g, kind, cr, ci, m, o_ptr, nt, interrupt)
+            escape_region_parallel(g, kind, cr, ci, m, o_ptr, r0, r1, j0, j1, nt, interrupt)
     finally:
         del interrupt
     if raised:
@@ -169,7 +185,7 @@ cdef object run_grid(Fractal kind, complex c, object width, object height, objec
 
 
 def julia_grid(c, width, height=None, *, xlim=(-1.8, 1.8), ylim=(-1.8, 1.8), maxiter=300,
-               n_threads=None):
+               n_threads=None, rows=None, cols=None):
     """Julia set counts of a grid of starting points, for one constant ``c``.
 
     The coordinates are computed inside the kernel, so an image of any size needs no complex
@@ -191,10 +207,15 @@ def julia_grid(c, width, height=None, *, xlim=(-1.8, 1.8), ylim=(-1.8, 1.8), max
     n_threads : int, optional
         Threads to use (see :func:`hotloop.effective_n_threads`). The counts do not depend
         on it.
+    rows, cols : (int, int), optional
+        Only the pixels ``start <= r < stop`` (rows) and ``start <= j < stop`` (columns) of
+        the image: the same counts as ``[r0:r1, j0:j1]`` of the whole image, from the same
+        coordinates, so that tiles of a huge image (``hotloop.dask``) need no coordinate
+        arrays. Default: every row, every column.
 
     Returns
     -------
-    ndarray of int32, shape (height, width)
+    ndarray of int32, shape (rows[1] - rows[0], cols[1] - cols[0]); default (height, width)
         The count of every pixel (see :func:`hotloop.julia` for the loop and its exactness).
 
     Raises
@@ -219,11 +240,11 @@ def julia_grid(c, width, height=None, *, xlim=(-1.8, 1.8), ylim=(-1.8, 1.8), max
     1j * y[:, None], c, maxiter)`` built from those coordinates.
     """
     return run_grid(Fractal.julia, as_complex(c, "c"), width, height, xlim, ylim, maxiter,
-                    n_threads)
+                    n_threads, rows, cols)
 
 
 def mandelbrot_grid(width, height=None, *, xlim=(-2.0, 1.0), ylim=(-1.5, 1.5), maxiter=300,
-                    n_threads=None):
+                    n_threads=None, rows=None, cols=None):
     """Mandelbrot set counts of a grid of constants ``c``, each iterated from ``z = 0``.
 
     The coordinates are computed inside the kernel, so an image of any size needs no complex
@@ -243,10 +264,15 @@ def mandelbrot_grid(width, height=None, *, xlim=(-2.0, 1.0), ylim=(-1.5, 1.5), m
     n_threads : int, optional
         Threads to use (see :func:`hotloop.effective_n_threads`). The counts do not depend
         on it.
+    rows, cols : (int, int), optional
+        Only the pixels ``start <= r < stop`` (rows) and ``start <= j < stop`` (columns) of
+        the image: the same counts as ``[r0:r1, j0:j1]`` of the whole image, from the same
+        coordinates, so that tiles of a huge image (``hotloop.dask``) need no coordinate
+        arrays. Default: every row, every column.
 
     Returns
     -------
-    ndarray of int32, shape (height, width)
+    ndarray of int32, shape (rows[1] - rows[0], cols[1] - cols[0]); default (height, width)
         The count of every pixel (see :func:`hotloop.julia` for the loop and its exactness).
 
     Raises
@@ -272,4 +298,5 @@ def mandelbrot_grid(width, height=None, *, xlim=(-2.0, 1.0), ylim=(-1.5, 1.5), m
     starts at ``z = 0`` with its own ``c``, so a pixel inside the circle counts at least 1 when
     ``maxiter >= 1``.
     """
-    return run_grid(Fractal.mandelbrot, 0j, width, height, xlim, ylim, maxiter, n_threads)
+    return run_grid(Fractal.mandelbrot, 0j, width, height, xlim, ylim, maxiter, n_threads,
+                    rows, cols)

@@ -90,4 +90,15 @@ void escape_grid_parallel(const PixelGrid& grid, Fractal kind, double cr, double
                           std::int32_t maxiter, std::int32_t* out, int max_threads,
                           Interrupt* interrupt = nullptr) noexcept;
 
+// The pixels of rows [row_begin, row_end) and columns [col_begin, col_end) of the grid only,
+// into out (row-major, (row_end - row_begin) x (col_end - col_begin)): the same counts as that
+// part of the whole grid, from the same coordinates (global pixel indices), so a tiled image
+// (dask) needs no coordinate arrays. Preconditions: 0 <= row_begin <= row_end <= height,
+// 0 <= col_begin <= col_end <= width; as escape_grid_parallel otherwise.
+void escape_region_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
+                            std::int32_t maxiter, std::int32_t* out, std::ptrdiff_t row_begin,
+                            std::ptrdiff_t row_end, std::ptrdiff_t col_begin,
+                            std::ptrdiff_t col_end, int max_threads,
+                            Interrupt* interrupt = nullptr) noexcept;
+
 }  // namespace hotloop

@@ -27,3 +27,8 @@ cdef extern from "hotloop/julia.hpp" namespace "hotloop" nogil:
     void escape_grid_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
                               int32_t maxiter, int32_t* out, int max_threads,
                               Interrupt* interrupt) noexcept
+    void escape_region_parallel(const PixelGrid& grid, Fractal kind, double cr, double ci,
+                                int32_t maxiter, int32_t* out, Py_ssize_t row_begin,
+                                Py_ssize_t row_end, Py_ssize_t col_begin,
+                                Py_ssize_t col_end, int max_threads,
+                                Interrupt* interrupt) noexcept
