@@ -337,27 +337,21 @@ rolling_std.__doc__ = _ROLLING_DOC.format(
 def _grid_block(
     *,
     julia_c: complex | None,
-    x0: float,
-    dx: float,
-    y1: float,
-    dy: float,
+    width: int,
+    height: int,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
     maxiter: int,
     n_threads: int | None,
     block_info: dict | None = None,
 ) -> np.ndarray:
-    """One tile's counts, from the coordinates the whole-image kernel would compute."""
+    """One tile's counts: the in-memory kernel on the tile's rows and columns of the image."""
     (r0, r1), (j0, j1) = block_info[None]["array-location"]
-    # The kernel's expressions, in its order, in double: x0 + (j + 0.5) * dx and
-    # y1 - (r + 0.5) * dy (j + 0.5 is exact for any pixel index below 2**52).
-    x = x0 + (np.arange(j0, j1, dtype=np.float64) + 0.5) * dx
-    y = y1 - (np.arange(r0, r1, dtype=np.float64) + 0.5) * dy
-    points = np.empty((r1 - r0, j1 - j0), dtype=np.complex128)
-    points.real = x[None, :]
-    points.imag = y[:, None]
     nt = task_n_threads(n_threads)
-    if julia_c is None:  # Mandelbrot: every pixel is its own c, iterated from z = 0
-        return hotloop.julia(np.zeros_like(points), points, maxiter, n_threads=nt)
-    return hotloop.julia(points, julia_c, maxiter, n_threads=nt)
+    whole = dict(xlim=xlim, ylim=ylim, maxiter=maxiter, n_threads=nt, rows=(r0, r1), cols=(j0, j1))
+    if julia_c is None:
+        return hotloop.mandelbrot_grid(width, height, **whole)
+    return hotloop.julia_grid(julia_c, width, height, **whole)
 
 
 def _grid(
@@ -397,10 +391,10 @@ def _grid(
         dtype=np.int32,
         meta=np.empty((0, 0), dtype=np.int32),
         julia_c=julia_c,
-        x0=x_lo,
-        dx=dx,
-        y1=y_hi,
-        dy=dy,
+        width=w,
+        height=h,
+        xlim=(x_lo, x_hi),
+        ylim=(y_lo, y_hi),
         maxiter=int(maxiter),
         n_threads=n_threads,
     )
@@ -430,12 +424,10 @@ _GRID_DOC = """{summary}
 
     Notes
     -----
-    A tile builds its pixels' coordinates as the kernel does, ``xlim[0] + (j + 0.5) * dx`` and
-    ``ylim[1] - (r + 0.5) * dy`` in double with the whole image's ``dx`` and ``dy`` and its
-    global pixel indices (not sub-limits: ``(x_hi' - x_lo') / width'`` of a tile rounds
-    differently), and calls :func:`hotloop.julia` on them, which performs the kernel's
-    arithmetic exactly. The tile holds its complex coordinates (16 bytes per pixel) while it
-    runs.
+    A tile is the in-memory kernel called with ``rows=`` and ``cols=``: its pixels'
+    coordinates are computed inside the kernel from the whole image's limits and the global
+    pixel indices (not from sub-limits: ``(x_hi' - x_lo') / width'`` of a tile rounds
+    differently), so the tile holds nothing but its counts (4 bytes per pixel).
     """
 
 
