@@ -20,6 +20,7 @@ import argparse
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 try:
@@ -126,19 +127,24 @@ def main(argv: list[str] | None = None) -> int:
     plan = harness.PLANS[scale]
     env = report.environment()
     progress = Progress(len(cases))
-    timings, accuracies = [], []
+    timings, accuracies, failed = [], [], []
     for index, case in enumerate(cases, 1):
         progress.case(index, case.name)
         t0 = time.perf_counter()
-        if isinstance(case, harness.Accuracy):
-            accuracies.append(harness.run_accuracy(case, progress))
-            progress.done(f"done in {time.perf_counter() - t0:.1f} s")
-        else:
-            res = harness.run_case(case, plan, progress)
-            timings.append(res)
-            progress.done(f"{res.rounds} rounds in {time.perf_counter() - t0:.1f} s")
-            for label in res.mismatches:
-                print(f"warning: {case.name}: {label} disagrees with hotloop", file=sys.stderr)
+        try:
+            if isinstance(case, harness.Accuracy):
+                accuracies.append(harness.run_accuracy(case, progress))
+                progress.done(f"done in {time.perf_counter() - t0:.1f} s")
+            else:
+                res = harness.run_case(case, plan, progress)
+                timings.append(res)
+                progress.done(f"{res.rounds} rounds in {time.perf_counter() - t0:.1f} s")
+                for label in res.mismatches:
+                    print(f"warning: {case.name}: {label} disagrees with hotloop", file=sys.stderr)
+        except Exception as exc:  # one broken case must not throw away a long run's figures
+            traceback.print_exc()
+            failed.append(f"{case.name}: {type(exc).__name__}: {exc}")
+            progress.done("FAILED (the run goes on; it exits with status 1)")
 
     pattern_rows = []
     if not (args.no_patterns or args.only):
@@ -182,11 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             f"\n## Threads by default: three calling patterns\n\n{patterns_md}"
             if patterns_md
             else ""
-        ),
+        )
+        + ("\n## Failed cases\n\n" + "".join(f"- {f}\n" for f in failed) if failed else ""),
         encoding="utf-8",
     )
     print(f"wrote {results_path} and {plot_path} ({elapsed:.0f} s)")
-    return 0
+    for f in failed:
+        print(f"FAILED: {f}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
