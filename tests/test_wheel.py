@@ -106,3 +106,23 @@ def test_one_c_abi_library_serves_ffi_and_cabi():
 
     assert Path(cabi.library_path()) == ffi.library_path()
     assert ffi.fib(20) == cabi.fib(20) == hotloop.fib(20) == 6765
+
+
+def test_only_building_commands_run_cython_and_the_probes():
+    from tools import hotloop_build
+
+    # PEP 517's build_sdist and metadata hooks, with their option values
+    for argv in (
+        ["sdist", "--formats", "gztar", "--dist-dir", "build"],
+        ["egg_info", "--egg-base", "build"],
+        ["dist_info", "--output-dir", "build"],
+        [],
+    ):
+        assert not hotloop_build.compiles(argv), argv
+    for argv in (
+        ["bdist_wheel", "--dist-dir", "dist"],
+        ["build_ext", "--inplace", "-j", "2"],
+        ["editable_wheel", "--dist-dir", "x"],
+        ["egg_info", "build_ext"],
+    ):
+        assert hotloop_build.compiles(argv), argv

@@ -275,6 +275,35 @@ def check_system_libraries(modules: list[str]) -> None:
         )
 
 
+# setup.py commands that compile extensions (directly or through a build they run). Others --
+# sdist, egg_info, dist_info: PEP 517's build_sdist and metadata hooks -- pack or describe the
+# sources only, and must not spend minutes in Cython and compiler probes.
+BUILD_COMMANDS = {
+    "build",
+    "build_ext",
+    "build_clib",
+    "bdist",
+    "bdist_wheel",
+    "bdist_egg",
+    "install",
+    "develop",
+    "editable_wheel",
+}
+
+
+# Options whose value is the next word (a directory named "build" is not the build command).
+VALUE_OPTIONS = {
+    "--dist-dir", "-d", "--formats", "--egg-base", "-e", "--output-dir", "-o", "--build-lib",
+    "-b", "--build-temp", "-t", "--plat-name", "-p", "--python-tag", "--parallel", "-j",
+}  # fmt: skip
+
+
+def compiles(argv: list[str]) -> bool:
+    """Whether a setup.py command line builds extensions."""
+    words = [a for i, a in enumerate(argv) if i == 0 or argv[i - 1] not in VALUE_OPTIONS]
+    return any(a in BUILD_COMMANDS for a in words)
+
+
 def extensions(omp: list[str] | None = None):
     """The setuptools Extension objects (not yet cythonized)."""
     import numpy
