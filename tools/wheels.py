@@ -63,6 +63,7 @@ SOURCE_TREE_TESTS = ["test_annotate.py", "test_notebooks.py"]
 BUILD_TESTS = [
     "tests/test_geo.py::test_build_skips_geo_without_its_package",
     "tests/test_geo.py::test_build_finds_the_wheel_library",
+    "tests/test_wheel.py::test_only_building_commands_run_cython_and_the_probes",
 ]
 # Command-line tools the tests compare hotloop against, and PyPy (which runs the C ABI
 # library through cffi); nothing that compiles.
