@@ -357,8 +357,8 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
 // keeps S2 and tests every output; bottleneck's move_sum is bound by its one-addition-per-output
 // dependency chain, which the in-register prefix sums avoid.
 struct SumTrack {
-  double B = 0.0;           // sum |x| over the window (finite values), when b_valid
-  double EB = 0.0;          // bound on the rounding error of B
+  double B = 0.0;   // sum |x| over the window (finite values), when b_valid
+  double EB = 0.0;  // bound on the rounding error of B
   bool b_valid = false;
   std::ptrdiff_t run = -1;  // equal neighbours x[p] == x[p-1] in a row ending at the window's
                             // last value, capped at W - 1; -1 when not known
@@ -423,8 +423,8 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
   // B at the end of the tile, from two m-term sums (each within (m - 1)u of exact) and their
   // difference.
   const double B = st.B + (abs_in - abs_out);
-  const double EB = st.EB + kU * (static_cast<double>(m + 1) * (abs_in + abs_out) + std::fabs(B)) *
-                                slack;
+  const double EB =
+      st.EB + kU * (static_cast<double>(m + 1) * (abs_in + abs_out) + std::fabs(B)) * slack;
 
   const double c = static_cast<double>(W);
   const double inv_c = 1.0 / c;
