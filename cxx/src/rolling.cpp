@@ -356,6 +356,77 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
 // Measured (cxx/bench, n = 1e6, one thread): about 30% less time than the moments tile, which
 // keeps S2 and tests every output; bottleneck's move_sum is bound by its one-addition-per-output
 // dependency chain, which the in-register prefix sums avoid.
+#ifdef HOTLOOP_VECTOR_EXT
+typedef float v8f __attribute__((vector_size(32)));
+
+template <class T>
+HOTLOOP_INLINE v8d load8_as_double(const T* p) noexcept {
+  if constexpr (sizeof(T) == sizeof(double)) {
+    return load8(reinterpret_cast<const double*>(p));
+  } else {
+    v8f f;
+    std::memcpy(&f, p, sizeof f);
+    return __builtin_convertvector(f, v8d);
+  }
+}
+
+template <class T>
+HOTLOOP_INLINE void store8_as(T* p, v8d v) noexcept {
+  if constexpr (sizeof(T) == sizeof(double)) {
+    store8(reinterpret_cast<double*>(p), v);
+  } else {
+    const v8f f = __builtin_convertvector(v, v8f);
+    std::memcpy(p, &f, sizeof f);
+  }
+}
+
+// sum_tile's passes in one loop over a contiguous tile of kTile outputs (x and out point at the
+// tile's first output): the same sums and outputs as the three loops of the generic path, but
+// each value is loaded once and nothing but s1 goes through memory. Measured (n = 1e6): about
+// 30% less time per output than the three loops.
+template <class T, RollingStat S>
+HOTLOOP_INLINE void sum_pass_fused(const T* x, std::ptrdiff_t W, T* out, double K, double Kc,
+                                   double inv_c, double& S1, double* s1, double& abs_a1,
+                                   double& abs_in, double& abs_out, double& abs_s1, double& min_t,
+                                   long long& equal) noexcept {
+  v8d acc_a1 = {}, acc_in = {}, acc_out = {}, acc_s1 = {};
+  v8d lowest = {};
+  lowest += std::numeric_limits<double>::infinity();
+  v8l eq = {};
+  for (std::ptrdiff_t j = 0; j < kTile; j += 8) {
+    const v8d xin = load8_as_double(x + j);
+    const v8d xout = load8_as_double(x + j - W);
+    const v8d xprev = load8_as_double(x + j - 1);
+    const v8d a = xin - xout;
+    acc_a1 += abs8(a);
+    acc_in += abs8(xin);
+    acc_out += abs8(xout);
+    eq -= (xin == xprev);  // -1 in each lane where equal
+    const v8d p = prefix8(a);
+    const v8d r = p + S1;
+    S1 += p[7];
+    store8(s1 + j, r);
+    acc_s1 += abs8(r);
+    const v8d t = r + Kc;
+    const v8d at = abs8(t);
+    lowest = at < lowest ? at : lowest;
+    if constexpr (S == RollingStat::mean) {
+      store8_as(out + j, r * inv_c + K);
+    } else {
+      store8_as(out + j, t);
+    }
+  }
+  for (int k = 0; k < 8; ++k) {
+    abs_a1 += acc_a1[k];
+    abs_in += acc_in[k];
+    abs_out += acc_out[k];
+    abs_s1 += acc_s1[k];
+    min_t = lowest[k] < min_t ? lowest[k] : min_t;
+    equal += eq[k];
+  }
+}
+#endif
+
 struct SumTrack {
   double B = 0.0;   // sum |x| over the window (finite values), when b_valid
   double EB = 0.0;  // bound on the rounding error of B
@@ -397,26 +468,49 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
   const std::ptrdiff_t m = i1 - i0;
   const double K = w.K;
   double a1[kTile], s1[kTile];
+  const double c = static_cast<double>(W);
+  const double inv_c = 1.0 / c;
+  const double Kc = K * c;
 
   // xin - xout rounds once (<= u|a|), as (xin - K) - (xout - K) would: S1 stays sum(x - K).
-  double abs_a1 = 0.0, abs_in = 0.0, abs_out = 0.0;
+  double abs_a1 = 0.0, abs_in = 0.0, abs_out = 0.0, abs_s1 = 0.0;
+  double min_t = std::numeric_limits<double>::infinity();
   long long equal = 0;
+  double S1 = w.S1;
+  bool fused = false;
+#ifdef HOTLOOP_VECTOR_EXT
+  if constexpr (CONTIG) {
+    if (m == kTile) {
+      sum_pass_fused<T, S>(x + i0, W, out + i0, K, Kc, inv_c, S1, s1, abs_a1, abs_in, abs_out,
+                           abs_s1, min_t, equal);
+      fused = true;
+    }
+  }
+#endif
+  if (!fused) {
 #pragma omp simd reduction(+ : abs_a1, abs_in, abs_out, equal)
-  for (std::ptrdiff_t j = 0; j < m; ++j) {
-    const double xin = static_cast<double>(x[(i0 + j) * xs]);
-    const double xout = static_cast<double>(x[(i0 + j - W) * xs]);
-    const double xprev = static_cast<double>(x[(i0 + j - 1) * xs]);
-    a1[j] = xin - xout;
-    abs_a1 += std::fabs(a1[j]);
-    abs_in += std::fabs(xin);
-    abs_out += std::fabs(xout);
-    equal += xin == xprev ? 1 : 0;
+    for (std::ptrdiff_t j = 0; j < m; ++j) {
+      const double xin = static_cast<double>(x[(i0 + j) * xs]);
+      const double xout = static_cast<double>(x[(i0 + j - W) * xs]);
+      const double xprev = static_cast<double>(x[(i0 + j - 1) * xs]);
+      a1[j] = xin - xout;
+      abs_a1 += std::fabs(a1[j]);
+      abs_in += std::fabs(xin);
+      abs_out += std::fabs(xout);
+      equal += xin == xprev ? 1 : 0;
+    }
+    abs_s1 = running_sums(a1, s1, m, S1);
+#pragma omp simd reduction(min : min_t)
+    for (std::ptrdiff_t j = 0; j < m; ++j) {
+      const double t = Kc + s1[j];
+      out[(i0 + j) * os] = static_cast<T>(S == RollingStat::mean ? K + s1[j] * inv_c : t);
+      const double at = std::fabs(t);
+      min_t = at < min_t ? at : min_t;
+    }
   }
   // NaN, inf or a value too large for unscaled sums (the sum of |x| then exceeds the limit).
   if (!(abs_in <= kSumTileMax)) return false;
 
-  double S1 = w.S1;
-  const double abs_s1 = running_sums(a1, s1, m, S1);
   // As in fast_tile: u|a| forming a, 3u per group, 2u|s| for the carry.
   const double slack = 1.0 + 1e-6;
   const double E1 = w.E1 + kU * (7.0 * abs_a1 + 2.0 * abs_s1) * slack;
@@ -426,17 +520,6 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
   const double EB =
       st.EB + kU * (static_cast<double>(m + 1) * (abs_in + abs_out) + std::fabs(B)) * slack;
 
-  const double c = static_cast<double>(W);
-  const double inv_c = 1.0 / c;
-  const double Kc = K * c;
-  double min_t = std::numeric_limits<double>::infinity();
-#pragma omp simd reduction(min : min_t)
-  for (std::ptrdiff_t j = 0; j < m; ++j) {
-    const double t = Kc + s1[j];
-    out[(i0 + j) * os] = static_cast<T>(S == RollingStat::mean ? K + s1[j] * inv_c : t);
-    const double at = std::fabs(t);
-    min_t = at < min_t ? at : min_t;
-  }
   // The computed t is within E1 + u|t| of the true sum: test against that lower bound.
   const double tol_e1 = E1 * (1.0 + kTol) / (1.0 - 4.0 * kU);
   std::ptrdiff_t run;

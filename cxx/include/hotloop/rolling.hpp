@@ -133,7 +133,7 @@ void rolling_moments_rows(const T* x, T* out, const RollingRows& rows, std::ptrd
 // median, quantile and rank sort each block's values once (ties broken by position) and keep the
 // window as a set of those ranks: median and quantile move a cursor over a bitset of the present
 // ranks (O(1) per output once sorted: the quantile moves by a rank or two per step), rank counts
-// below a rank in a Fenwick tree (O(log(block + window))). Windows up to 192 keep their values in
+// below a rank in a Fenwick tree (O(log(block + window))). Windows up to 16 keep their values in
 // a small sorted array instead.
 enum class RollingOrder : int {
   count = 0,
