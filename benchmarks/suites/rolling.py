@@ -91,30 +91,85 @@ def rolling_case(n: int, window: int, with_numpy: bool) -> Case:
 
 
 BN = f"bottleneck {bn.__version__}"
+PD = f"pandas {pd.__version__}"
+STATS = ("sum", "mean", "std", "var", "min", "max", "argmin", "argmax", "median", "rank")
+# polars' Series.rolling_* counterparts (ddof=0 to match); polars is optional.
+POLARS = {
+    "sum": {},
+    "mean": {},
+    "std": {"ddof": 0},
+    "var": {"ddof": 0},
+    "min": {},
+    "max": {},
+    "median": {},
+}
 
 
 def pandas_rolling(stat: str):
     def run(x: np.ndarray, window: int) -> pd.Series:
-        return getattr(pd.Series(x).rolling(window), stat)()
+        roll = pd.Series(x).rolling(window)
+        if stat in ("std", "var"):
+            return getattr(roll, stat)(ddof=0)
+        if stat == "quantile":
+            return roll.quantile(0.25)
+        return getattr(roll, stat)()
 
     run.__name__ = f"pandas_rolling_{stat}"
     return run
 
 
-def stat_case(stat: str, n: int, window: int) -> Case:
-    """hotloop.rolling_<stat> (one and two threads) against bottleneck's move_<stat> and pandas."""
+def polars_rolling(pl, stat: str):
+    kwargs = POLARS.get(stat, {})
+
+    def run(x: np.ndarray, window: int):
+        series = pl.Series(x)
+        if stat == "quantile":
+            return series.rolling_quantile(
+                0.25, interpolation="linear", window_size=window
+            ).to_numpy()
+        return getattr(series, f"rolling_{stat}")(window, **kwargs).to_numpy()
+
+    run.__name__ = f"polars_rolling_{stat}"
+    return run
+
+
+def stat_case(stat: str, n: int, window: int, peers: str = "all") -> Case:
+    """hotloop.rolling_<stat> (one and two threads) against the peers that have the statistic:
+    bottleneck's move_<stat>, polars' rolling_<stat> (when installed) and pandas. peers="fast"
+    leaves pandas out where a faster peer has the statistic, and bottleneck's O(n * window)
+    move_rank out for long windows (big runs)."""
     fn = getattr(hotloop, f"rolling_{stat}")
+    kwargs = {"q": 0.25} if stat == "quantile" else {}
+    anchors = []
+    if hasattr(bn, f"move_{stat}") and (peers == "all" or stat != "rank" or window <= 50):
+        anchors.append(Contender(f"{BN} move_{stat}", getattr(bn, f"move_{stat}")))
+    try:
+        import polars as pl
+    except ImportError:
+        pl = None
+    if pl is not None and (stat in POLARS or stat == "quantile"):
+        anchors.append(
+            Contender(f"polars {pl.__version__} rolling_{stat}", polars_rolling(pl, stat))
+        )
+    has_faster = stat in POLARS or hasattr(bn, f"move_{stat}")
+    if stat not in ("argmin", "argmax", "rank") and (peers == "all" or not has_faster):
+        label = f"{PD} rolling(w).{stat}({'0.25' if stat == 'quantile' else ''})"
+        anchors.append(Contender(label, pandas_rolling(stat)))
     return Case(
         f"rolling_{stat} n={size(n)} w={window}",
         lambda: (offset_normal(n), window),
         [
-            Contender(f"hotloop.rolling_{stat}, 1 thread", fn, {"n_threads": 1}, key="1 thread"),
-            Contender(f"hotloop.rolling_{stat}, 2 threads", fn, {"n_threads": 2}, key="2 threads"),
+            Contender(
+                f"hotloop.rolling_{stat}, 1 thread", fn, {"n_threads": 1, **kwargs}, key="1 thread"
+            ),
+            Contender(
+                f"hotloop.rolling_{stat}, 2 threads",
+                fn,
+                {"n_threads": 2, **kwargs},
+                key="2 threads",
+            ),
         ],
-        [
-            Contender(f"{BN} move_{stat}", getattr(bn, f"move_{stat}")),
-            Contender(f"pandas rolling(w).{stat}()", pandas_rolling(stat)),
-        ],
+        anchors,
     )
 
 
@@ -140,13 +195,20 @@ def cases(scale: str) -> list[Case | Accuracy]:
             accuracy_case(10**5, 50),
         ]
     sizes = (10**4, 10**5) if scale == "quick" else (10**6, 10**7)
-    stats_n = 10**4 if scale == "quick" else 10**6
+    if scale == "quick":
+        stat_rows = [
+            stat_case(s, 10**4, w) for s in ("sum", "min", "max", "median") for w in (10, 50, 1000)
+        ]
+    else:
+        # Every statistic at the sizes and windows the targets name, against its fastest peers.
+        stat_rows = [
+            stat_case(s, n, w, peers="fast")
+            for n in sizes
+            for s in (*STATS, "quantile", "count")
+            for w in (10, 50, 1000)
+        ]
     return [
         *(rolling_case(n, w, with_numpy=n == sizes[0]) for n in sizes for w in (50, 100)),
-        *(
-            stat_case(s, stats_n, w)
-            for s in ("sum", "min", "max", "median")
-            for w in (10, 50, 1000)
-        ),
+        *stat_rows,
         accuracy_case(2_000 if scale == "quick" else 10**6, 50),
     ]

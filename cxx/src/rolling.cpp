@@ -345,6 +345,237 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
   return true;
 }
 
+// The sum and the mean need neither S2 nor the variance's test, only a bound on the error of
+// S1 against what the mean's accuracy is measured by: c * sqrt(mean^2 + var) = sqrt(c * sum x^2)
+// (see within_bound). That is at least |sum x| = |t|, the window's own sum, and, by
+// Cauchy-Schwarz, at least B = sum |x|. The tile tests E1 <= kTol * |t| first, which costs one
+// comparison per output and holds whenever the data are not centred on zero; only tiles that
+// fail it form the running B (one more running sum, as costly as S2). Windows of equal values
+// must give that value exactly: they are found by counting equal neighbours (a window of W equal
+// values is W - 1 equal pairs in a row), written exactly and left out of the test.
+// Measured (cxx/bench, n = 1e6, one thread): about 30% less time than the moments tile, which
+// keeps S2 and tests every output; bottleneck's move_sum is bound by its one-addition-per-output
+// dependency chain, which the in-register prefix sums avoid.
+#ifdef HOTLOOP_VECTOR_EXT
+typedef float v8f __attribute__((vector_size(32)));
+
+template <class T>
+HOTLOOP_INLINE v8d load8_as_double(const T* p) noexcept {
+  if constexpr (sizeof(T) == sizeof(double)) {
+    return load8(reinterpret_cast<const double*>(p));
+  } else {
+    v8f f;
+    std::memcpy(&f, p, sizeof f);
+    return __builtin_convertvector(f, v8d);
+  }
+}
+
+template <class T>
+HOTLOOP_INLINE void store8_as(T* p, v8d v) noexcept {
+  if constexpr (sizeof(T) == sizeof(double)) {
+    store8(reinterpret_cast<double*>(p), v);
+  } else {
+    const v8f f = __builtin_convertvector(v, v8f);
+    std::memcpy(p, &f, sizeof f);
+  }
+}
+
+// sum_tile's passes in one loop over a contiguous tile of kTile outputs (x and out point at the
+// tile's first output): the same sums and outputs as the three loops of the generic path, but
+// each value is loaded once and nothing but s1 goes through memory. Measured (n = 1e6): about
+// 30% less time per output than the three loops.
+template <class T, RollingStat S>
+HOTLOOP_INLINE void sum_pass_fused(const T* x, std::ptrdiff_t W, T* out, double K, double Kc,
+                                   double inv_c, double& S1, double* s1, double& abs_a1,
+                                   double& abs_in, double& abs_out, double& abs_s1, double& min_t,
+                                   long long& equal) noexcept {
+  v8d acc_a1 = {}, acc_in = {}, acc_out = {}, acc_s1 = {};
+  v8d lowest = {};
+  lowest += std::numeric_limits<double>::infinity();
+  v8l eq = {};
+  for (std::ptrdiff_t j = 0; j < kTile; j += 8) {
+    const v8d xin = load8_as_double(x + j);
+    const v8d xout = load8_as_double(x + j - W);
+    const v8d xprev = load8_as_double(x + j - 1);
+    const v8d a = xin - xout;
+    acc_a1 += abs8(a);
+    acc_in += abs8(xin);
+    acc_out += abs8(xout);
+    eq -= (xin == xprev);  // -1 in each lane where equal
+    const v8d p = prefix8(a);
+    const v8d r = p + S1;
+    S1 += p[7];
+    store8(s1 + j, r);
+    acc_s1 += abs8(r);
+    const v8d t = r + Kc;
+    const v8d at = abs8(t);
+    lowest = at < lowest ? at : lowest;
+    if constexpr (S == RollingStat::mean) {
+      store8_as(out + j, r * inv_c + K);
+    } else {
+      store8_as(out + j, t);
+    }
+  }
+  for (int k = 0; k < 8; ++k) {
+    abs_a1 += acc_a1[k];
+    abs_in += acc_in[k];
+    abs_out += acc_out[k];
+    abs_s1 += acc_s1[k];
+    min_t = lowest[k] < min_t ? lowest[k] : min_t;
+    equal += eq[k];
+  }
+}
+#endif
+
+struct SumTrack {
+  double B = 0.0;   // sum |x| over the window (finite values), when b_valid
+  double EB = 0.0;  // bound on the rounding error of B
+  bool b_valid = false;
+  std::ptrdiff_t run = -1;  // equal neighbours x[p] == x[p-1] in a row ending at the window's
+                            // last value, capped at W - 1; -1 when not known
+};
+
+// Values up to this magnitude keep every sum of the fast tiles finite (see Scaling).
+constexpr double kSumTileMax = kScaleDown;
+
+template <class T, bool CONTIG>
+void sum_track_start(SumTrack& st, const T* x, std::ptrdiff_t xs, std::ptrdiff_t W,
+                     std::ptrdiff_t i) noexcept {
+  // The window of output i - 1 is x[i - W .. i - 1], all finite.
+  if (!st.b_valid) {
+    double b = 0.0;
+    for (std::ptrdiff_t p = i - W; p < i; ++p) b += std::fabs(static_cast<double>(x[p * xs]));
+    st.B = b;
+    st.EB = kU * static_cast<double>(W) * b * (1.0 + 1e-6);  // W additions of values >= 0
+    st.b_valid = true;
+  }
+  if (st.run < 0) {
+    std::ptrdiff_t r = 0;
+    while (r < W - 1 && x[(i - 1 - r) * xs] == x[(i - 2 - r) * xs]) ++r;
+    st.run = r;
+  }
+}
+
+// Vectorised tile of the sum or the mean over full, finite windows, as fast_tile: false (and the
+// state untouched) when a non-finite or huge value enters or the bound fails. On success w.S1
+// and w.E1 are up to date but w.S2 and w.E2 are not: the caller rebuilds before a scalar step.
+template <class T, bool CONTIG, RollingStat S>
+HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t xs_,
+                             std::ptrdiff_t W, T* out, std::ptrdiff_t os_, std::ptrdiff_t i0,
+                             std::ptrdiff_t i1) noexcept {
+  const std::ptrdiff_t xs = CONTIG ? 1 : xs_;
+  const std::ptrdiff_t os = CONTIG ? 1 : os_;
+  const std::ptrdiff_t m = i1 - i0;
+  const double K = w.K;
+  double a1[kTile], s1[kTile];
+  const double c = static_cast<double>(W);
+  const double inv_c = 1.0 / c;
+  const double Kc = K * c;
+
+  // xin - xout rounds once (<= u|a|), as (xin - K) - (xout - K) would: S1 stays sum(x - K).
+  double abs_a1 = 0.0, abs_in = 0.0, abs_out = 0.0, abs_s1 = 0.0;
+  double min_t = std::numeric_limits<double>::infinity();
+  long long equal = 0;
+  double S1 = w.S1;
+  bool fused = false;
+#ifdef HOTLOOP_VECTOR_EXT
+  if constexpr (CONTIG) {
+    if (m == kTile) {
+      sum_pass_fused<T, S>(x + i0, W, out + i0, K, Kc, inv_c, S1, s1, abs_a1, abs_in, abs_out,
+                           abs_s1, min_t, equal);
+      fused = true;
+    }
+  }
+#endif
+  if (!fused) {
+#pragma omp simd reduction(+ : abs_a1, abs_in, abs_out, equal)
+    for (std::ptrdiff_t j = 0; j < m; ++j) {
+      const double xin = static_cast<double>(x[(i0 + j) * xs]);
+      const double xout = static_cast<double>(x[(i0 + j - W) * xs]);
+      const double xprev = static_cast<double>(x[(i0 + j - 1) * xs]);
+      a1[j] = xin - xout;
+      abs_a1 += std::fabs(a1[j]);
+      abs_in += std::fabs(xin);
+      abs_out += std::fabs(xout);
+      equal += xin == xprev ? 1 : 0;
+    }
+    abs_s1 = running_sums(a1, s1, m, S1);
+#pragma omp simd reduction(min : min_t)
+    for (std::ptrdiff_t j = 0; j < m; ++j) {
+      const double t = Kc + s1[j];
+      out[(i0 + j) * os] = static_cast<T>(S == RollingStat::mean ? K + s1[j] * inv_c : t);
+      const double at = std::fabs(t);
+      min_t = at < min_t ? at : min_t;
+    }
+  }
+  // NaN, inf or a value too large for unscaled sums (the sum of |x| then exceeds the limit).
+  if (!(abs_in <= kSumTileMax)) return false;
+
+  // As in fast_tile: u|a| forming a, 3u per group, 2u|s| for the carry.
+  const double slack = 1.0 + 1e-6;
+  const double E1 = w.E1 + kU * (7.0 * abs_a1 + 2.0 * abs_s1) * slack;
+  // B at the end of the tile, from two m-term sums (each within (m - 1)u of exact) and their
+  // difference.
+  const double B = st.B + (abs_in - abs_out);
+  const double EB =
+      st.EB + kU * (static_cast<double>(m + 1) * (abs_in + abs_out) + std::fabs(B)) * slack;
+
+  // The computed t is within E1 + u|t| of the true sum: test against that lower bound.
+  const double tol_e1 = E1 * (1.0 + kTol) / (1.0 - 4.0 * kU);
+  std::ptrdiff_t run;
+  if (st.run + equal >= W - 1) {
+    // Some window may hold equal values only: exact outputs there, the others tested against
+    // max(|t|, B) (B formed one step at a time, within the same bound EB).
+    run = st.run;
+    double bj = st.B, lower = std::numeric_limits<double>::infinity();
+    for (std::ptrdiff_t j = 0; j < m; ++j) {
+      const double v = static_cast<double>(x[(i0 + j) * xs]);
+      bj += std::fabs(v) - std::fabs(static_cast<double>(x[(i0 + j - W) * xs]));
+      run = v == static_cast<double>(x[(i0 + j - 1) * xs]) ? (run < W - 1 ? run + 1 : run) : 0;
+      if (run >= W - 1) {
+        out[(i0 + j) * os] = static_cast<T>(S == RollingStat::mean ? v : c * v);
+      } else {
+        const double at = std::fabs(Kc + s1[j]);
+        const double b = bj - EB;
+        const double l = at > b ? at : b;
+        lower = l < lower ? l : lower;
+      }
+    }
+    if (!(tol_e1 <= kTol * lower)) return false;
+  } else {
+    run = 0;
+    while (run < m - 1 && x[(i1 - 1 - run) * xs] == x[(i1 - 2 - run) * xs]) ++run;
+    if (run == m - 1 && x[i0 * xs] == x[(i0 - 1) * xs]) run += 1 + st.run;
+    run = run < W - 1 ? run : W - 1;
+    if (!(tol_e1 <= kTol * min_t)) {
+      // Data centred near zero: the windows' sums of |x| (running, as S1).
+      double* aB = a1;
+      double* sB = s1;
+      double abs_aB = 0.0;
+#pragma omp simd reduction(+ : abs_aB)
+      for (std::ptrdiff_t j = 0; j < m; ++j) {
+        aB[j] = std::fabs(static_cast<double>(x[(i0 + j) * xs])) -
+                std::fabs(static_cast<double>(x[(i0 + j - W) * xs]));
+        abs_aB += std::fabs(aB[j]);
+      }
+      double b = st.B;
+      const double abs_sB = running_sums(aB, sB, m, b);
+      const double eb = st.EB + kU * (7.0 * abs_aB + 2.0 * abs_sB) * slack;
+      double min_b = std::numeric_limits<double>::infinity();
+#pragma omp simd reduction(min : min_b)
+      for (std::ptrdiff_t j = 0; j < m; ++j) min_b = sB[j] < min_b ? sB[j] : min_b;
+      if (!(tol_e1 <= kTol * (min_b - eb))) return false;
+    }
+  }
+
+  w.S1 = S1;
+  w.E1 = E1;
+  st.B = B;
+  st.EB = EB;
+  st.run = run;
+  return true;
+}
+
 template <class T, bool CONTIG, RollingStat S>
 HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
                                std::ptrdiff_t min_periods, std::ptrdiff_t ddof, T* out,
@@ -353,21 +584,38 @@ HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
   const std::ptrdiff_t xs = CONTIG ? 1 : xs_;
   const std::ptrdiff_t os = CONTIG ? 1 : os_;
   constexpr RollingStat stat = S;
+  constexpr bool kSumOrMean = S == RollingStat::sum || S == RollingStat::mean;
   // Sums share the mean's error test: the sum is count * mean.
   constexpr RollingStat test = S == RollingStat::sum ? RollingStat::mean : S;
   // The block starts window - 1 values early with an exact summary of what precedes `begin`.
   const std::ptrdiff_t first = begin - W + 1 > 0 ? begin - W + 1 : 0;
   Window w;
   w.rebuild(x, xs, first, begin);
+  SumTrack st;
+  bool s2_stale = false;  // after sum tiles, which do not keep S2
   std::ptrdiff_t i = begin;
   while (i < end) {
     const std::ptrdiff_t tile_end = i + kTile < end ? i + kTile : end;
     // Fast tiles need a full window of finite values before the tile starts.
-    if (i - W >= first && w.cnt == W && w.e == 0 &&
-        fast_tile<T, CONTIG, S>(w, x, xs, W, ddof, out, os, i, tile_end)) {
-      i = tile_end;
-      continue;
+    if (i - W >= first && w.cnt == W && w.e == 0) {
+      if constexpr (kSumOrMean) {
+        sum_track_start<T, CONTIG>(st, x, xs, W, i);
+        if (sum_tile<T, CONTIG, S>(w, st, x, xs, W, out, os, i, tile_end)) {
+          s2_stale = true;
+          i = tile_end;
+          continue;
+        }
+      } else if (fast_tile<T, CONTIG, S>(w, x, xs, W, ddof, out, os, i, tile_end)) {
+        i = tile_end;
+        continue;
+      }
     }
+    if (s2_stale) {
+      w.rebuild(x, xs, i - W, i);
+      s2_stale = false;
+    }
+    st.b_valid = false;
+    st.run = -1;
     for (; i < tile_end; ++i) {
       w.update(static_cast<double>(x[i * xs]), 1.0, 1);
       if (i - W >= first) w.update(static_cast<double>(x[(i - W) * xs]), -1.0, -1);

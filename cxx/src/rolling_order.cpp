@@ -6,6 +6,8 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "hotloop/detail/float_types.hpp"
@@ -34,47 +36,115 @@ void count_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t
   }
 }
 
-// Streaming min/max with a monotonic deque of positions (Lemire, "Streaming maximum-minimum
-// filter using no more than three comparisons per element", 2006): the deque's values increase
-// (min) from front to back, so the front is the window's extreme. A new value removes the back
-// entries it beats or ties (ties go to the latest, bottleneck's convention); each position enters
-// and leaves once: O(1) amortised per output whatever the window.
+// Streaming min/max by van Herk / Gil-Werman (van Herk, Pattern Recognition Letters 13, 1992;
+// Gil & Werman, IEEE PAMI 15, 1993): cut the positions into blocks of W; a window then covers
+// the tail of one block and the head of the next, so its extreme is that of a suffix extreme h
+// (computed backwards over the earlier block) and a prefix extreme g (forwards over the later
+// one): three comparisons per position whatever the window, with no data-dependent branch.
+// NaNs enter as the identity (+inf for the minimum, -inf for the maximum) and are counted apart.
+// Ties go to the latest position (bottleneck's convention, and the value returned when -0.0 and
+// 0.0 tie): every comparison keeps the later operand when equal. The forward and backward
+// chains of a block run in one loop, so that their latencies overlap.
+// Measured (n = 1e6, 1e9 + N(0,1), one thread, per output): 4-6 ns against 19-21 ns for the
+// monotonic deque it replaces (Lemire 2006), whose pops are unpredictable branches.
+template <bool MAX, class T>
+HOTLOOP_INLINE bool beats(T a, T b) noexcept {  // a strictly more extreme than b
+  return MAX ? a > b : a < b;
+}
+
 template <class T, bool MAX, bool ARG>
 void minmax_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp, T* out,
                   std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
-  const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
-  // Ring buffer of (value, position), a power of two long so that wrapping is a mask; head and
-  // tail only grow. It never holds more than min(W, block) + 1 entries.
-  std::ptrdiff_t cap = 1;
-  while (cap < std::min(W, end - first) + 1) cap *= 2;
-  const std::ptrdiff_t mask = cap - 1;
-  struct Entry {
-    T v;
-    std::ptrdiff_t pos;
-  };
-  std::vector<Entry> ring(static_cast<std::size_t>(cap));
-  Entry* q = ring.data();
-  std::ptrdiff_t head = 0, tail = 0, cnt = 0;
+  constexpr T kIdentity =
+      MAX ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  const std::ptrdiff_t P0 = begin - W + 1;  // first position of the first window (may be < 0)
   const std::ptrdiff_t need = at_least_one(minp);
-  for (std::ptrdiff_t i = first; i < end; ++i) {
-    const T v = x[i * xs];
-    if (v == v) {
-      ++cnt;
-      while (tail > head && (MAX ? q[(tail - 1) & mask].v <= v : q[(tail - 1) & mask].v >= v)) {
-        --tail;
+  // Suffix extremes (and their positions) of the previous block and of the current one.
+  std::vector<T> hbuf(2 * static_cast<std::size_t>(W));
+  std::vector<std::ptrdiff_t> pbuf(ARG ? 2 * static_cast<std::size_t>(W) : 0);
+  T* h_prev = hbuf.data();
+  T* h_cur = h_prev + W;
+  std::ptrdiff_t* p_prev = ARG ? pbuf.data() : nullptr;
+  std::ptrdiff_t* p_cur = ARG ? p_prev + W : nullptr;
+  std::ptrdiff_t cnt = 0;  // non-NaN values in the window ending at the current position
+  auto value = [&](std::ptrdiff_t p) -> T {
+    if (p < 0) return kIdentity;
+    const T v = x[p * xs];
+    return v == v ? v : kIdentity;
+  };
+  auto counted = [&](std::ptrdiff_t p) -> std::ptrdiff_t {
+    return p >= 0 && x[p * xs] == x[p * xs] ? 1 : 0;
+  };
+  // The window's extreme came out as the NaN identity although it holds non-NaN values: all of
+  // them are that infinity. ARG needs the latest of them, not a NaN's position.
+  auto latest_number = [&](std::ptrdiff_t i) {
+    std::ptrdiff_t p = i;
+    while (!(x[p * xs] == x[p * xs])) --p;
+    return p;
+  };
+  // One block of positions q0 .. q0 + len - 1. CAREFUL: positions before the series (p < 0) or
+  // before P0 may be read, which count as NaN (only the first two blocks).
+  auto run_block = [&](auto careful, std::ptrdiff_t q0, std::ptrdiff_t len) {
+    constexpr bool CAREFUL = decltype(careful)::value;
+    T g = kIdentity, h = kIdentity;
+    std::ptrdiff_t gp = q0, hp = q0 + len - 1;
+    for (std::ptrdiff_t t = 0; t < len; ++t) {
+      const std::ptrdiff_t i = q0 + t;
+      T vf;
+      if constexpr (CAREFUL) {
+        vf = value(i);
+        cnt += counted(i) - (i - W >= P0 ? counted(i - W) : 0);
+      } else {
+        const T xi = x[i * xs], xo = x[(i - W) * xs];
+        vf = xi == xi ? xi : kIdentity;
+        cnt += (xi == xi ? 1 : 0) - (xo == xo ? 1 : 0);
       }
-      q[tail & mask] = Entry{v, i};
-      ++tail;
+      // g keeps the later operand on ties: vf unless g is strictly more extreme.
+      const bool keep = beats<MAX>(g, vf);
+      g = keep ? g : vf;
+      if (ARG) gp = keep ? gp : i;
+      if (!CAREFUL || i >= begin) {
+        // The window x[i - W + 1 .. i]: the previous block's suffix from t + 1, then g.
+        T r = g;
+        std::ptrdiff_t rp = gp;
+        if (t + 1 < W) {
+          const T hs = h_prev[t + 1];
+          const bool earlier = beats<MAX>(hs, g);
+          r = earlier ? hs : g;
+          if (ARG) rp = earlier ? p_prev[t + 1] : gp;
+        }
+        if (cnt < need) {
+          r = std::numeric_limits<T>::quiet_NaN();
+        } else if (ARG) {
+          if (r == kIdentity && cnt < W) rp = latest_number(i);
+          r = static_cast<T>(i - rp);
+        }
+        out[i * os] = r;
+      }
+      // Backward chain over the same block: h keeps the later value on ties.
+      const std::ptrdiff_t kb = len - 1 - t;
+      T vb;
+      if constexpr (CAREFUL) {
+        vb = value(q0 + kb);
+      } else {
+        const T xb = x[(q0 + kb) * xs];
+        vb = xb == xb ? xb : kIdentity;
+      }
+      const bool take = beats<MAX>(vb, h);
+      h = take ? vb : h;
+      if (ARG) hp = take ? q0 + kb : hp;
+      h_cur[kb] = h;
+      if (ARG) p_cur[kb] = hp;
     }
-    if (i - W >= first) {
-      const T old = x[(i - W) * xs];
-      cnt -= old == old;
-    }
-    if (tail > head && q[head & mask].pos <= i - W) ++head;  // at most one expires per step
-    if (i >= begin) {
-      T r = static_cast<T>(kNaN);
-      if (cnt >= need) r = ARG ? static_cast<T>(i - q[head & mask].pos) : q[head & mask].v;
-      out[i * os] = r;
+    std::swap(h_prev, h_cur);
+    if (ARG) std::swap(p_prev, p_cur);
+  };
+  for (std::ptrdiff_t q0 = P0; q0 < end; q0 += W) {
+    const std::ptrdiff_t len = end - q0 < W ? end - q0 : W;
+    if (q0 == P0 || q0 - W < 0) {
+      run_block(std::true_type{}, q0, len);
+    } else {
+      run_block(std::false_type{}, q0, len);
     }
   }
 }
@@ -82,10 +152,7 @@ void minmax_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_
 // Fenwick (binary indexed) tree of counts over the ranks 0..m-1 of a block's sorted values.
 class Fenwick {
  public:
-  explicit Fenwick(std::ptrdiff_t m) : t_(static_cast<std::size_t>(m) + 1, 0) {
-    top_ = 1;
-    while (top_ * 2 <= m) top_ *= 2;
-  }
+  explicit Fenwick(std::ptrdiff_t m) : t_(static_cast<std::size_t>(m) + 1, 0) {}
   void add(std::ptrdiff_t r, std::int32_t d) noexcept {
     const std::ptrdiff_t m = static_cast<std::ptrdiff_t>(t_.size()) - 1;
     for (std::ptrdiff_t i = r + 1; i <= m; i += i & -i) t_[i] += d;
@@ -96,23 +163,9 @@ class Fenwick {
     for (std::ptrdiff_t i = r; i > 0; i -= i & -i) s += t_[i];
     return s;
   }
-  // Rank of the k-th entry (k = 0, 1, ...), k < total.
-  std::ptrdiff_t kth(std::int32_t k) const noexcept {
-    const std::ptrdiff_t m = static_cast<std::ptrdiff_t>(t_.size()) - 1;
-    std::ptrdiff_t pos = 0;
-    for (std::ptrdiff_t step = top_; step > 0; step /= 2) {
-      const std::ptrdiff_t nxt = pos + step;
-      if (nxt <= m && t_[nxt] <= k) {
-        pos = nxt;
-        k -= t_[nxt];
-      }
-    }
-    return pos;  // 1-based pos + 1 holds the entry: rank pos
-  }
 
  private:
   std::vector<std::int32_t> t_;
-  std::ptrdiff_t top_;
 };
 
 // median or quantile of m sorted values, get(k) the k-th (k = 0, 1, ...).
@@ -165,10 +218,27 @@ double rank_value(std::int32_t less, std::int32_t equal, std::int32_t cnt, bool 
 }
 
 // Short windows: the window's non-NaN values kept sorted in a small array (insertion and removal
-// move at most `window` values, cheaper than the tree's log-depth walks up to a few hundred).
-// Equal values stay in arrival order, so the one leaving is the first of its run: the same
-// order as the tree's (value, position) ranks, hence the same outputs bit for bit.
-constexpr std::ptrdiff_t kSmallWindow = 192;
+// move at most `window` values). Equal values stay in arrival order, so the one leaving is the
+// first of its run: the same order as the ranks of sorted_block, hence the same outputs bit for
+// bit. Searches count comparisons (branch-free) instead of bisecting, whose branches mispredict
+// about every other step. Measured (n = 1e6, one thread, ns per output): window 10, median 58
+// here against 80 with bisection; window 50, 145-160 here against about 80 for sorted_block,
+// whose per-output cost hardly depends on the window: so only windows up to 16 stay here.
+constexpr std::ptrdiff_t kSmallWindow = 16;
+constexpr std::ptrdiff_t kLinearSearch = 16;
+
+// Number of buf[0..m) below v (strictly, or not above it when OR_EQUAL), for sorted buf and a
+// non-NaN v: std::lower_bound / std::upper_bound.
+template <bool OR_EQUAL>
+HOTLOOP_INLINE std::ptrdiff_t rank_in(const double* buf, std::ptrdiff_t m, double v,
+                                      std::ptrdiff_t W) noexcept {
+  if (W <= kLinearSearch) {
+    std::ptrdiff_t c = 0;
+    for (std::ptrdiff_t k = 0; k < m; ++k) c += (OR_EQUAL ? buf[k] <= v : buf[k] < v) ? 1 : 0;
+    return c;
+  }
+  return (OR_EQUAL ? std::upper_bound(buf, buf + m, v) : std::lower_bound(buf, buf + m, v)) - buf;
+}
 
 template <class T>
 void small_sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp,
@@ -185,25 +255,25 @@ void small_sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::pt
     const double old = i - W >= first ? static_cast<double>(x[(i - W) * xs]) : kNaN;
     if (v == v && old == old) {
       // Full window: one pass moves only the values between the leaving and the new one.
-      const std::ptrdiff_t out_at = std::lower_bound(buf, buf + m, old) - buf;
-      const std::ptrdiff_t in_at = std::upper_bound(buf, buf + m, v) - buf;
+      const std::ptrdiff_t out_at = rank_in<false>(buf, m, old, W);
+      const std::ptrdiff_t in_at = rank_in<true>(buf, m, v, W);
       if (in_at > out_at) {
-        for (std::ptrdiff_t k = out_at; k < in_at - 1; ++k) buf[k] = buf[k + 1];
+        std::memmove(buf + out_at, buf + out_at + 1, sizeof(double) * (in_at - 1 - out_at));
         buf[in_at - 1] = v;
       } else {
-        for (std::ptrdiff_t k = out_at; k > in_at; --k) buf[k] = buf[k - 1];
+        std::memmove(buf + in_at + 1, buf + in_at, sizeof(double) * (out_at - in_at));
         buf[in_at] = v;
       }
     } else {
       if (v == v) {
-        const std::ptrdiff_t p = std::upper_bound(buf, buf + m, v) - buf;
-        for (std::ptrdiff_t k = m; k > p; --k) buf[k] = buf[k - 1];
+        const std::ptrdiff_t p = rank_in<true>(buf, m, v, W);
+        std::memmove(buf + p + 1, buf + p, sizeof(double) * (m - p));
         buf[p] = v;
         ++m;
       }
       if (old == old) {
-        const std::ptrdiff_t p = std::lower_bound(buf, buf + m, old) - buf;
-        for (std::ptrdiff_t k = p; k < m - 1; ++k) buf[k] = buf[k + 1];
+        const std::ptrdiff_t p = rank_in<false>(buf, m, old, W);
+        std::memmove(buf + p, buf + p + 1, sizeof(double) * (m - 1 - p));
         --m;
       }
     }
@@ -215,8 +285,8 @@ void small_sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::pt
           if (m == 1) {
             r = 0.0;
           } else {
-            const auto lo = static_cast<std::int32_t>(std::lower_bound(buf, buf + m, v) - buf);
-            const auto hi = static_cast<std::int32_t>(std::upper_bound(buf, buf + m, v) - buf);
+            const auto lo = static_cast<std::int32_t>(rank_in<false>(buf, m, v, W));
+            const auto hi = static_cast<std::int32_t>(rank_in<true>(buf, m, v, W));
             r = rank_value<T>(lo, hi - lo, m, kind == RollingOrder::rank_of_integers && i >= W, W);
           }
         }
@@ -228,25 +298,138 @@ void small_sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::pt
   }
 }
 
-// median, quantile, rank: the block's non-NaN values sorted once, the window kept as a set of
-// ranks in a Fenwick tree.
+// Sort keys: the unsigned integers whose order is that of the doubles (sign bit flipped for
+// positives, all bits for negatives); -0.0 takes 0.0's key, since the two are equal values.
+HOTLOOP_INLINE std::uint64_t order_key(double v) noexcept {
+  std::uint64_t b;
+  v = v == 0.0 ? 0.0 : v;
+  std::memcpy(&b, &v, sizeof b);
+  return b >> 63 ? ~b : b | (std::uint64_t{1} << 63);
+}
+
+// Stable LSD radix sort of (key, position) pairs by key, 11 bits a pass, skipping the passes
+// where every key has the same digit (the leading bits of data at one scale). Stable, so equal
+// values stay in position order: the (value, position) order the ranks need. Measured for the
+// blocks of 5000 values of a window of 1000: 4x faster than std::sort with a comparator.
+void radix_sort(std::vector<std::uint64_t>& key, std::vector<std::int32_t>& pos) {
+  const std::size_t m = key.size();
+  std::vector<std::uint64_t> key2(m);
+  std::vector<std::int32_t> pos2(m);
+  constexpr int kBits = 11;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  std::vector<std::size_t> count(kBuckets);
+  for (int shift = 0; shift < 64; shift += kBits) {
+    std::fill(count.begin(), count.end(), 0);
+    for (std::size_t k = 0; k < m; ++k) ++count[(key[k] >> shift) & (kBuckets - 1)];
+    if (m == 0 || count[(key[0] >> shift) & (kBuckets - 1)] == m) continue;
+    std::size_t sum = 0;
+    for (std::size_t& c : count) {
+      const std::size_t n = c;
+      c = sum;
+      sum += n;
+    }
+    for (std::size_t k = 0; k < m; ++k) {
+      const std::size_t at = count[(key[k] >> shift) & (kBuckets - 1)]++;
+      key2[at] = key[k];
+      pos2[at] = pos[k];
+    }
+    key.swap(key2);
+    pos.swap(pos2);
+  }
+}
+
+// The window as a set of ranks in a bitset, with a cursor on one present rank and the number of
+// present ranks below it. The median or a quantile moves by at most a rank or two per output, so
+// reaching it is a scan to the next set bit, usually in the same word: O(1) per output against
+// the Fenwick tree's O(log(block)) dependent loads (measured 3-4x faster for a window of 1000).
+class RankCursor {
+ public:
+  explicit RankCursor(std::ptrdiff_t m)
+      : bits_(static_cast<std::size_t>(m / 64 + 2), 0), sentinel_(m) {
+    set(m);  // a rank past every value: next() always finds a bit
+  }
+  void insert(std::ptrdiff_t r) noexcept {
+    set(r);
+    if (cur_ < 0) {
+      cur_ = r;
+      below_ = 0;
+    } else if (r < cur_) {
+      ++below_;
+    }
+  }
+  // r is present; cnt_after is the number of ranks left.
+  void erase(std::ptrdiff_t r, std::ptrdiff_t cnt_after) noexcept {
+    clear(r);
+    if (cnt_after == 0) {
+      cur_ = -1;
+    } else if (r == cur_) {
+      cur_ = next(r);
+      if (cur_ == sentinel_) {
+        cur_ = prev(r);
+        --below_;
+      }
+    } else if (r < cur_) {
+      --below_;
+    }
+  }
+  // Rank of the k-th present entry (k = 0, 1, ...; fewer than the present ones).
+  std::ptrdiff_t kth(std::ptrdiff_t k) noexcept {
+    while (below_ > k) {
+      cur_ = prev(cur_);
+      --below_;
+    }
+    while (below_ < k) {
+      cur_ = next(cur_);
+      ++below_;
+    }
+    return cur_;
+  }
+
+ private:
+  void set(std::ptrdiff_t r) noexcept { bits_[r >> 6] |= std::uint64_t{1} << (r & 63); }
+  void clear(std::ptrdiff_t r) noexcept { bits_[r >> 6] &= ~(std::uint64_t{1} << (r & 63)); }
+  std::ptrdiff_t next(std::ptrdiff_t r) const noexcept {  // smallest present rank > r
+    ++r;
+    std::size_t w = static_cast<std::size_t>(r >> 6);
+    std::uint64_t word = bits_[w] & (~std::uint64_t{0} << (r & 63));
+    while (word == 0) word = bits_[++w];
+    return static_cast<std::ptrdiff_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word)));
+  }
+  std::ptrdiff_t prev(std::ptrdiff_t r) const noexcept {  // largest present rank < r (exists)
+    --r;
+    std::size_t w = static_cast<std::size_t>(r >> 6);
+    std::uint64_t word = bits_[w] & (~std::uint64_t{0} >> (63 - (r & 63)));
+    while (word == 0) word = bits_[--w];
+    return static_cast<std::ptrdiff_t>(w * 64 + 63 -
+                                       static_cast<std::size_t>(__builtin_clzll(word)));
+  }
+  std::vector<std::uint64_t> bits_;
+  std::ptrdiff_t sentinel_;
+  std::ptrdiff_t cur_ = -1;
+  std::ptrdiff_t below_ = 0;
+};
+
+// median, quantile, rank: the block's non-NaN values sorted once; the window kept as a set of
+// ranks, in a RankCursor (median, quantile) or a Fenwick tree (rank: counts below a rank).
 template <class T>
 void sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp,
                   RollingOrder kind, double q, RollingInterpolation interp, T* out,
                   std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
   const std::ptrdiff_t first = std::max<std::ptrdiff_t>(0, begin - W + 1);
   const std::ptrdiff_t len = end - first;
-  std::vector<std::int32_t> order;  // positions (relative to first) of non-NaN values
+  std::vector<std::uint64_t> key;   // order keys of the non-NaN values
+  std::vector<std::int32_t> order;  // their positions (relative to first)
+  key.reserve(static_cast<std::size_t>(len));
   order.reserve(static_cast<std::size_t>(len));
   for (std::ptrdiff_t i = 0; i < len; ++i) {
     const T v = x[(first + i) * xs];
-    if (v == v) order.push_back(static_cast<std::int32_t>(i));
+    if (v == v) {
+      key.push_back(order_key(static_cast<double>(v)));
+      order.push_back(static_cast<std::int32_t>(i));
+    }
   }
-  // Ties by position: a strict weak order (-0.0 and 0.0 are equal values, as in comparisons).
-  std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
-    const T va = x[(first + a) * xs], vb = x[(first + b) * xs];
-    return va < vb || (!(vb < va) && a < b);
-  });
+  // Ties by position (-0.0 and 0.0 are equal values, as in comparisons).
+  radix_sort(key, order);
   const std::ptrdiff_t m = static_cast<std::ptrdiff_t>(order.size());
   std::vector<std::int32_t> rank(static_cast<std::size_t>(len), -1);
   std::vector<double> sorted(static_cast<std::size_t>(m));
@@ -254,9 +437,10 @@ void sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_
     rank[order[r]] = static_cast<std::int32_t>(r);
     sorted[r] = static_cast<double>(x[(first + order[r]) * xs]);
   }
+  const bool is_rank = kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers;
   // For rank: the first and one-past-last rank of each group of equal values.
   std::vector<std::int32_t> lo, hi;
-  if (kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers) {
+  if (is_rank) {
     lo.resize(static_cast<std::size_t>(m));
     hi.resize(static_cast<std::size_t>(m));
     for (std::ptrdiff_t r = 0; r < m;) {
@@ -269,22 +453,31 @@ void sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_
       r = s;
     }
   }
-  Fenwick f(m > 0 ? m : 1);
+  Fenwick f(is_rank && m > 0 ? m : 1);
+  RankCursor cursor(is_rank ? 0 : m);
   std::int32_t cnt = 0;
   const std::ptrdiff_t need = at_least_one(minp);
   for (std::ptrdiff_t i = 0; i < len; ++i) {
     if (rank[i] >= 0) {
-      f.add(rank[i], 1);
       ++cnt;
+      if (is_rank) {
+        f.add(rank[i], 1);
+      } else {
+        cursor.insert(rank[i]);
+      }
     }
     if (i - W >= 0 && rank[i - W] >= 0) {
-      f.add(rank[i - W], -1);
       --cnt;
+      if (is_rank) {
+        f.add(rank[i - W], -1);
+      } else {
+        cursor.erase(rank[i - W], cnt);
+      }
     }
     if (first + i < begin) continue;
     double r = kNaN;
     if (cnt >= need) {
-      if (kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers) {
+      if (is_rank) {
         if (rank[i] >= 0) {
           if (cnt == 1) {
             r = 0.0;
@@ -295,7 +488,8 @@ void sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_
           }
         }
       } else {
-        r = quantile_of([&](std::int32_t k) { return sorted[f.kth(k)]; }, cnt, kind, q, interp);
+        r = quantile_of([&](std::int32_t k) { return sorted[cursor.kth(k)]; }, cnt, kind, q,
+                        interp);
       }
     }
     out[(first + i) * os] = static_cast<T>(r);

@@ -418,18 +418,20 @@ cdef dict DOCS = {
         "Infinities count. The count is exact.", "As in pandas, ``min_periods`` applies to "
         "the window's length, NaNs included: the first ``min_periods - 1`` outputs are NaN, "
         "the others count."),
-    "rolling_min": ("Moving-window minimum (O(n) whatever the window: monotonic deque).", "",
+    "rolling_min": ("Moving-window minimum (O(n) whatever the window: van Herk/Gil-Werman).",
+                    "",
                     ORDER_NOTES.format(exact=""), ""),
-    "rolling_max": ("Moving-window maximum (O(n) whatever the window: monotonic deque).", "",
+    "rolling_max": ("Moving-window maximum (O(n) whatever the window: van Herk/Gil-Werman).",
+                    "",
                     ORDER_NOTES.format(exact=""), ""),
     "rolling_argmin": (
         "Position of the moving-window minimum, counted back from the window's last element "
         "(bottleneck's ``move_argmin``: 0 is the output's own element; ties go to the latest).",
-        "", "Infinities are values. O(n) whatever the window (monotonic deque).", ""),
+        "", "Infinities are values. O(n) whatever the window (van Herk/Gil-Werman).", ""),
     "rolling_argmax": (
         "Position of the moving-window maximum, counted back from the window's last element "
         "(bottleneck's ``move_argmax``: 0 is the output's own element; ties go to the latest).",
-        "", "Infinities are values. O(n) whatever the window (monotonic deque).", ""),
+        "", "Infinities are values. O(n) whatever the window (van Herk/Gil-Werman).", ""),
     "rolling_median": (
         "Moving-window median: the middle value, or ``(a + b) / 2`` of the two middle ones "
         "(``a / 2 + b / 2`` when ``a + b`` would overflow). O(n log(window)).", "",
@@ -479,7 +481,9 @@ def _assemble():
             f"``window``) as bottleneck requires (ValueError otherwise). Differences, where "
             f"bottleneck's answer is not the statistic: a window after an inf has left is "
             f"computed (bottleneck: NaN), ``ddof >= window`` gives NaN (bottleneck: inf or "
-            f"negative values), and the accuracy is that of :func:`rolling_{stat}`.\n    "
+            f"negative values), argmin (argmax) of a window holding only +inf (-inf) and NaNs "
+            f"points at the latest inf (bottleneck: at the latest NaN), and the accuracy is "
+            f"that of :func:`rolling_{stat}`.\n    "
         )
 
 

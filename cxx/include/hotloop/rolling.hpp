@@ -115,7 +115,9 @@ void rolling_moments_rows(const T* x, T* out, const RollingRows& rows, std::ptrd
 // values. Infinities are values.
 //   count:     number of non-NaN values; NaN where the window's length (NaNs included) is below
 //              min_periods (pandas' rolling().count()).
-//   min, max:  monotonic deque, O(n) whatever the window (Lemire's streaming min/max).
+//   min, max:  van Herk / Gil-Werman block prefix and suffix extremes: three comparisons per
+//              value whatever the window, no data-dependent branches; ties go to the latest
+//              value (so -0.0 and 0.0 come out as bottleneck gives them).
 //   argmin, argmax: bottleneck's convention: the position of the extreme counted back from the
 //              window's last element (0 = output i's own element); ties go to the latest.
 //   median:    middle value, mean (a + b) / 2 of the two middle ones for an even count (a/2 + b/2
@@ -129,7 +131,10 @@ void rolling_moments_rows(const T* x, T* out, const RollingRows& rows, std::ptrd
 //              when m == 1; NaN when x[i] is NaN. Computed in T, operation for operation as
 //              bottleneck does.
 // median, quantile and rank sort each block's values once (ties broken by position) and keep the
-// window in a Fenwick tree over those ranks: O(log(block + window)) per output.
+// window as a set of those ranks: median and quantile move a cursor over a bitset of the present
+// ranks (O(1) per output once sorted: the quantile moves by a rank or two per step), rank counts
+// below a rank in a Fenwick tree (O(log(block + window))). Windows up to 16 keep their values in
+// a small sorted array instead.
 enum class RollingOrder : int {
   count = 0,
   min = 1,
