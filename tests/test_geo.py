@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from interrupts import interrupted_after
 
 geo = pytest.importorskip("hotloop.geo", reason="hotloop was built without S2 (libs2-dev)")
 s2 = pytest.importorskip("s2geometry")
@@ -329,6 +330,60 @@ def test_countries_all_at_once_threads_and_shapes(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# The work budget of a covering: slivers end in an error (or Ctrl-C), never in a hang
+
+# A ring whose vertices lie on one meridian: S2 accepts it, and no cell lies inside it, so S2's
+# interior covering tests every cell along it down to max_level (twice as many per level).
+SLIVER = {"type": "Polygon", "coordinates": [[[0, -60], [0, 0], [0, 60], [0, -60]]]}
+
+
+def test_sliver_interior_covering_stops_at_the_budget():
+    # Within the budget (max_level 8): S2's own answer, no cell.
+    shallow = geo.cover_geojson(SLIVER, max_cells=8, max_level=8, interior=True)
+    assert shallow.size == 0
+    np.testing.assert_array_equal(
+        shallow, s2_cover([SLIVER["coordinates"]], max_cells=8, max_level=8, interior=True)
+    )
+    features = [as_geojson(HAND_MADE["square"]), SLIVER]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": g} for g in features],
+    }
+    start = time.perf_counter()
+    with pytest.raises(
+        ValueError,
+        match=r"^feature 1: its interior covering needs more than "
+        r"max_cell_tests=100000 cell tests.*lower max_level",
+    ):
+        geo.cover_geojson(doc, max_cells=8, interior=True, max_cell_tests=100_000)
+    assert time.perf_counter() - start < 5  # ~0.05 s; generous for a loaded machine
+    # The exterior covering of the same sliver is cheap, and S2's.
+    check_cover([SLIVER["coordinates"]], max_cells=8)
+
+
+def test_budget_does_not_change_ordinary_coverings():
+    for name in ("concave star", "with holes", "continent", "tiny"):
+        for interior in (False, True):
+            want = s2_cover(HAND_MADE[name], max_cells=300, interior=interior)
+            got = geo.cover_geojson(as_geojson(HAND_MADE[name]), max_cells=300, interior=interior)
+            np.testing.assert_array_equal(got, want)
+            unlimited = geo.cover_geojson(
+                as_geojson(HAND_MADE[name]), max_cells=300, interior=interior, max_cell_tests=None
+            )
+            np.testing.assert_array_equal(unlimited, want)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT")
+def test_ctrl_c_stops_an_unlimited_covering():
+    code = (
+        f"import hotloop.geo as g; g.cover_geojson({SLIVER!r}, interior=True, max_cell_tests=None)"
+    )
+    took, err = interrupted_after(code)
+    assert "KeyboardInterrupt" in err
+    assert took < 10.0  # ~0.05 s when the machine is idle
+
+
+# --------------------------------------------------------------------------------------------
 # Input shapes
 
 
@@ -506,6 +561,9 @@ POLY = {"type": "Polygon", "coordinates": [square(0, 0, 1)]}
         ({"n_threads": 0}, ValueError, "n_threads=0"),
         ({"only_id": False}, ValueError, "only_id=False is not supported.*cell_to_token"),
         ({"only_id": "tokens"}, ValueError, "cell_to_latlng"),
+        ({"max_cell_tests": 0}, ValueError, "max_cell_tests must be >= 1, got 0"),
+        ({"max_cell_tests": 1.5}, TypeError, "max_cell_tests must be an int"),
+        ({"max_cell_tests": "fast"}, ValueError, "max_cell_tests must be 'auto', None or an int"),
     ],
 )
 def test_bad_options(options, exc, match):

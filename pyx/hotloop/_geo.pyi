@@ -1,5 +1,5 @@
 from collections.abc import Sequence
-from typing import SupportsFloat, SupportsIndex, SupportsInt, overload
+from typing import Literal, SupportsFloat, SupportsIndex, SupportsInt, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -58,5 +58,6 @@ def _cover_rings(
     max_level: SupportsIndex,
     level_mod: SupportsIndex,
     interior: bool,
+    max_cell_tests: SupportsIndex | Literal["auto"] | None,
     n_threads: int | None,
 ) -> tuple[_U64 | None, npt.NDArray[np.int64] | None, tuple[int, int, str] | None]: ...

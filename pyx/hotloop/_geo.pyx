@@ -16,12 +16,12 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.vector cimport vector
 
 from hotloop._cxx.geo cimport (
-    CoverFailure, cell_parents, cells_to_latlng, cells_to_tokens, cover_geometries,
-    latlng_to_cells, tokens_to_cells,
+    CoverBudget, CoverFailure, auto_max_tests, cell_parents, cells_to_latlng, cells_to_tokens,
+    cover_geometries, kNoMaxTests, latlng_to_cells, tokens_to_cells,
 )
 from hotloop._cxx.s2.s2cell_id cimport S2CellId as CppS2CellId
 from hotloop._cxx.s2.s2region_coverer cimport S2RegionCoverer as CppS2RegionCoverer
-from hotloop._cxx.threads cimport share_pool
+from hotloop._cxx.threads cimport Interrupt, check_signals, share_pool
 from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport as_float_array, as_int
 
@@ -422,19 +422,33 @@ def token_to_cell(tokens, *, n_threads=None):
 # Coverings
 
 
+cdef int64_t as_max_tests(object max_cell_tests, int max_cells) except -3:
+    """cover_geojson's max_cell_tests as a CoverBudget::max_tests count (or kNoMaxTests)."""
+    if max_cell_tests is None:
+        return kNoMaxTests
+    if isinstance(max_cell_tests, str) and max_cell_tests == "auto":
+        return auto_max_tests(max_cells)
+    if isinstance(max_cell_tests, str):
+        raise ValueError(f"max_cell_tests must be 'auto', None or an int, got {max_cell_tests!r}")
+    return as_int(max_cell_tests, "max_cell_tests", 1, 2**63 - 1)
+
+
 def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
                  const int64_t[::1] shell_of, const int64_t[::1] geom_start, max_cells,
-                 min_level, max_level, level_mod, bint interior, n_threads):
+                 min_level, max_level, level_mod, bint interior, max_cell_tests, n_threads):
     """Cover geometries given as flat rings (hotloop.geo.cover_geojson's kernel).
 
     coords: (n_vertices, 2) lon, lat in degrees; ring r is coords[ring_start[r]:ring_start[r+1]];
     geometry g owns rings geom_start[g]:geom_start[g+1]; shell_of[r] is the index of ring r's
-    shell counted from the geometry's first ring. Returns (cells, offsets, error) with
-    cells[offsets[g]:offsets[g+1]] geometry g's covering, and error None or
-    (geometry, ring or -1, message) for the first invalid geometry.
+    shell counted from the geometry's first ring. max_cell_tests: the most cells one covering
+    may test (hotloop::geo::CoverBudget), "auto" or None (see cover_geojson). Returns
+    (cells, offsets, error) with cells[offsets[g]:offsets[g+1]] geometry g's covering, and error
+    None or (geometry, ring or -1, message) for the first geometry that could not be covered.
+    Ctrl-C stops the coverings (KeyboardInterrupt) within about 0.05 s.
     """
     cdef int lo
     cells_, lo, hi, mod = check_options(max_cells, min_level, max_level, level_mod)
+    cdef int64_t tests = as_max_tests(max_cell_tests, cells_)
     cdef int nt = effective_n_threads(n_threads)
     cdef Py_ssize_t n_geoms = geom_start.shape[0] - 1
     if n_geoms < 0 or ring_start.shape[0] != shell_of.shape[0] + 1:
@@ -448,12 +462,35 @@ def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
     cdef CoverFailure failure
     cdef const double* xy = &coords[0, 0] if coords.shape[0] else NULL
     cdef const int64_t* so = &shell_of[0] if shell_of.shape[0] else NULL
-    with nogil:
-        cover_geometries(xy, &ring_start[0], so, &geom_start[0], n_geoms, options, interior, nt,
-                         &cells, &failure)
+    cdef list raised = []
+    cdef CoverBudget budget
+    budget.max_tests = tests
+    budget.interrupt = new Interrupt(check_signals, <void*>raised)
+    try:
+        with nogil:
+            cover_geometries(xy, &ring_start[0], so, &geom_start[0], n_geoms, options, interior,
+                             nt, &cells, &failure, budget)
+    finally:
+        del budget.interrupt
+    if raised:
+        raise raised[0]
+    if failure.interrupted:  # only a raised exception stops the coverings: not expected
+        raise KeyboardInterrupt("the coverings were interrupted")
     if failure.out_of_memory:
         where = f"geometry {failure.geometry}" if failure.geometry >= 0 else "the geometries"
         raise MemoryError(f"out of memory while covering {where}")
+    if failure.over_budget:
+        why = (
+            f"S2 finds fewer than max_cells={cells_} cells inside it down to max_level={hi} (a "
+            "very thin polygon: the cells its interior covering tests along the boundary double "
+            "with each level); lower max_level, or raise max_cell_tests"
+            if interior else "raise max_cell_tests or lower max_cells"
+        )
+        return None, None, (
+            failure.geometry, -1,
+            f"its {'interior ' if interior else ''}covering needs more than "
+            f"max_cell_tests={tests} cell tests: {why} (None: no limit; Ctrl-C stops a covering)"
+        )
     if failure.geometry >= 0:
         return None, None, (failure.geometry, failure.ring,
                             failure.message.decode("utf-8", "replace"))
