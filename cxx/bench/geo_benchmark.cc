@@ -183,10 +183,10 @@ const StarRings& star_rings() {
 // to 20), cumulatively: range(0) = 0 builds the loops (make_loop + Normalize), 1 also the
 // validated polygon (make_polygon, which builds the index the covering uses), 2 also covers it
 // as the official binding does (S2RegionCoverer::GetCovering on the S2Polygon), 4 instead as
-// hotloop does (hotloop::geo::cover: the same cells, one S2ShapeIndexRegion per polygon and a
-// count of the cells tested). 3 is the official binding's path in C++ for comparison:
-// S2Polygon::InitNested without validation, then the covering (which builds the index on first
-// use).
+// hotloop does (hotloop::geo::cover: the same cells, MayIntersect and the Contains that follows
+// it on a candidate cell answered in one pass, and a count of the cells tested). 3 is the
+// official binding's path in C++ for comparison: S2Polygon::InitNested without validation, then
+// the covering (which builds the index on first use).
 void GeoCoverSteps(benchmark::State& state) {
   const StarRings& r = star_rings();
   const std::int64_t n_polygons = static_cast<std::int64_t>(r.start.size()) - 1;
