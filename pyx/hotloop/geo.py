@@ -310,7 +310,9 @@ def _flatten(items):
         geom_start.append(len(shell_of))
     coords = None
     try:
-        if all(len(xy) == 2 for xy in positions):  # the common case, fastest through fromiter
+        # The common case, fastest through fromiter; map(len) runs in C (a generator over the
+        # positions took half of this function's time).
+        if set(map(len, positions)) <= {2}:
             flat = np.fromiter(chain.from_iterable(positions), np.float64, 2 * len(positions))
             coords = flat.reshape(-1, 2)
         else:
