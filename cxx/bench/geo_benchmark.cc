@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hotloop/geo.hpp"
+#include "s2/s2error.h"
 #include "s2/s2latlng.h"
 #include "s2/s2region_coverer.h"
 
@@ -223,6 +224,36 @@ void GeoCoverSteps(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n_polygons);
 }
 BENCHMARK(GeoCoverSteps)->DenseRange(0, 4)->Unit(benchmark::kMillisecond);
+
+// What make_polygon's parts cost on the same polygons, cumulatively: range(0) = 0 builds the
+// loops (make_loop + Normalize), 1 also S2Polygon::InitNested, 2 also builds its index
+// (MutableS2ShapeIndex::ForceBuild, which the covering needs anyway), 3 also validates it
+// (S2Polygon::FindValidationError, as make_polygon does).
+void GeoPolygonSteps(benchmark::State& state) {
+  const StarRings& r = star_rings();
+  const std::int64_t n_polygons = static_cast<std::int64_t>(r.start.size()) - 1;
+  const int steps = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    for (std::int64_t k = 0; k < n_polygons; ++k) {
+      std::string error;
+      std::vector<std::unique_ptr<S2Loop>> loops;
+      loops.push_back(
+          hotloop::geo::make_loop(&r.lonlat[2 * r.start[k]], r.start[k + 1] - r.start[k], &error));
+      loops.back()->Normalize();
+      if (steps < 1) continue;
+      S2Polygon polygon;
+      polygon.set_s2debug_override(S2Debug::DISABLE);
+      polygon.InitNested(std::move(loops));
+      if (steps < 2) continue;
+      polygon.index().ForceBuild();
+      if (steps < 3) continue;
+      S2Error why;
+      benchmark::DoNotOptimize(polygon.FindValidationError(&why));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n_polygons);
+}
+BENCHMARK(GeoPolygonSteps)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
 
 // hotloop.geo.cover_geojson's C++ driver on the same polygons (GeoCoverSteps 4 and its
 // overheads: one chunk per polygon, the failure bookkeeping), on range(0) threads.

@@ -17,7 +17,9 @@ Functions
 cover_geojson
     The S2 cells covering each polygon of a GeoJSON document, polygons in parallel.
 latlng_to_cell, cell_to_latlng, cell_parent, cell_level, cell_to_token, token_to_cell
-    Vectorised conversions over NumPy arrays, parallel with the GIL released.
+    Vectorised conversions over NumPy arrays, parallel with the GIL released. The result has
+    the input's shape (``lat`` and ``lon`` broadcast together); a scalar (a Python or NumPy
+    number, or one str or bytes token) gives a NumPy scalar, a 0-d array a 0-d array.
 
 Geometry rules (every function)
 -------------------------------
