@@ -8,7 +8,7 @@ validated here with the GIL held, then the loops run in C++ with the GIL release
 the process's one thread pool (hotloop::parallel_for, shared with hotloop._threads at import: the
 caller works and never waits for a helper that has not started, so a busy machine or a forked
 child costs no waiting); nothing raises inside them (failures are returned and raised
-afterwards).
+afterwards). Coverings poll Ctrl-C and stop at a work budget (hotloop::geo::CoverBudget).
 """
 import numpy as np
 
@@ -482,8 +482,8 @@ def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
     if failure.over_budget:
         why = (
             f"S2 finds fewer than max_cells={cells_} cells inside it down to max_level={hi} (a "
-            "very thin polygon: the cells its interior covering tests along the boundary double "
-            "with each level); lower max_level, or raise max_cell_tests"
+            "very thin polygon: its interior covering tests twice as many cells along the "
+            "boundary at each level); lower max_level, or raise max_cell_tests"
             if interior else "raise max_cell_tests or lower max_cells"
         )
         return None, None, (

@@ -197,8 +197,9 @@ struct CoverFailure {
 //               refused, or whose covering needed more tests than the budget allows (later
 //               ones may not have been covered); or out_of_memory; or interrupted (the
 //               coverings are then incomplete).
-// Geometries are handed out one at a time (a triangle and a coastline differ 1000-fold in cost);
-// each thread keeps one S2RegionCoverer, reused from geometry to geometry. Returns
+// Geometries are handed out one at a time (a triangle and a coastline differ 1000-fold in cost),
+// each with its own S2RegionCoverer (one reused for every geometry was no faster:
+// GeoCoverGeometries against GeoCoverSteps in cxx/bench/geo_benchmark). Returns
 // failure->geometry < 0 && !failure->out_of_memory && !failure->interrupted.
 bool cover_geometries(const double* lonlat, const std::int64_t* ring_start,
                       const std::int64_t* shell_of, const std::int64_t* geom_start,
