@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool interior = (o0 & 64) != 0;
   // An interior covering of a sliver (a ring whose vertices lie on one great circle, valid for
   // S2) finds no cell inside it and subdivides the whole boundary down to max_level, twice as
-  // many cells per level. The default budget stops it after about 2 s; a smaller one keeps
+  // many cells per level. The default budget stops it after 2 to 3 s; a smaller one keeps
   // every fuzzer input fast and still runs the budget's path.
   hotloop::geo::CoverBudget budget;
   budget.max_tests = 1 << 16;

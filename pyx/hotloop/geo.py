@@ -107,17 +107,17 @@ def cover_geojson(
         cells lie inside the geometry; a small or thin polygon may have none). S2 looks for
         interior cells down to ``max_level`` along the whole boundary until it has
         ``max_cells`` of them, so an interior covering of a sliver (a ring whose vertices lie
-        on one great circle, which S2 accepts, or any polygon thinner than the cells of
-        ``max_level``) tests twice as many cells with each level: for a ring along a meridian
-        from -60 to 60 degrees, 0.03 s at ``max_level=12``, 2 s at 18, and days at 30 (the
-        official binding alike). ``max_cell_tests`` turns that into an error.
+        on one great circle, which S2 accepts, or any polygon too thin to hold ``max_cells``
+        cells of ``max_level``) tests twice as many cells with each level: for a ring along a
+        meridian from -60 to 60 degrees, 0.05 s at ``max_level=12``, 3 s at 18, and days at 30
+        (the official binding alike). ``max_cell_tests`` turns that into an error.
     per_geometry : bool, default False
         Return one array per geometry instead of one concatenated array.
     max_cell_tests : int, "auto" or None, default "auto"
         The work budget of one geometry's covering: the most tests of a cell against the
         geometry (S2's ``MayIntersect`` and ``Contains`` calls, finer than ``min_level``;
         0.2 to 1 us each) that S2RegionCoverer may make before the covering is abandoned with a
-        ``ValueError``. ``"auto"``: 2**22 (about 2 s of work), or ``128 * max_cells`` when
+        ``ValueError``. ``"auto"``: 2**22 (2 to 3 s of work), or ``128 * max_cells`` when
         larger; ordinary coverings need far fewer (countries at the default options: at most
         2**16, 2**17 for interior coverings; 10 to 20 per cell at ``max_cells=100_000``), so
         it changes no result, only stops slivers. None: no limit. Ctrl-C stops any covering

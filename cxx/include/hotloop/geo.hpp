@@ -97,7 +97,7 @@ struct CoverBudget {
   static constexpr std::int64_t kNoMaxTests = -1;
 };
 
-// The default budget: 2**22 tests (about 2 s of work on a sliver, 60 MB of candidate cells), or
+// The default budget: 2**22 tests (2 to 3 s of work on a sliver, 66 MB of candidate cells), or
 // 128 per requested cell when max_cells asks for more. Measured need on countryinfo's 172 valid
 // country boundaries, the largest over every third one: 2**16 tests for 4096 cells down to level
 // 30 (hotloop.geo's defaults), 2**17 for the interior covering; 2**20 and 2**21 (10 and 20 per
