@@ -2,7 +2,7 @@
 #   make demo   - install everything, build, run the showcase (~2 min: a table on screen);
 #                 make demo FULL=1 runs every case (~10 min) and writes benchmarks/RESULTS.md
 #                 and benchmarks/results.png
-#   make test   - install everything, C++ tests (+ ASan/UBSan), fuzz smoke run, annotation
+#   make test   - install everything, C++ tests (under ASan/UBSan), fuzz smoke run, annotation
 #                 check, linters; then hotloop is compiled once, as the binary wheel users get
 #                 (sdist -> wheel -> auditwheel repair), and the whole pytest suite, the
 #                 notebooks and the showcase smoke run test that installed wheel (the suite
@@ -55,7 +55,8 @@ build: $(VENV)/.deps
 demo: build
 	$(PY) -m benchmarks.showcase $(if $(FULL),--full)
 
-test: test-cxx test-asan fuzz-smoke annotate lint wheels-ci
+# The C++ tests run once, under ASan/UBSan (`make test-cxx` runs them in a plain Release build).
+test: test-asan fuzz-smoke annotate lint wheels-ci
 	@echo "all checks passed"
 
 test-cxx: system

@@ -335,10 +335,13 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str], everything: bo
     py = where / "venv" / "bin" / "python"
     pip = [py, "-m", "pip", "install", "-q", "--only-binary=:all:"]
     run([*pip, "-U", "pip"], env=env)
-    run([*pip, f"{wheel}[test]", *GEO_TEST_PACKAGES, *EXTRA_TEST_PACKAGES], env=env)
-    if everything:
-        # Binary wheels only, like the rest: the venv must not need the compiler it lacks.
-        run([*pip, "-r", ROOT / "requirements-dev.txt"], env=env)
+    # --all: everything requirements-dev.txt lists too, in the same resolver run (binary
+    # wheels only, like the rest: the venv must not need the compiler it lacks).
+    everything_else = ["-r", ROOT / "requirements-dev.txt"] if everything else []
+    run(
+        [*pip, f"{wheel}[test]", *GEO_TEST_PACKAGES, *EXTRA_TEST_PACKAGES, *everything_else],
+        env=env,
+    )
     for package in OPTIONAL_TEST_PACKAGES:
         # its test is skipped without it (countryinfo 1.x has no release for 3.10)
         if subprocess.run([*map(str, pip), package], env=env).returncode != 0:
