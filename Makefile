@@ -59,12 +59,13 @@ demo: build
 test: test-asan fuzz-smoke annotate lint wheels-ci
 	@echo "all checks passed"
 
-test-cxx: system
+# The venv first: CMake finds S2 (the s2geometry wheel's static libraries) through its Python.
+test-cxx: $(VENV)/.deps
 	cmake -S cxx -B build/cxx -DCMAKE_BUILD_TYPE=Release
 	cmake --build build/cxx -j $(JOBS)
 	ctest --test-dir build/cxx --output-on-failure
 
-test-asan: system
+test-asan: $(VENV)/.deps
 	cmake -S cxx -B build/cxx-asan -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_SANITIZE=ON
 	cmake --build build/cxx-asan -j $(JOBS)
 	ctest --test-dir build/cxx-asan --output-on-failure
@@ -102,7 +103,7 @@ FUZZ_SECONDS ?= 300
 FUZZ_HARNESSES := deviceapps_gzip_fuzz deviceapps_framing_fuzz deviceapps_message_fuzz \
                   records_stream_fuzz records_keys_fuzz geo_cover_fuzz geo_token_fuzz
 .PHONY: fuzz-build fuzz-smoke fuzz
-fuzz-build: system
+fuzz-build: $(VENV)/.deps
 	CC=clang CXX=clang++ cmake -S cxx -B build/fuzz -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_FUZZ=ON
 	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_HARNESSES)
 
