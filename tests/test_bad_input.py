@@ -205,6 +205,14 @@ RO.flags.writeable = False
 INT = r"{arg} must be (an int, got .*accepted: integers|>= -?\d+|between -?\d+ and \d+)"
 NOT_INT = r"{arg} must be an int, got {got}.*accepted: integers (>=|between)"
 REAL = r"{arg} must be a (real|complex) number .*got {got}"
+# An int beyond the float64 range in a list: the item, the value abbreviated, the range.
+HUGE_ITEM = (
+    "int beyond float64",
+    [1.0, 10**400],
+    OverflowError,
+    r"{arg}\[1\] is too large for a float64: got 1000000000\.\.\.0000 \(401 digits\); "
+    r"accepted: finite float64 values, magnitudes up to 1\.797",
+)
 
 # kind: [(case, bad value, exception, message regex)]. {arg} is the argument's name.
 COUNT = [
@@ -271,6 +279,7 @@ BAD = {
         ("float16", F.astype(np.float16), TypeError, r"dtype float64 or float32.*got .*float16"),
         ("str numbers", ["1", "2"], TypeError, r"{arg}(\[0\])? must (be a|hold) real number"),
         ("None item", [1.0, None], TypeError, r"{arg}(\[1\])? must (be a|hold) real number"),
+        HUGE_ITEM,
         (
             "str",
             "12",
@@ -289,6 +298,7 @@ BAD = {
             r"{arg} must be an ndarray of dtype float64 or float32",
         ),
         ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+        HUGE_ITEM,
         ("3-D", np.ones((2, 2, 2)), ValueError, r"{arg} must be 1-D to 2-D, got 3-D"),
     ],
     "floats_nd": [
@@ -300,12 +310,14 @@ BAD = {
         ),
         ("float16", F.astype(np.float16), TypeError, r"dtype float64 or float32.*got .*float16"),
         ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+        HUGE_ITEM,
         ("None", None, TypeError, r"{arg} must be an ndarray of dtype float64 or float32"),
         ("0-D", np.float64(1.0), ValueError, r"{arg} must be 1-D to 64-D, got 0-D"),
     ],
     "floats_common": [
         ("complex dtype", F.astype(complex), TypeError, r"{arg} must be an ndarray of dtype"),
         ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+        HUGE_ITEM,
     ],
     "axis": [
         ("float", 1.0, TypeError, r"axis must be an int, got float; accepted: integers -1 <="),
@@ -398,7 +410,13 @@ BAD = {
     "value": [
         ("str", "1.0", TypeError, r"value must be a real number, got str.*accepted: float, int"),
         ("None", None, TypeError, r"value must be a real number, got NoneType.*accepted"),
-        ("10**400", 10**400, OverflowError, r"value is too large for a float: 1000.*accepted"),
+        (
+            "10**400",
+            10**400,
+            OverflowError,
+            r"value is too large for a float64: got 1000000000\.\.\.0000 \(401 digits\); "
+            "accepted: finite float64",
+        ),
     ],
     "running_stats": [
         ("None", None, TypeError, r"'other' has incorrect type \(expected .*RunningStats"),

@@ -20,7 +20,13 @@ from libc.math cimport NAN
 
 from hotloop._cxx.moments cimport Moments, moments, stddev, variance
 from hotloop._cxx.moments cimport RunningStats as CppRunningStats
-from hotloop._validate cimport FLOAT64, as_float_array, as_int, float_kind
+from hotloop._validate cimport (
+    FLOAT64,
+    as_float_array,
+    as_int,
+    float_kind,
+    float_overflow_message,
+)
 
 # Below this many values the GIL is kept: releasing it costs more than the kernel.
 cdef Py_ssize_t NOGIL_MIN = 8192
@@ -53,14 +59,14 @@ cdef double item_as_double(object item, Py_ssize_t i, str name) except? -1.0:
             f"(accepted: float, int or anything with __float__)"
         ) from None
     except OverflowError:
-        raise OverflowError(f"{name}[{i}] is too large for a float: {item!r:.40}") from None
+        raise OverflowError(float_overflow_message(f"{name}[{i}]", item)) from None
 
 
 cdef double int_as_double(object item, Py_ssize_t i) except? -1.0:
     try:
         return PyLong_AsDouble(item)
     except OverflowError:
-        raise OverflowError(f"x[{i}] is too large for a float: {item!r:.40}") from None
+        raise OverflowError(float_overflow_message(f"x[{i}]", item)) from None
 
 
 cdef extern from "Python.h":
@@ -613,8 +619,7 @@ cdef class RunningStats:
             ) from None
         except OverflowError:
             raise OverflowError(
-                f"RunningStats.push: value is too large for a float: {value!r:.40} "
-                f"(accepted: magnitudes up to 1.8e308)"
+                "RunningStats.push: " + float_overflow_message("value", value)
             ) from None
         self.acc.push(v)
 
