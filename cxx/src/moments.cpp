@@ -19,6 +19,27 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Independent accumulators: enough to hide the add latency and to fill an AVX-512 register.
 constexpr int kLanes = 8;
 
+// Values read between two polls of the Interrupt (Ctrl-C), ~0.3-2 ms of work per pass: the lane
+// loops run block by block with their accumulators carried over, and a block is a whole number of
+// kLanes groups, so every lane adds the same values in the same order as in one loop over
+// everything (results do not depend on kPollBlock, bit for bit). Inputs of one block never poll.
+constexpr std::ptrdiff_t kPollBlock = std::ptrdiff_t{1} << 20;
+static_assert(kPollBlock % kLanes == 0, "blocks must not split a group of lanes");
+
+// The end of the block that starts at b, of a loop that ends at n.
+HOTLOOP_INLINE std::ptrdiff_t block_end(std::ptrdiff_t b, std::ptrdiff_t n) noexcept {
+  return n - b > kPollBlock ? b + kPollBlock : n;
+}
+
+// Polled after a block: true when the work should stop (interrupt may be null: never).
+HOTLOOP_INLINE bool should_stop(Interrupt* interrupt) noexcept {
+  return interrupt != nullptr && interrupt->poll();
+}
+
+HOTLOOP_INLINE bool stopped(const Interrupt* interrupt) noexcept {
+  return interrupt != nullptr && interrupt->stopped();
+}
+
 // One value, as a double, times the scale f when SCALED (f is a power of two: exact, barring
 // underflow of values far below the largest, see rescaled()).
 template <bool SCALED, class T>
@@ -63,31 +84,37 @@ HOTLOOP_INLINE void add_difference(double& hi, double& lo, double v, double K) n
 // EXACT: keep every rounding error (for the mean itself); without it a plain sum, enough for the
 // centre of pass 2, which corrects for any offset of its centre.
 // SCALED: every value is multiplied by f (a power of two) as it is read; see rescaled().
+// Stops early (results unspecified) when interrupt says so.
 template <class T, bool SKIPNA, bool CONTIG, bool EXACT, bool SCALED>
 HOTLOOP_INLINE void shifted_sum(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double f,
-                                double K, double& sum_hi, double& sum_lo, double& count) noexcept {
+                                double K, double& sum_hi, double& sum_lo, double& count,
+                                Interrupt* interrupt) noexcept {
   const std::ptrdiff_t s = CONTIG ? 1 : stride;
   double hi[kLanes] = {}, lo[kLanes] = {}, cnt[kLanes] = {};
-  std::ptrdiff_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) {
-      const double v = load<SCALED>(x[(i + k) * s], f);
-      if constexpr (SKIPNA) {
-        const bool ok = v == v;
-        if constexpr (EXACT) {
-          add_difference(hi[k], lo[k], ok ? v : K, K);
+  const std::ptrdiff_t full = n - n % kLanes;
+  for (std::ptrdiff_t b = 0, e; b < full; b = e) {
+    e = block_end(b, full);
+    for (std::ptrdiff_t i = b; i < e; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        const double v = load<SCALED>(x[(i + k) * s], f);
+        if constexpr (SKIPNA) {
+          const bool ok = v == v;
+          if constexpr (EXACT) {
+            add_difference(hi[k], lo[k], ok ? v : K, K);
+          } else {
+            hi[k] += ok ? v - K : 0.0;
+          }
+          cnt[k] += ok ? 1.0 : 0.0;
+        } else if constexpr (EXACT) {
+          add_difference(hi[k], lo[k], v, K);
         } else {
-          hi[k] += ok ? v - K : 0.0;
+          hi[k] += v - K;
         }
-        cnt[k] += ok ? 1.0 : 0.0;
-      } else if constexpr (EXACT) {
-        add_difference(hi[k], lo[k], v, K);
-      } else {
-        hi[k] += v - K;
       }
     }
+    if (e < full && should_stop(interrupt)) break;
   }
-  for (; i < n; ++i) {
+  for (std::ptrdiff_t i = full; i < n; ++i) {
     const double v = load<SCALED>(x[i * s], f);
     if (!SKIPNA || v == v) {
       if constexpr (EXACT) {
@@ -111,23 +138,27 @@ HOTLOOP_INLINE void shifted_sum(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
 // sum(x - m) = sum(d + e) and (x - m)^2 = d^2 + 2de + e^2, of which e^2 is negligible.
 template <class T, bool SKIPNA, bool CONTIG, bool SCALED>
 HOTLOOP_INLINE void centred_sums(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double f,
-                                 double m, double& s1, double& s2) noexcept {
+                                 double m, double& s1, double& s2, Interrupt* interrupt) noexcept {
   const std::ptrdiff_t s = CONTIG ? 1 : stride;
   double h1[kLanes] = {}, l1[kLanes] = {}, h2[kLanes] = {}, l2[kLanes] = {};
-  std::ptrdiff_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) {
-      double v = load<SCALED>(x[(i + k) * s], f);
-      if constexpr (SKIPNA) v = v == v ? v : m;
-      double d, e;
-      two_sum(v, -m, d, e);
-      comp_add(h1[k], l1[k], d);
-      l1[k] += e;
-      comp_add(h2[k], l2[k], d * d);
-      l2[k] += 2.0 * d * e;
+  const std::ptrdiff_t full = n - n % kLanes;
+  for (std::ptrdiff_t b = 0, end; b < full; b = end) {
+    end = block_end(b, full);
+    for (std::ptrdiff_t i = b; i < end; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        double v = load<SCALED>(x[(i + k) * s], f);
+        if constexpr (SKIPNA) v = v == v ? v : m;
+        double d, e;
+        two_sum(v, -m, d, e);
+        comp_add(h1[k], l1[k], d);
+        l1[k] += e;
+        comp_add(h2[k], l2[k], d * d);
+        l2[k] += 2.0 * d * e;
+      }
     }
+    if (end < full && should_stop(interrupt)) break;
   }
-  for (; i < n; ++i) {
+  for (std::ptrdiff_t i = full; i < n; ++i) {
     const double v = load<SCALED>(x[i * s], f);
     if (!SKIPNA || v == v) {
       double d, e;
@@ -145,14 +176,17 @@ HOTLOOP_INLINE void centred_sums(const T* x, std::ptrdiff_t n, std::ptrdiff_t st
 // r.mean_lo: sum(x - mean) / n, the part of the mean below its rounding, so that
 // mean + mean_lo is the mean to about u^2 (0 when it is not computed).
 // With SCALED, the values are x * f and so are the results (m2: x * f squared).
+// Stopped by interrupt, it returns early with unspecified results.
 template <class T, bool SKIPNA, bool CONTIG, bool SCALED = false>
 HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double K,
-                                bool need_m2, double f = 1.0) noexcept {
+                                bool need_m2, Interrupt* interrupt, double f = 1.0) noexcept {
   double sum_hi, sum_lo, count;
   if (need_m2) {
-    shifted_sum<T, SKIPNA, CONTIG, false, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count);
+    shifted_sum<T, SKIPNA, CONTIG, false, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count,
+                                                  interrupt);
   } else {
-    shifted_sum<T, SKIPNA, CONTIG, true, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count);
+    shifted_sum<T, SKIPNA, CONTIG, true, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count,
+                                                 interrupt);
   }
   Moments r{static_cast<std::int64_t>(count), kNaN, kNaN, 0.0, 0};
   if (r.count == 0) return r;
@@ -165,9 +199,10 @@ HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
   // and quotient serve; the mean is then refined from sum(x - m0), exactly as double-double.
   const double m0 = K + (sum_hi + sum_lo) / count;
   r.mean = m0;
-  if (!std::isfinite(m0)) return r;  // inf or NaN in the data: the variance is NaN.
+  // inf or NaN in the data: the variance is NaN.
+  if (!std::isfinite(m0) || stopped(interrupt)) return r;
   double s1, s2;
-  centred_sums<T, SKIPNA, CONTIG, SCALED>(x, n, stride, f, m0, s1, s2);
+  centred_sums<T, SKIPNA, CONTIG, SCALED>(x, n, stride, f, m0, s1, s2, interrupt);
   two_sum(m0, s1 / count, r.mean, r.mean_lo);
   const double m2 = s2 - s1 * (s1 / count);
   r.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
@@ -218,19 +253,23 @@ struct Extremes {
 };
 
 template <bool CONTIG>
-HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n,
-                                 std::ptrdiff_t stride) noexcept {
+HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                                 Interrupt* interrupt) noexcept {
   const std::ptrdiff_t s = CONTIG ? 1 : stride;
   double mx[kLanes] = {}, nan[kLanes] = {};
-  std::ptrdiff_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) {
-      const double v = x[(i + k) * s], a = std::fabs(v);
-      mx[k] = a > mx[k] ? a : mx[k];  // a NaN compares false: ignored
-      nan[k] = v != v ? 1.0 : nan[k];
+  const std::ptrdiff_t full = n - n % kLanes;
+  for (std::ptrdiff_t b = 0, e; b < full; b = e) {
+    e = block_end(b, full);
+    for (std::ptrdiff_t i = b; i < e; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        const double v = x[(i + k) * s], a = std::fabs(v);
+        mx[k] = a > mx[k] ? a : mx[k];  // a NaN compares false: ignored
+        nan[k] = v != v ? 1.0 : nan[k];
+      }
     }
+    if (e < full && should_stop(interrupt)) break;
   }
-  for (; i < n; ++i) {
+  for (std::ptrdiff_t i = full; i < n; ++i) {
     const double v = x[i * s], a = std::fabs(v);
     mx[0] = a > mx[0] ? a : mx[0];
     nan[0] = v != v ? 1.0 : nan[0];
@@ -241,10 +280,14 @@ HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n,
     ex.nan = ex.nan || nan[k] != 0.0;
   }
   if (std::isinf(ex.maxabs)) {
-    for (std::ptrdiff_t j = 0; j < n; ++j) {
-      const double v = x[j * s];
-      ex.posinf = ex.posinf || v == std::numeric_limits<double>::infinity();
-      ex.neginf = ex.neginf || v == -std::numeric_limits<double>::infinity();
+    for (std::ptrdiff_t b = 0, e; b < n && !stopped(interrupt); b = e) {
+      e = block_end(b, n);
+      for (std::ptrdiff_t j = b; j < e; ++j) {
+        const double v = x[j * s];
+        ex.posinf = ex.posinf || v == std::numeric_limits<double>::infinity();
+        ex.neginf = ex.neginf || v == -std::numeric_limits<double>::infinity();
+      }
+      if (e < n) should_stop(interrupt);
     }
   }
   return ex;
@@ -257,9 +300,11 @@ HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n,
 // infinity or a NaN.
 template <bool SKIPNA, bool CONTIG>
 HOTLOOP_INLINE Moments rescaled(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, double K,
-                                bool need_m2, const Moments& plain, int& scale) noexcept {
-  const Extremes ex = extremes<CONTIG>(x, n, stride);
+                                bool need_m2, const Moments& plain, int& scale,
+                                Interrupt* interrupt) noexcept {
+  const Extremes ex = extremes<CONTIG>(x, n, stride, interrupt);
   Moments r = plain;
+  if (stopped(interrupt)) return r;
   if ((ex.nan && !SKIPNA) || ex.posinf || ex.neginf) {
     const double inf = std::numeric_limits<double>::infinity();
     r.mean = (ex.nan && !SKIPNA) || (ex.posinf && ex.neginf) ? kNaN : (ex.posinf ? inf : -inf);
@@ -271,8 +316,8 @@ HOTLOOP_INLINE Moments rescaled(const double* x, std::ptrdiff_t n, std::ptrdiff_
   const int e = scale_exponent(ex.maxabs);
   if (e == 0) return plain;  // inside the window after all (e.g. a tiny mean of normal values)
   const double f = std::ldexp(1.0, -e);
-  r = SKIPNA ? two_pass<double, true, CONTIG, true>(x, n, stride, K * f, need_m2, f)
-             : two_pass<double, false, CONTIG, true>(x, n, stride, K * f, need_m2, f);
+  r = SKIPNA ? two_pass<double, true, CONTIG, true>(x, n, stride, K * f, need_m2, interrupt, f)
+             : two_pass<double, false, CONTIG, true>(x, n, stride, K * f, need_m2, interrupt, f);
   r.m2_exp = need_m2 ? 2 * e : 0;
   scale = e;
   return r;
@@ -283,44 +328,54 @@ HOTLOOP_INLINE Moments rescaled(const double* x, std::ptrdiff_t n, std::ptrdiff_
 [[gnu::noinline, gnu::cold]] HOTLOOP_CLONES Moments rescaled_any(const double* x, std::ptrdiff_t n,
                                                                  std::ptrdiff_t stride, bool skipna,
                                                                  double K, bool need_m2,
-                                                                 const Moments& plain,
-                                                                 int& scale) noexcept {
+                                                                 const Moments& plain, int& scale,
+                                                                 Interrupt* interrupt) noexcept {
   if (stride == 1) {
-    return skipna ? rescaled<true, true>(x, n, 1, K, need_m2, plain, scale)
-                  : rescaled<false, true>(x, n, 1, K, need_m2, plain, scale);
+    return skipna ? rescaled<true, true>(x, n, 1, K, need_m2, plain, scale, interrupt)
+                  : rescaled<false, true>(x, n, 1, K, need_m2, plain, scale, interrupt);
   }
-  return skipna ? rescaled<true, false>(x, n, stride, K, need_m2, plain, scale)
-                : rescaled<false, false>(x, n, stride, K, need_m2, plain, scale);
+  return skipna ? rescaled<true, false>(x, n, stride, K, need_m2, plain, scale, interrupt)
+                : rescaled<false, false>(x, n, stride, K, need_m2, plain, scale, interrupt);
+}
+
+// The first finite value (0 when there is none): the shift of pass 1.
+template <class T>
+HOTLOOP_INLINE double first_finite(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                                   Interrupt* interrupt) noexcept {
+  for (std::ptrdiff_t b = 0, e; b < n; b = e) {
+    e = block_end(b, n);
+    for (std::ptrdiff_t i = b; i < e; ++i) {
+      const double v = static_cast<double>(x[i * stride]);
+      if (std::isfinite(v)) return v;
+    }
+    if (e < n && should_stop(interrupt)) break;
+  }
+  return 0.0;
 }
 
 // moments() with the mean (and mean_lo) in units of 2^scale and m2 * 2^m2_exp, m2_exp = 2 scale;
 // scale is 0 unless the data lie outside the window. RunningStats merges these, so that the
 // mean of tiny or subnormal batches keeps its bits.
+// Stopped by interrupt, it returns early with unspecified results.
 template <class T>
 HOTLOOP_INLINE Moments moments_body(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
-                                    bool skipna, bool need_m2, int& scale) noexcept {
+                                    bool skipna, bool need_m2, int& scale,
+                                    Interrupt* interrupt) noexcept {
   scale = 0;
   // The shift: the first finite value. Equal values then sum to exactly 0 in pass 1.
-  double K = 0.0;
-  for (std::ptrdiff_t i = 0; i < n; ++i) {
-    const double v = static_cast<double>(x[i * stride]);
-    if (std::isfinite(v)) {
-      K = v;
-      break;
-    }
-  }
+  const double K = first_finite(x, n, stride, interrupt);
   Moments r;
   if (stride == 1) {
-    r = skipna ? two_pass<T, true, true>(x, n, 1, K, need_m2)
-               : two_pass<T, false, true>(x, n, 1, K, need_m2);
+    r = skipna ? two_pass<T, true, true>(x, n, 1, K, need_m2, interrupt)
+               : two_pass<T, false, true>(x, n, 1, K, need_m2, interrupt);
   } else {
-    r = skipna ? two_pass<T, true, false>(x, n, stride, K, need_m2)
-               : two_pass<T, false, false>(x, n, stride, K, need_m2);
+    r = skipna ? two_pass<T, true, false>(x, n, stride, K, need_m2, interrupt)
+               : two_pass<T, false, false>(x, n, stride, K, need_m2, interrupt);
   }
   // float data (|x| < 2^128, subnormals >= 2^-149) always lie in the window, as doubles.
   if constexpr (std::is_same_v<T, double>) {
-    if (__builtin_expect(r.count > 0 && !trusted(r, need_m2), 0)) {
-      r = rescaled_any(x, n, stride, skipna, K, need_m2, r, scale);
+    if (__builtin_expect(r.count > 0 && !trusted(r, need_m2) && !stopped(interrupt), 0)) {
+      r = rescaled_any(x, n, stride, skipna, K, need_m2, r, scale, interrupt);
     }
   }
   return r;
@@ -332,17 +387,18 @@ namespace detail {
 // Declared here only: RunningStats::extend below is its one user.
 template <class T>
 HOTLOOP_CLONES Moments scaled_moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
-                                      bool skipna, bool need_m2, int& scale) noexcept {
-  return moments_body(x, n, stride, skipna, need_m2, scale);
+                                      bool skipna, bool need_m2, int& scale,
+                                      Interrupt* interrupt) noexcept {
+  return moments_body(x, n, stride, skipna, need_m2, scale, interrupt);
 }
 }  // namespace detail
 
 // Compiled once per instruction set (HOTLOOP_CLONES), for each float type (the list at the end).
 template <class T>
 HOTLOOP_CLONES Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                               bool need_m2) noexcept {
+                               bool need_m2, Interrupt* interrupt) noexcept {
   int scale;
-  Moments r = moments_body(x, n, stride, skipna, need_m2, scale);
+  Moments r = moments_body(x, n, stride, skipna, need_m2, scale, interrupt);
   if (scale != 0) {
     r.mean = std::ldexp(r.mean, scale);
     r.mean_lo = std::ldexp(r.mean_lo, scale);
@@ -426,7 +482,8 @@ void RunningStats::push(double x) noexcept {
 }
 
 template <class T>
-void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept {
+void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                          Interrupt* interrupt) noexcept {
   // One accurate two-pass over the batch, then one merge. Batches holding infinities go value
   // by value so that the non-finite counts stay right.
   // The batch mean goes in as a double-double: merging a mean rounded to double moves M2 by
@@ -436,10 +493,12 @@ void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) n
   // bits. Most batches hold finite values only: try the plain two-pass first (the NaN-skipping
   // one is 2-4x slower) and fall back to it when a NaN showed up.
   int scale;
-  Moments r = detail::scaled_moments(x, n, stride, /*skipna=*/false, /*need_m2=*/true, scale);
-  if (!(std::isfinite(r.mean) && std::isfinite(r.m2))) {
-    r = detail::scaled_moments(x, n, stride, /*skipna=*/true, /*need_m2=*/true, scale);
+  Moments r =
+      detail::scaled_moments(x, n, stride, /*skipna=*/false, /*need_m2=*/true, scale, interrupt);
+  if (!(std::isfinite(r.mean) && std::isfinite(r.m2)) && !stopped(interrupt)) {
+    r = detail::scaled_moments(x, n, stride, /*skipna=*/true, /*need_m2=*/true, scale, interrupt);
   }
+  if (stopped(interrupt)) return;
   if (r.count == 0 || (std::isfinite(r.mean) && std::isfinite(r.m2))) {
     if (!skipna_) n_nan_ += n - r.count;
     if (r.count == 0) return;
@@ -456,7 +515,11 @@ void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) n
     merge_scaled(r.count, r.mean, r.mean_lo, r.m2, 0.0, scale, maxabs_b);
     return;
   }
-  for (std::ptrdiff_t i = 0; i < n; ++i) push(static_cast<double>(x[i * stride]));
+  for (std::ptrdiff_t b = 0, e; b < n; b = e) {
+    e = block_end(b, n);
+    for (std::ptrdiff_t i = b; i < e; ++i) push(static_cast<double>(x[i * stride]));
+    if (e < n && should_stop(interrupt)) return;
+  }
 }
 
 void RunningStats::merge(const RunningStats& o) noexcept {
@@ -519,9 +582,11 @@ RunningStats RunningStats::from_state(const State& s) noexcept {
 }
 
 // The entry points, for each float type.
-#define HOTLOOP_MOMENTS_ENTRY_POINTS(T)                                                       \
-  template Moments moments<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, bool, bool) noexcept; \
-  template void RunningStats::extend<T>(const T*, std::ptrdiff_t, std::ptrdiff_t) noexcept;
+#define HOTLOOP_MOMENTS_ENTRY_POINTS(T)                                             \
+  template Moments moments<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, bool, bool, \
+                              Interrupt*) noexcept;                                 \
+  template void RunningStats::extend<T>(const T*, std::ptrdiff_t, std::ptrdiff_t,   \
+                                        Interrupt*) noexcept;
 HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_MOMENTS_ENTRY_POINTS)
 
 }  // namespace hotloop

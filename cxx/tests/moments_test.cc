@@ -620,4 +620,106 @@ TEST(RunningStats, VarDdofAndCount) {
   EXPECT_TRUE(std::isnan(q.var(2)));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C: inputs above one block of 2^20 values poll an Interrupt between blocks.
+
+constexpr std::ptrdiff_t kBlock = std::ptrdiff_t{1} << 20;
+
+// An Interrupt whose check runs at every poll (interval 0), counts its calls and says stop at
+// call number stop_at (never when 0).
+struct CountingCheck {
+  int calls = 0;
+  int stop_at = 0;
+  static int check(void* p) {
+    auto* c = static_cast<CountingCheck*>(p);
+    return ++c->calls == c->stop_at ? 1 : 0;
+  }
+};
+
+// Data for every path: ordinary, NaN (skipped or not), tiny (the passes run again scaled),
+// with an infinity (the extremes' scan for its sign).
+std::vector<std::vector<double>> poll_cases(std::ptrdiff_t n) {
+  std::mt19937_64 gen(7);
+  std::vector<std::vector<double>> cases(4, std::vector<double>(static_cast<std::size_t>(n)));
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(gen() >> 11) * 0x1p-53 - 0.5;  // uniform, cheap
+    cases[0][i] = 1e9 + v;
+    cases[1][i] = i % 1000 == 999 ? kNaN : v;
+    cases[2][i] = 1e-300 * v;
+    cases[3][i] = i == n / 2 ? kInf : 1e300 * v;
+  }
+  return cases;
+}
+
+TEST(MomentsInterrupt, NeverStoppingChangesNoBitAndSmallInputsNeverPoll) {
+  for (const auto& x : poll_cases(kBlock)) {
+    CountingCheck c;
+    hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+    hotloop::moments(x.data(), kBlock, 1, false, true, &intr);
+    hotloop::moments(x.data(), kBlock, 1, true, true, &intr);
+    RunningStats e;
+    e.extend(x.data(), kBlock, 1, &intr);
+    EXPECT_EQ(c.calls, 0);  // one block: no poll, no clock read
+  }
+  const std::ptrdiff_t n = 2 * kBlock + 13;
+  for (const auto& x : poll_cases(n)) {
+    for (bool skipna : {false, true}) {
+      for (bool need_m2 : {false, true}) {
+        CountingCheck c;
+        hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+        const Moments a = hotloop::moments(x.data(), n, 1, skipna, need_m2, &intr);
+        const Moments b = hotloop::moments(x.data(), n, 1, skipna, need_m2);
+        EXPECT_TRUE(same_bits(a.mean, b.mean) && same_bits(a.m2, b.m2) && a.count == b.count &&
+                    a.m2_exp == b.m2_exp);
+        EXPECT_FALSE(intr.stopped());
+        EXPECT_GE(c.calls, 1);
+      }
+    }
+    // Strided and backwards.
+    CountingCheck c;
+    hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+    const Moments r = hotloop::moments(x.data() + n - 1, n / 2, -2, false, true, &intr);
+    const Moments q = hotloop::moments(x.data() + n - 1, n / 2, -2, false, true);
+    EXPECT_TRUE(same_bits(r.mean, q.mean) && same_bits(r.m2, q.m2));
+    RunningStats e1, e2;
+    e1.extend(x.data(), n, 1, &intr);
+    e2.extend(x.data(), n, 1);
+    EXPECT_TRUE(same_bits(e1.mean(), e2.mean()) && same_bits(e1.var(0), e2.var(0)));
+    EXPECT_EQ(e1.count(), n);
+  }
+  std::vector<float> f(static_cast<std::size_t>(kBlock + 5), 0.5f);
+  f[17] = 3.0f;
+  CountingCheck c;
+  hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+  const Moments a = hotloop::moments(f.data(), kBlock + 5, 1, false, true, &intr);
+  const Moments b = hotloop::moments(f.data(), kBlock + 5, 1, false, true);
+  EXPECT_TRUE(same_bits(a.mean, b.mean) && same_bits(a.m2, b.m2));
+}
+
+// Stopped at any poll, in any pass, the call returns and reports the stop; RunningStats::extend
+// likewise (its accumulator then holds part of the values: the caller drops it).
+TEST(MomentsInterrupt, StopsInEveryPass) {
+  const std::ptrdiff_t n = 2 * kBlock + 13;
+  for (const auto& x : poll_cases(n)) {
+    CountingCheck all;
+    hotloop::Interrupt full(&CountingCheck::check, &all, 0);
+    hotloop::moments(x.data(), n, 1, false, true, &full);
+    // Each pass polls once here (two blocks): stopping at poll k stops in pass k.
+    for (int k = 1; k <= all.calls; ++k) {
+      CountingCheck c;
+      c.stop_at = k;
+      hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+      hotloop::moments(x.data(), n, 1, false, true, &intr);
+      EXPECT_TRUE(intr.stopped()) << k;
+      EXPECT_EQ(c.calls, k);  // nothing polled the check once it said stop
+    }
+    CountingCheck c;
+    c.stop_at = 1;
+    hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+    RunningStats part;
+    part.extend(x.data(), n, 1, &intr);
+    EXPECT_TRUE(intr.stopped());
+  }
+}
+
 }  // namespace

@@ -20,6 +20,7 @@ from libc.math cimport NAN
 
 from hotloop._cxx.moments cimport Moments, moments, stddev, variance
 from hotloop._cxx.moments cimport RunningStats as CppRunningStats
+from hotloop._cxx.threads cimport Interrupt, check_signals
 from hotloop._validate cimport (
     FLOAT64,
     as_float_array,
@@ -30,6 +31,10 @@ from hotloop._validate cimport (
 
 # Below this many values the GIL is kept: releasing it costs more than the kernel.
 cdef Py_ssize_t NOGIL_MIN = 8192
+# Above this many values the kernels poll for Ctrl-C (a hotloop::Interrupt): they do so between
+# blocks of 2**20 values (moments.cpp's kPollBlock), so smaller inputs would never poll and
+# skip the Interrupt's set-up (~50 ns).
+cdef Py_ssize_t POLL_MIN = 1 << 20
 cdef enum:
     # Python sequences up to this length are converted into a buffer on the C stack.
     STACK_N = 256
@@ -106,44 +111,60 @@ cdef Py_ssize_t fill_from_sequence(object seq, double* buf, Py_ssize_t n) except
 # Whole-array reductions
 
 
-cdef Moments moments_of_buffer(const floating* x, Py_ssize_t n, Py_ssize_t stride, bint skipna,
-                               bint need_m2) noexcept:
-    cdef Moments r
+cdef int moments_of_buffer(const floating* x, Py_ssize_t n, Py_ssize_t stride, bint skipna,
+                           bint need_m2, Moments* r) except -1:
+    """r[0] = the kernel's result; KeyboardInterrupt (Ctrl-C) stops inputs above POLL_MIN."""
     if n < NOGIL_MIN:
-        return moments(x, n, stride, skipna, need_m2)
-    with nogil:
-        r = moments(x, n, stride, skipna, need_m2)
-    return r
+        r[0] = moments(x, n, stride, skipna, need_m2, NULL)
+    elif n <= POLL_MIN:
+        with nogil:
+            r[0] = moments(x, n, stride, skipna, need_m2, NULL)
+    else:
+        moments_polling(x, n, stride, skipna, need_m2, r)
+    return 0
 
 
-cdef Moments moments_of_array(const floating[:] x, bint skipna, bint need_m2) noexcept:
-    cdef Moments r
+cdef int moments_polling(const floating* x, Py_ssize_t n, Py_ssize_t stride, bint skipna,
+                         bint need_m2, Moments* r) except -1:
+    cdef list raised = []
+    cdef Interrupt* interrupt = new Interrupt(check_signals, <void*>raised)
+    try:
+        with nogil:
+            r[0] = moments(x, n, stride, skipna, need_m2, interrupt)
+    finally:
+        del interrupt
+    if raised:
+        raise raised[0]
+    return 0
+
+
+cdef int moments_of_array(const floating[:] x, bint skipna, bint need_m2,
+                          Moments* r) except -1:
     if x.shape[0] == 0:
         r.count = 0
         r.mean = NAN
         r.m2 = NAN
         r.m2_exp = 0
-        return r
+        return 0
     return moments_of_buffer(&x[0], x.shape[0], x.strides[0] // <Py_ssize_t>sizeof(floating),
-                             skipna, need_m2)
+                             skipna, need_m2, r)
 
 
-cdef Moments moments_of_sequence(object seq, bint skipna, bint need_m2) except *:
+cdef int moments_of_sequence(object seq, bint skipna, bint need_m2, Moments* r) except -1:
     cdef Py_ssize_t n = len(seq)
     cdef double stack_buf[STACK_N]
     cdef double* buf = stack_buf
-    cdef Moments r
     if n > STACK_N:
         buf = <double*>PyMem_Malloc(n * sizeof(double))
         if buf == NULL:
             raise MemoryError(f"cannot allocate a buffer for {n} values")
     try:
         fill_from_sequence(seq, buf, n)
-        r = moments_of_buffer(buf, n, 1, skipna, need_m2)
+        moments_of_buffer(buf, n, 1, skipna, need_m2, r)
     finally:
         if buf != stack_buf:
             PyMem_Free(buf)
-    return r
+    return 0
 
 
 cpdef int check_ddof(Py_ssize_t ddof, Py_ssize_t n) except -1:
@@ -171,21 +192,21 @@ cdef object reduce(object x, object ddof, bint skipna, Reduction what):
     if kind and cnp.PyArray_NDIM(<cnp.ndarray>x) == 1:
         n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
         if kind == FLOAT64:
-            r = moments_of_buffer(<const double*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
-                                  cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 8, skipna, need_m2)
+            moments_of_buffer(<const double*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
+                              cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 8, skipna, need_m2, &r)
         else:
-            r = moments_of_buffer(<const float*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
-                                  cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 4, skipna, need_m2)
+            moments_of_buffer(<const float*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
+                              cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 4, skipna, need_m2, &r)
     elif type(x) is list or type(x) is tuple:
         n = len(x)
-        r = moments_of_sequence(x, skipna, need_m2)
+        moments_of_sequence(x, skipna, need_m2, &r)
     else:
         arr = as_float_array(x, "x", 1, 1)
         n = arr.shape[0]
         if float_kind(arr) == FLOAT64:
-            r = moments_of_array[double](arr, skipna, need_m2)
+            moments_of_array[double](arr, skipna, need_m2, &r)
         else:
-            r = moments_of_array[float](arr, skipna, need_m2)
+            moments_of_array[float](arr, skipna, need_m2, &r)
     if n == 0:
         warnings.warn("empty input: the result is NaN", RuntimeWarning, stacklevel=3)
         return NAN
@@ -254,6 +275,9 @@ def mean(x):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, 0, False, R_MEAN)
 
@@ -305,6 +329,9 @@ def var(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, False, R_VAR)
 
@@ -356,6 +383,9 @@ def std(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, False, R_STD)
 
@@ -405,6 +435,9 @@ def nanmean(x):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, 0, True, R_MEAN)
 
@@ -457,6 +490,9 @@ def nanvar(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, True, R_VAR)
 
@@ -509,6 +545,9 @@ def nanstd(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, True, R_STD)
 
@@ -553,7 +592,8 @@ cdef class RunningStats:
     not hold: serialise the calls with a lock.
 
     Ctrl-C: ``extend`` over an iterable checks for signals every 1024 items, so
-    ``extend(itertools.repeat(1.0))`` stops with KeyboardInterrupt.
+    ``extend(itertools.repeat(1.0))`` stops with KeyboardInterrupt; over an array of more than
+    2**20 values, every 2**20 values (about a millisecond).
 
     Instances pickle and copy (``copy.copy``) exactly.
 
@@ -687,15 +727,29 @@ cdef class RunningStats:
 
 
 cdef int extend_array(CppRunningStats* acc, const floating[:] x) except -1:
+    """Adds x to acc; on KeyboardInterrupt (Ctrl-C, polled above POLL_MIN values) acc holds
+    part of x and the caller drops it."""
     cdef Py_ssize_t n = x.shape[0]
     if n == 0:
         return 0
     cdef Py_ssize_t stride = x.strides[0] // <Py_ssize_t>sizeof(floating)
+    cdef list raised
+    cdef Interrupt* interrupt
     if n < NOGIL_MIN:
-        acc.extend(&x[0], n, stride)
-        return 0
-    with nogil:
-        acc.extend(&x[0], n, stride)
+        acc.extend(&x[0], n, stride, NULL)
+    elif n <= POLL_MIN:
+        with nogil:
+            acc.extend(&x[0], n, stride, NULL)
+    else:
+        raised = []
+        interrupt = new Interrupt(check_signals, <void*>raised)
+        try:
+            with nogil:
+                acc.extend(&x[0], n, stride, interrupt)
+        finally:
+            del interrupt
+        if raised:
+            raise raised[0]
     return 0
 
 
@@ -710,13 +764,13 @@ cdef int extend_iterable(CppRunningStats* acc, object values) except -1:
         k += 1
         i += 1
         if k == CHUNK_N:
-            acc.extend(buf, k, 1)
+            acc.extend(buf, k, 1, NULL)
             k = 0
             # Iterators written in C (itertools.repeat, ...) never run the interpreter loop
             # that would notice Ctrl-C. Measured: the check costs ~19 ns, 0.15% of a chunk
             # of floats (~12 us).
             PyErr_CheckSignals()
-    acc.extend(buf, k, 1)
+    acc.extend(buf, k, 1, NULL)
     return 0
 
 
