@@ -96,8 +96,10 @@ def show_config() -> dict:
     skipped), ``libraries`` (the versions of the C libraries the build compiled against),
     ``bundled`` (the shared libraries a binary wheel ships in ``hotloop.libs``), ``loaded``
     (where this process loaded each of them from, with the run-time version where the library
-    reports one) and ``openmp runtime`` (every OpenMP runtime mapped into this process: more
-    than one means two OpenMP libraries share the process, each with its own threads).
+    reports one), ``openmp runtime`` (every OpenMP runtime mapped into this process: more
+    than one means two OpenMP libraries share the process, each with its own threads) and
+    ``notes`` (what this build lacks and what to install for it: a build without OpenMP runs
+    every kernel on one thread; a module the build skipped; empty for a complete build).
     """
     import numpy
 
@@ -116,6 +118,10 @@ def show_config() -> dict:
             print(f"{key:>26}:")
             for k, v in value.items():
                 print(f"{'':>28}{k}: {v}")
+        elif key == "notes" and value:
+            print(f"{key:>26}:")
+            for note in value:
+                print(f"{'':>28}- {note}")
         elif isinstance(value, list):
             print(f"{key:>26}: {', '.join(map(str, value)) or '-'}")
         else:

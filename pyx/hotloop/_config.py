@@ -86,4 +86,17 @@ def details() -> dict:
         "bundled": bundled,
         "loaded": loaded,
         "openmp runtime": [p for p in mapped if Path(p).name.startswith(OPENMP)],
+        "notes": notes(BUILD),
     }
+
+
+def notes(build: dict) -> list[str]:
+    """What a user of this build should know, with what to install: a build without OpenMP
+    (serial kernels), optional modules the build skipped. The build wrote them (pip hides a
+    successful build's warnings); [] for a complete build."""
+    from hotloop._threads import openmp_enabled
+
+    found = list(build.get("notes", []))
+    if not openmp_enabled() and not any("OpenMP" in n for n in found):
+        found.insert(0, "built without OpenMP: every kernel runs on one thread")
+    return found
