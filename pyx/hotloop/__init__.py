@@ -4,38 +4,48 @@ C++ kernels, Cython wrappers that release the GIL, OpenMP threads. Every kernel 
 against an independent reference; see the README and benchmarks/RESULTS.md.
 """
 
-from hotloop import deviceapps, records
-from hotloop._diffusion import diffuse, evolve
-from hotloop._errors import HotloopError
-from hotloop._fib import fib, fib_fast
-from hotloop._julia import julia, julia_grid, mandelbrot_grid
-from hotloop._moments import RunningStats, mean, nanmean, nanstd, nanvar, std, var
-from hotloop._rolling import (
-    move_argmax,
-    move_argmin,
-    move_max,
-    move_mean,
-    move_median,
-    move_min,
-    move_rank,
-    move_std,
-    move_sum,
-    move_var,
-    rolling_argmax,
-    rolling_argmin,
-    rolling_count,
-    rolling_max,
-    rolling_mean,
-    rolling_median,
-    rolling_min,
-    rolling_quantile,
-    rolling_rank,
-    rolling_std,
-    rolling_sum,
-    rolling_var,
-)
-from hotloop._threads import effective_n_threads, openmp_enabled, simd_level
-from hotloop._wsmask import ws_mask
+try:
+    from hotloop import deviceapps, records
+    from hotloop._diffusion import diffuse, evolve
+    from hotloop._errors import HotloopError
+    from hotloop._fib import fib, fib_fast
+    from hotloop._julia import julia, julia_grid, mandelbrot_grid
+    from hotloop._moments import RunningStats, mean, nanmean, nanstd, nanvar, std, var
+    from hotloop._rolling import (
+        move_argmax,
+        move_argmin,
+        move_max,
+        move_mean,
+        move_median,
+        move_min,
+        move_rank,
+        move_std,
+        move_sum,
+        move_var,
+        rolling_argmax,
+        rolling_argmin,
+        rolling_count,
+        rolling_max,
+        rolling_mean,
+        rolling_median,
+        rolling_min,
+        rolling_quantile,
+        rolling_rank,
+        rolling_std,
+        rolling_sum,
+        rolling_var,
+    )
+    from hotloop._threads import effective_n_threads, openmp_enabled, simd_level
+    from hotloop._wsmask import ws_mask
+except ImportError as exc:
+    # A compiled module whose shared library is missing (a source build whose libdeflate or
+    # liblz4 was removed, a damaged wheel): name the package to install, not a file.
+    from hotloop._native import clearer_import_error
+
+    clearer = clearer_import_error(exc)
+    if clearer is None:
+        raise
+    raise clearer from exc
 
 __version__ = "0.1.0"
 

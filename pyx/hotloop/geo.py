@@ -43,7 +43,13 @@ import numpy as np
 
 try:
     from hotloop import _geo
-except ImportError as exc:  # built without S2: tools/hotloop_build.py skipped the module
+except ImportError as exc:
+    # Built, but a shared library it needs is missing at run time: name its package.
+    from hotloop._native import clearer_import_error
+
+    if (clearer := clearer_import_error(exc)) is not None:
+        raise clearer from exc
+    # Not built: tools/hotloop_build.py skipped the module for want of S2.
     raise ImportError(
         "hotloop.geo needs Google's S2 geometry library, which was not found when hotloop was "
         "built: install the Python package s2geometry (pip install s2geometry; it ships S2's "
