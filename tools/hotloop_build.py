@@ -225,8 +225,18 @@ def probe_program(
             cmd.append("-fsyntax-only")
         build = subprocess.run(cmd, capture_output=True, text=True)
         if build.returncode != 0:
-            lines = build.stderr.strip().splitlines()
-            error = next((ln for ln in lines if "error" in ln), lines[0] if lines else "")
+            lines = build.stderr.strip().splitlines() or [""]
+            # The line that says what is missing: ld's "cannot find -lX" rather than collect2's
+            # summary, the compiler's first error rather than a note.
+            error = next(
+                (
+                    ln
+                    for key in ("cannot find", "fatal error", "error")
+                    for ln in lines
+                    if key in ln
+                ),
+                lines[0],
+            )
             return False, f"`{' '.join(cmd[:1])} ...` failed: {error.strip() or '(no output)'}"
         return True, ""
     except OSError as exc:
