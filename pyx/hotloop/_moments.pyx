@@ -733,23 +733,27 @@ cdef int extend_array(CppRunningStats* acc, const floating[:] x) except -1:
     if n == 0:
         return 0
     cdef Py_ssize_t stride = x.strides[0] // <Py_ssize_t>sizeof(floating)
-    cdef list raised
-    cdef Interrupt* interrupt
     if n < NOGIL_MIN:
         acc.extend(&x[0], n, stride, NULL)
     elif n <= POLL_MIN:
         with nogil:
             acc.extend(&x[0], n, stride, NULL)
     else:
-        raised = []
-        interrupt = new Interrupt(check_signals, <void*>raised)
-        try:
-            with nogil:
-                acc.extend(&x[0], n, stride, interrupt)
-        finally:
-            del interrupt
-        if raised:
-            raise raised[0]
+        extend_polling(acc, &x[0], n, stride)
+    return 0
+
+
+cdef int extend_polling(CppRunningStats* acc, const floating* x, Py_ssize_t n,
+                        Py_ssize_t stride) except -1:
+    cdef list raised = []
+    cdef Interrupt* interrupt = new Interrupt(check_signals, <void*>raised)
+    try:
+        with nogil:
+            acc.extend(x, n, stride, interrupt)
+    finally:
+        del interrupt
+    if raised:
+        raise raised[0]
     return 0
 
 

@@ -283,17 +283,20 @@ cdef object from_sequence(object x, str name, object dtype, str accepted):
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must hold {accepted} only: {exc}") from None
     except OverflowError:
-        # Only an object array (ints beyond 64 bits) can overflow: name the first such item.
-        convert = complex if kind == "c" or dtype == np.complex128 else float
-        for index, item in np.ndenumerate(arr):
-            try:
-                convert(item)
-            except OverflowError:
-                where = f"{name}[{', '.join(map(str, index))}]"
-                raise OverflowError(
-                    float_overflow_message(where, item, np.dtype(dtype).name)
-                ) from None
-        raise
+        raise overflowing_item(arr, name, dtype) from None
+
+
+cdef object overflowing_item(object arr, str name, object dtype):
+    """The OverflowError naming the first item of the object array arr (ints beyond 64 bits)
+    that does not fit dtype."""
+    convert = complex if dtype == np.complex128 else float
+    for index, item in np.ndenumerate(arr):
+        try:
+            convert(item)
+        except OverflowError:
+            where = f"{name}[{', '.join(map(str, index))}]"
+            return OverflowError(float_overflow_message(where, item, np.dtype(dtype).name))
+    return OverflowError(f"{name} holds a number too large for {np.dtype(dtype).name}")
 
 
 cpdef object as_float_array(object x, str name, int min_ndim, int max_ndim):
