@@ -111,9 +111,10 @@ cdef Py_ssize_t fill_from_sequence(object seq, double* buf, Py_ssize_t n) except
 # Whole-array reductions
 
 
-cdef int moments_of_buffer(const floating* x, Py_ssize_t n, Py_ssize_t stride, bint skipna,
-                           bint need_m2, Moments* r) except -1:
-    """r[0] = the kernel's result; KeyboardInterrupt (Ctrl-C) stops inputs above POLL_MIN."""
+cdef inline int moments_of_buffer(const floating* x, Py_ssize_t n, Py_ssize_t stride,
+                                  bint skipna, bint need_m2, Moments* r) except -1:
+    """r[0] = the kernel's result; KeyboardInterrupt (Ctrl-C) stops inputs above POLL_MIN.
+    Inline: small calls then cost what they did before it could raise."""
     if n < NOGIL_MIN:
         r[0] = moments(x, n, stride, skipna, need_m2, NULL)
     elif n <= POLL_MIN:
@@ -150,6 +151,17 @@ cdef int moments_of_array(const floating[:] x, bint skipna, bint need_m2,
                              skipna, need_m2, r)
 
 
+cdef Py_ssize_t moments_of_any(object x, bint skipna, bint need_m2, Moments* r) except -1:
+    """r[0] = the moments of anything as_float_array takes; returns the number of values. Out
+    of reduce(): its memoryview temporaries would cost every small call their set-up."""
+    arr = as_float_array(x, "x", 1, 1)
+    if float_kind(arr) == FLOAT64:
+        moments_of_array[double](arr, skipna, need_m2, r)
+    else:
+        moments_of_array[float](arr, skipna, need_m2, r)
+    return arr.shape[0]
+
+
 cdef int moments_of_sequence(object seq, bint skipna, bint need_m2, Moments* r) except -1:
     cdef Py_ssize_t n = len(seq)
     cdef double stack_buf[STACK_N]
@@ -180,7 +192,6 @@ cpdef int check_ddof(Py_ssize_t ddof, Py_ssize_t n) except -1:
 cdef object reduce(object x, object ddof, bint skipna, Reduction what):
     cdef Py_ssize_t n, dd = 0
     cdef Moments r
-    cdef object arr
     cdef bint need_m2 = what != R_MEAN
     cdef int kind
     if need_m2:
@@ -201,12 +212,7 @@ cdef object reduce(object x, object ddof, bint skipna, Reduction what):
         n = len(x)
         moments_of_sequence(x, skipna, need_m2, &r)
     else:
-        arr = as_float_array(x, "x", 1, 1)
-        n = arr.shape[0]
-        if float_kind(arr) == FLOAT64:
-            moments_of_array[double](arr, skipna, need_m2, &r)
-        else:
-            moments_of_array[float](arr, skipna, need_m2, &r)
+        n = moments_of_any(x, skipna, need_m2, &r)
     if n == 0:
         warnings.warn("empty input: the result is NaN", RuntimeWarning, stacklevel=3)
         return NAN

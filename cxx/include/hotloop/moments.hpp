@@ -83,6 +83,14 @@ template <class T>
 Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna, bool need_m2,
                 Interrupt* interrupt = nullptr) noexcept;
 
+namespace detail {
+// For tests: moments() polling interrupt (not null) between blocks of `block` values (a positive
+// multiple of 8) whatever n is, so that block edges and stops are tested on small inputs.
+template <class T>
+Moments moments_in_blocks(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+                          bool need_m2, Interrupt* interrupt, std::ptrdiff_t block) noexcept;
+}  // namespace detail
+
 // A running mean/variance accumulator for live streams.
 //
 // The mean and M2 are kept as double-double values (hi + lo) and updated with Chan's pairwise
