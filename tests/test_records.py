@@ -86,7 +86,7 @@ def twin_negative(all_text, in_text, has_header=True, key64=False):
         return [x[:-1] if x.endswith("\r") else x for x in ls]
 
     def key(x):
-        assert x and all(ch in "0123456789" for ch in x), x
+        assert x.isascii() and x.isdigit(), x  # ASCII digits only, at least one
         v = int(x)
         assert v <= (U64_MAX if key64 else U32_MAX)
         return v
@@ -98,7 +98,7 @@ def twin_negative(all_text, in_text, has_header=True, key64=False):
             out.append(a[0])
         a, b = a[1:], b[1:]
     exclude = {key(x) for x in b}
-    kept = [key(x) for x in a if key(x) not in exclude]
+    kept = [k for k in map(key, a) if k not in exclude]
     out += [str(k) for k in kept]
     return "".join(x + "\n" for x in out), len(kept)
 
@@ -550,7 +550,7 @@ def run_negative(tmp_path, all_text, in_text, *, compress=None, **kw):
     for p, t in ((pa, all_text), (pi, in_text)):
         data = t.encode()
         if compress == "gzip":
-            data = gzip.compress(data)
+            data = gzip.compress(data, compresslevel=1)
         elif compress == "lz4":
             data = lz4.frame.compress(data)
         p.write_bytes(data)
@@ -668,6 +668,52 @@ def test_targets_negative_outputs(tmp_path):
     with pytest.raises(TypeError, match="has_header"):
         records.targets_negative(pa, pi, tmp_path / "o", has_header=1)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "nl", "trailing", "compress"),
+    [
+        (False, "\n", False, None),
+        (True, "\r\n", False, None),
+        (False, "\r\n", True, "gzip"),
+    ],
+)
+def test_targets_negative_threads_agree(tmp_path, header, nl, trailing, compress):
+    # About 2.4 MB of keys: three 1 MiB chunks, so that two threads share the file.
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 2**64, 120_000, dtype=np.uint64, endpoint=False)
+    words = [str(k) for k in keys.tolist()]
+    words[7] = "000" + words[7]  # leading zeros take the slow path, and the output drops them
+    all_words = (["key"] if header else []) + words
+    in_words = (["key"] if header else []) + words[::3] + ["1", "0"]
+    all_text = nl.join(all_words) + (nl if trailing else "")
+    in_text = nl.join(in_words) + (nl if trailing else "")
+    want = twin_negative(all_text, in_text, has_header=header, key64=True)
+    for n_threads in (1, 2):
+        got = run_negative(
+            tmp_path,
+            all_text,
+            in_text,
+            compress=compress,
+            has_header=header,
+            key64=True,
+            n_threads=n_threads,
+        )
+        assert got == want, n_threads
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_targets_negative_threads_report_the_first_bad_line(tmp_path, n_threads):
+    words = [str(10**12 + i) for i in range(200_000)]  # 2.6 MB
+    words[150_000] = "x"
+    words[190_000] = "y"
+    with pytest.raises(RecordsError, match="line 150002: 'x'") as info:
+        run_negative(
+            tmp_path, "id\n" + "\n".join(words), "id\n1\n", key64=True, n_threads=n_threads
+        )
+    assert info.value.line == 150_002 and info.value.path.endswith("all")
+    with pytest.raises(ValueError, match="n_threads"):
+        run_negative(tmp_path, "id\n", "id\n", n_threads=0)
 
 
 @pytest.fixture(scope="module")

@@ -220,6 +220,7 @@ def targets_negative(
     *,
     has_header: bool = True,
     key64: bool = False,
+    n_threads: int | None = None,
 ) -> int:
     """Write the keys of ``all_path`` that are not in ``in_path``.
 
@@ -229,8 +230,8 @@ def targets_negative(
     a 0-byte ``all_path`` has none), then each key in plain decimal, every line ending in
     ``\\n``. The whole computation runs with the GIL released (retaken briefly between steps
     for Ctrl-C); memory holds the distinct keys of ``in_path`` (one 8-byte slot per key in a
-    table kept 35-70% full: 11-23 bytes per key) plus fixed buffers. A line longer than 1 MiB
-    is an error.
+    table kept 35-70% full: 11-23 bytes per key) plus a batch of chunks (two of 1 MiB per
+    thread, and their output). A line longer than 1 MiB is an error.
 
     Parameters
     ----------
@@ -245,6 +246,10 @@ def targets_negative(
         Both files start with a header line (skipped in ``in_path``, copied from ``all_path``).
     key64 : bool
         Keys may use 64 bits (otherwise a key above 4294967295 is an error).
+    n_threads : int or None
+        Threads parsing the files (None: :func:`hotloop.effective_n_threads`), one per MiB of
+        input at most. Each file is read in chunks of whole lines (1 MiB) that the threads
+        parse, look up and format; the output does not depend on it.
 
     Returns
     -------
@@ -265,7 +270,7 @@ def targets_negative(
         over it would replace the node itself, and writing into it could not be atomic.
     """
     return _records.targets_negative(
-        all_path, in_path, out_path, has_header=has_header, key64=key64
+        all_path, in_path, out_path, has_header=has_header, key64=key64, n_threads=n_threads
     )
 
 

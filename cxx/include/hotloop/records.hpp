@@ -209,10 +209,15 @@ class CountJob {
 // Writes the keys of all_path that are not in in_path, in all_path's order, to out_path, through
 // a temporary file renamed over out_path at the end. Output: all_path's header line (without its
 // line end) when has_header, then each key in plain decimal; every line ends with '\n'.
+// Each file is read in chunks of whole lines that up to n_threads threads of hotloop's shared
+// pool parse (one per MiB of input at most; the caller never waits for a helper that has not
+// started); the output does not depend on n_threads. chunk: decoded bytes per chunk (0: 1 MiB;
+// small values only to test the chunk boundaries).
 class NegativeJob {
  public:
-  NegativeJob(bool has_header, bool key64);  // may throw std::bad_alloc
-  ~NegativeJob();                            // abort()
+  // May throw std::bad_alloc.
+  NegativeJob(bool has_header, bool key64, int n_threads = 1, std::size_t chunk = 0);
+  ~NegativeJob();  // abort()
   NegativeJob(const NegativeJob&) = delete;
   NegativeJob& operator=(const NegativeJob&) = delete;
 
