@@ -1,17 +1,19 @@
 // NegativeJob: the keys of one key file that are not in another, streamed in chunks that a team
 // of threads parses.
 //
-// Each file is cut into chunks of whole lines (about kChunk decoded bytes; the piece of a line cut
-// by a chunk's end is carried into the next chunk) by whichever task of hotloop's pool
-// (threads.hpp) holds the reader's lock; the task then processes its chunk without locks. A run
-// works in batches of a few chunks per thread, so memory stays bounded by a batch whatever the
-// files' sizes (plus the set).
+// Each file is cut into chunks of whole lines (about kChunk decoded bytes, read(2) straight into
+// the chunk when the file is not compressed; the piece of a line cut by a chunk's end is carried
+// into the next chunk) by whichever task of hotloop's pool (threads.hpp) holds the reader's
+// lock; the task then processes its chunk without locks. A run works in batches of a few chunks
+// per thread, so memory stays bounded by a batch whatever the files' sizes (plus the set).
 //
-// Phase 1 parses in_path's chunks into arrays of keys; the caller then inserts them into a hash
-// set (KeySet: buckets of 8 slots, at most 70% full; key 0 is the empty-slot marker, so a flag
-// says whether 0 is in the set), each key's bucket prefetched kAhead keys before its insert (a
-// big set lives in DRAM: measured 80% of the time of reading a 2.5M-key set went to waiting for
-// misses without prefetching). Phase 2 parses all_path's chunks, looks their keys up (each
+// Phase 1 parses in_path's chunks into arrays of keys and inserts them into a hash set (KeySet:
+// buckets of 8 slots, at most 70% full; key 0 is the empty-slot marker, so a flag says whether
+// 0 is in the set), each key's bucket prefetched kAhead keys before its insert (a big set lives
+// in DRAM: measured 80% of the time of reading a 2.5M-key set went to waiting for misses without
+// prefetching). With a team, a task inserts its chunk's keys itself (compare-and-swap) when it
+// can claim room for them; otherwise, and always when alone, the caller inserts them after the
+// batch, growing the set as needed. Phase 2 parses all_path's chunks, looks their keys up (each
 // bucket prefetched kAhead keys before) and copies the digits of each key not in the set into
 // the chunk's output; the caller writes the outputs in chunk order. The set is only read in
 // phase 2, so tasks share it without locks. Errors are reported in file order: the first bad
@@ -189,11 +191,39 @@ class KeySet {
 
   void insert(std::uint64_t k) {
     if (k == 0) {
-      has_zero_ = true;
+      has_zero_.store(true, std::memory_order_relaxed);
       return;
     }
     if ((size_ + 1) * 10 > cap() * 7) grow(next_capacity());
-    place(slots_.get(), mask_, k);
+    size_ += place(slots_.get(), mask_, k);
+  }
+
+  // Insertion by several threads at once, without growing: a thread claims room for n keys
+  // (false: not enough room left, insert them later with insert_all), then add_concurrent puts
+  // them in with compare-and-swap and returns how many were new. When the threads are done,
+  // settle(the sum of those counts) makes size() exact again. Nothing else may run meanwhile.
+  bool try_claim(std::size_t n) noexcept {
+    const std::size_t limit = cap() * 7 / 10;
+    std::size_t c = claimed_.load(std::memory_order_relaxed);
+    do {
+      if (c + n > limit) return false;
+    } while (!claimed_.compare_exchange_weak(c, c + n, std::memory_order_relaxed));
+    return true;
+  }
+  std::size_t add_concurrent(const std::uint64_t* keys, std::size_t n) noexcept {
+    std::size_t added = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) prefetch(keys[i + kAhead]);
+      if (keys[i] == 0)
+        has_zero_.store(true, std::memory_order_relaxed);
+      else
+        added += place_concurrent(keys[i]);
+    }
+    return added;
+  }
+  void settle(std::size_t added) noexcept {
+    size_ += added;
+    claimed_.store(size_, std::memory_order_relaxed);
   }
   // Inserts n keys at keys (read), each bucket prefetched kAhead keys before.
   void insert_all(const std::uint64_t* keys, std::size_t n) {
@@ -211,7 +241,7 @@ class KeySet {
     if (slots_) __builtin_prefetch(&slots_[bucket(k, mask_) * kWays]);
   }
   bool contains(std::uint64_t k) const noexcept {
-    if (k == 0) return has_zero_;
+    if (k == 0) return has_zero_.load(std::memory_order_relaxed);
     if (!size_) return false;
     for (std::size_t b = bucket(k, mask_);; b = (b + 1) & mask_) {
       const std::uint64_t* s = &slots_[b * kWays];
@@ -229,7 +259,8 @@ class KeySet {
     return static_cast<std::size_t>(mix(k)) & mask;
   }
   // Puts k (not 0) into the first bucket from its home with a free slot, unless it is there.
-  void place(std::uint64_t* slots, std::size_t mask, std::uint64_t k) noexcept {
+  // Returns whether it was new.
+  static bool place(std::uint64_t* slots, std::size_t mask, std::uint64_t k) noexcept {
     for (std::size_t b = bucket(k, mask);; b = (b + 1) & mask) {
       std::uint64_t* s = &slots[b * kWays];
       unsigned eq = 0, empty = 0;
@@ -237,11 +268,34 @@ class KeySet {
         eq |= static_cast<unsigned>(s[i] == k) << i;
         empty |= static_cast<unsigned>(s[i] == 0) << i;
       }
-      if (eq) return;
+      if (eq) return false;
       if (empty) {
         s[__builtin_ctz(empty)] = k;
-        ++size_;
-        return;
+        return true;
+      }
+    }
+  }
+  // place() when other threads may be placing keys too. Every thread fills a bucket's free
+  // slots in order, so two threads placing the same key race for the same slot: the loser's
+  // compare-and-swap fails, and it finds the key when it looks at the bucket again.
+  bool place_concurrent(std::uint64_t k) noexcept {
+    std::uint64_t* const slots = slots_.get();
+    for (std::size_t b = bucket(k, mask_);; b = (b + 1) & mask_) {
+      std::uint64_t* s = &slots[b * kWays];
+      for (;;) {
+        unsigned eq = 0, empty = 0;
+        for (std::size_t i = 0; i < kWays; ++i) {
+          const std::uint64_t v = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+          eq |= static_cast<unsigned>(v == k) << i;
+          empty |= static_cast<unsigned>(v == 0) << i;
+        }
+        if (eq) return false;
+        if (!empty) break;  // full: the next bucket
+        std::uint64_t seen = 0;
+        if (__atomic_compare_exchange_n(&s[__builtin_ctz(empty)], &seen, k, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+          return true;
+        if (seen == k) return false;
       }
     }
   }
@@ -263,17 +317,17 @@ class KeySet {
   void grow(std::size_t n) {  // n: slots, a power of two >= kWays
     auto fresh = records_detail::zeroed_array<std::uint64_t>(n);
     const std::size_t m = n / kWays - 1;
-    const std::size_t old = cap();
-    size_ = 0;
-    for (std::size_t j = 0; j < old; ++j)
+    for (std::size_t j = 0, old = cap(); j < old; ++j)
       if (slots_[j]) place(fresh.get(), m, slots_[j]);
     slots_ = std::move(fresh);
     mask_ = m;
+    claimed_.store(size_, std::memory_order_relaxed);
   }
 
   std::unique_ptr<std::uint64_t[], records_detail::ZeroedMemory> slots_;
   std::size_t mask_ = 0, size_ = 0;  // mask_: buckets - 1
-  bool has_zero_ = false;
+  std::atomic<std::size_t> claimed_{0};
+  std::atomic<bool> has_zero_{false};
   std::uint64_t seen_ = 0, expected_ = 0;
 };
 
@@ -294,7 +348,9 @@ struct Chunk {
   std::size_t out_len = 0;
   std::uint64_t written = 0;
   std::vector<std::uint64_t> keys;  // phase 1
-  bool bad = false;                 // a bad line: the lines-th, at bad_offset
+  bool inserted = false;            // phase 1: keys already in the set (added: how many new)
+  std::size_t added = 0;
+  bool bad = false;  // a bad line: the lines-th, at bad_offset
   std::uint64_t bad_offset = 0;
   std::string bad_text;  // what follows "line N" in the message
 };
@@ -318,6 +374,25 @@ class Feeder {
     std::size_t want = std::max<std::size_t>(chunk, 1);
     for (;;) {
       while (len < want) {
+        if (raw_ != 0) {  // unknown or uncompressed: try reading straight into the chunk
+          const std::ptrdiff_t r = dec_.read_raw(c.text.data() + len, want - len);
+          if (r == Decoder::kCompressed) {
+            raw_ = 0;
+            continue;
+          }
+          raw_ = 1;
+          if (r < 0) {
+            fault_ = dec_.fault();
+            failed_ = true;
+            break;
+          }
+          if (r == 0) {
+            eof_ = true;
+            break;
+          }
+          len += static_cast<std::size_t>(r);
+          continue;
+        }
         if (pend_n_ == 0) {
           const int r = dec_.next(&pend_, &pend_n_);
           if (r < 0) {
@@ -389,6 +464,7 @@ class Feeder {
 
  private:
   Decoder dec_{1};
+  int raw_ = -1;  // whether the stream is uncompressed (read_raw), -1 before the first read
   const std::uint8_t* pend_ = nullptr;  // decoded bytes not yet copied into a chunk
   std::size_t pend_n_ = 0;
   Buffer carry_;  // the start of a line cut by the last chunk's end
@@ -546,8 +622,10 @@ struct NegativeJob::Impl {
 
   // One batch of file `file` (0 all_path, 1 in_path): chunks fed and processed by a team, then
   // their results taken in order. true: the file is finished (or failed).
+  int team_of_batch = 1;
   bool batch(int file) {
     const int t = team(file);
+    team_of_batch = t;
     const std::size_t n = static_cast<std::size_t>(t) * kChunksPerThread;
     while (chunks.size() < n) chunks.emplace_back(new Chunk());
     std::size_t fed = 0;
@@ -575,6 +653,11 @@ struct NegativeJob::Impl {
     };
     hotloop::parallel_for(static_cast<std::ptrdiff_t>(n), t, 1, body);
     if (oom.load()) return fail_os(ENOMEM);
+    if (file == 1) {
+      std::size_t added = 0;
+      for (std::size_t i = 0; i < fed; ++i) added += chunks[i]->inserted ? chunks[i]->added : 0;
+      set.settle(added);
+    }
     for (std::size_t i = 0; i < fed; ++i) {
       Chunk& c = *chunks[i];
       if (c.bad) {
@@ -591,7 +674,7 @@ struct NegativeJob::Impl {
       lines_done[file] += c.lines;
       if (file == 1) {
         set.set_progress(c.offset + c.len, expected[1]);
-        set.insert_all(c.keys.data(), c.keys.size());
+        if (!c.inserted) set.insert_all(c.keys.data(), c.keys.size());
       } else if (c.out_len) {
         if (const int e = out.write(c.out.data(), c.out_len)) return fail_os(e);
         written += c.written;
@@ -622,6 +705,10 @@ struct NegativeJob::Impl {
         c, header && c.first, key64,
         [&](std::uint64_t k, const std::uint8_t*, std::size_t) { c.keys.push_back(k); },
         [](const std::uint8_t*, std::size_t) {});
+    // With a team, tasks insert their keys themselves while the set has room (the caller
+    // grows it between batches); alone, the caller inserts after the batch either way.
+    c.inserted = team_of_batch > 1 && !c.bad && set.try_claim(c.keys.size());
+    if (c.inserted) c.added = set.add_concurrent(c.keys.data(), c.keys.size());
   }
 
   void process_all(Chunk& c, bool header) {

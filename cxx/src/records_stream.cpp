@@ -569,6 +569,77 @@ int Decoder::next(const std::uint8_t** data, std::size_t* size) noexcept {
   }
 }
 
+std::ptrdiff_t Decoder::read_raw(std::uint8_t* dst, std::size_t cap) noexcept {
+  try {
+    if (state_ == State::detect) {
+      if (fd_ < 0 && mem_ == nullptr) {
+        fail(FaultKind::os, "the stream is not open", 0);
+        err_.sys_errno = EBADF;
+        return -1;
+      }
+      detect();
+    }
+    if (state_ == State::failed) return -1;
+    if (comp_ != Compression::none) return kCompressed;
+    if (cap == 0) return 0;
+    std::size_t n = 0;
+    if (out_end_ > out_pos_) {  // bytes produce_raw() buffered for next()
+      n = std::min(cap, out_end_ - out_pos_);
+      std::memcpy(dst, out_.data() + out_pos_, n);
+      out_pos_ += n;
+    } else if (in_avail() > 0) {  // the bytes read to detect the format
+      n = std::min(cap, in_avail());
+      std::memcpy(dst, in_.data() + in_pos_, n);
+      in_pos_ += n;
+    } else if (state_ == State::done || eof_) {
+      state_ = State::done;
+      return 0;
+    } else if (mem_ != nullptr) {
+      n = std::min<std::uint64_t>(cap, mem_size_ - src_pos_);
+      if (n) std::memcpy(dst, mem_ + src_pos_, n);
+      src_pos_ += n;
+      if (n == 0) eof_ = true;
+    } else {
+      // Nothing is buffered: keep in_ empty at the stream's position for file_pos().
+      in_pos_ = in_end_ = 0;
+      in_file_off_ = src_pos_;
+      for (;;) {
+        ssize_t r;
+        if (use_pread_) {
+          const std::size_t want = std::min<std::uint64_t>(cap, src_end_ - src_pos_);
+          r = want ? ::pread(fd_, dst, want, static_cast<off_t>(src_pos_)) : 0;
+        } else {
+          r = ::read(fd_, dst, cap);
+        }
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          const int e = errno;
+          fail(FaultKind::os, std::strerror(e), file_pos());
+          err_.sys_errno = e;
+          return -1;
+        }
+        n = static_cast<std::size_t>(r);
+        src_pos_ += n;
+        in_file_off_ = src_pos_;
+        if (n == 0) eof_ = true;
+        break;
+      }
+    }
+    if (n == 0) {
+      state_ = State::done;
+      return 0;
+    }
+    delivered_ += n;
+    return static_cast<std::ptrdiff_t>(n);
+  } catch (const std::bad_alloc&) {
+    err_.kind = FaultKind::os;
+    err_.sys_errno = ENOMEM;
+    err_.reason.clear();
+    state_ = State::failed;
+    return -1;
+  }
+}
+
 }  // namespace records_detail
 
 // ---------------------------------------------------------------------------------------------

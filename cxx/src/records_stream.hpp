@@ -96,6 +96,13 @@ class Decoder {
   // next call. Returns 1 with bytes (*size > 0), 0 at the end, -1 on error (fault()).
   int next(const std::uint8_t** data, std::size_t* size) noexcept;
 
+  // For uncompressed streams, instead of next(): up to cap decoded bytes copied to dst
+  // (written), read(2) straight into it once the buffered bytes are gone (no copy through the
+  // internal buffers). Returns the count, 0 at the end, -1 on error (fault()), or kCompressed
+  // (nothing done) when the stream is compressed: then use next().
+  static constexpr std::ptrdiff_t kCompressed = -2;
+  std::ptrdiff_t read_raw(std::uint8_t* dst, std::size_t cap) noexcept;
+
   Compression compression() const noexcept { return comp_; }
   const RecordsFault& fault() const noexcept { return err_; }
   std::uint64_t delivered() const noexcept { return delivered_; }
