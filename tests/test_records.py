@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import gzip
+import io
 import json
 import os
 import pickle
@@ -349,28 +350,45 @@ def damage_cases(data):
         yield data[:i]
 
 
-@pytest.mark.parametrize("writer", ["ours-gzip", "ours-lz4", "python-gzip", "ours-gzip-2files"])
+def gzip_members(raw, cuts, **header):
+    """raw as one gzip member per piece between cuts, by Python's gzip (FNAME set by filename)."""
+    out = io.BytesIO()
+    for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True):
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, **header) as f:
+            f.write(raw[a:b])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "writer", ["ours-gzip", "ours-lz4", "python-gzip", "python-gzip-3", "ours-gzip-2files"]
+)
 def test_damage_at_every_byte(tmp_path, writer):
     ids, s, c = sample(40, seed=9)
     raw = pack(ids, s, c)
     src = tmp_path / "src"
-    first = None
+    whole_prefixes = {}  # cuts that leave a whole, shorter stream -> the records they hold
     if writer == "python-gzip":
         data = gzip.compress(raw, mtime=0)
+    elif writer == "python-gzip-3":  # three members with names: ISA-L's streaming inflater
+        data = gzip_members(raw, [120, 300], filename="part")
+        for end, cuts in ((120, []), (300, [120])):
+            whole_prefixes[gzip_members(raw[:end], cuts, filename="part")] = raw[:end]
     elif writer == "ours-gzip-2files":
         records.write_counts(src, ids[:20], s[:20], c[:20])
         first = src.read_bytes()
         records.write_counts(src, ids[20:], s[20:], c[20:])
         data = first + src.read_bytes()
+        whole_prefixes[first] = raw[: 20 * 12]
     else:
         records.write_counts(src, ids, s, c, compression=writer.split("-")[1])
         data = src.read_bytes()
-    wants = [twin_from_bytes(raw)]
+    assert all(data.startswith(k) for k in whole_prefixes)
     p = tmp_path / "d"
     errors = 0
     for d in damage_cases(data):
-        if first is not None and d == first:  # cut between the two files: a whole file
-            wants = [twin_from_bytes(raw), twin_from_bytes(raw[: 20 * 12])]
+        wants = [twin_from_bytes(raw)]
+        if d in whole_prefixes:  # a cut between members of other writers or between two files
+            wants.append(twin_from_bytes(whole_prefixes[d]))
         p.write_bytes(d)
         if d[:4] and records.compression_of(p) == records.Compression.none:
             # A damaged magic number: the file reads as uncompressed records.
@@ -407,6 +425,30 @@ def test_cut_between_blocks_is_detected(tmp_path):
                     records.get_counters(p, "t", 1, n_threads=n_threads)
             with pytest.raises(RecordsError, match="cut between two blocks"):
                 records.read_counts(p)
+
+
+def test_foreign_gzip_members(tmp_path):
+    # Members not written by hotloop (no size hints) are streamed by ISA-L: many members, zero
+    # padding after one, in a file longer than the decoder's input buffer; then a corrupt one.
+    ids, s, c = sample(60_000, seed=12)
+    raw = pack(ids, s, c)
+    cuts = list(range(7_000 * 12, len(raw), 7_000 * 12))
+    data = gzip_members(raw, cuts, filename="records.bin")
+    p = tmp_path / "f.gz"
+    p.write_bytes(data)
+    want = twin_from_bytes(raw)
+    for n_threads in (1, 2):
+        assert records.get_counters(p, "t", 1, n_threads=n_threads) == want
+    assert records.read_counts(p).tobytes() == raw
+    second = data.index(b"\x1f\x8b\x08", 10)  # the second member's header
+    p.write_bytes(data[:second] + b"\0" * 7 + data[second:])
+    assert records.get_counters(p, "t", 1) == want
+    bad = bytearray(data)
+    bad[second + 40] ^= 0x55  # inside the second member's deflate data
+    p.write_bytes(bytes(bad))
+    with pytest.raises(RecordsError, match=f"gzip.*member at file byte {second}") as info:
+        records.get_counters(p, "t", 1)
+    assert info.value.kind == "gzip" and info.value.file_offset == second
 
 
 def test_crc_failure_contributes_nothing(tmp_path):

@@ -385,11 +385,13 @@ LIBRARY_PACKAGES = {
     "deflate": "libdeflate-dev (Debian/Ubuntu), libdeflate-devel (Fedora)",
     "z": "zlib1g-dev (Debian/Ubuntu), zlib-devel (Fedora)",
     "lz4": "liblz4-dev (Debian/Ubuntu), lz4-devel (Fedora)",
+    "isal": "libisal-dev (Debian/Ubuntu), isa-l-devel (Fedora)",
 }
 LIBRARY_HEADERS: dict[str, tuple[str, list[str]]] = {
     "deflate": ("libdeflate.h", ["LIBDEFLATE_VERSION_STRING"]),
     "z": ("zlib.h", ["ZLIB_VERSION"]),
     "lz4": ("lz4.h", ["LZ4_VERSION_MAJOR", "LZ4_VERSION_MINOR", "LZ4_VERSION_RELEASE"]),
+    "isal": ("isa-l.h", ["ISAL_MAJOR_VERSION", "ISAL_MINOR_VERSION", "ISAL_PATCH_VERSION"]),
 }
 
 

@@ -67,6 +67,31 @@ Bytes gzip_of(const Bytes& raw, int level = 6) {
   return out;
 }
 
+// One gzip member by zlib with optional header fields (FEXTRA, FNAME, FCOMMENT, FHCRC).
+Bytes gzip_member_of(const Bytes& raw, int level, const char* name, const char* comment,
+                     std::size_t extra, bool hcrc) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string name_s = name ? name : "", comment_s = comment ? comment : "";
+  Bytes extra_b(extra, 0x5a);
+  gz_header h{};
+  h.name = name ? reinterpret_cast<Bytef*>(&name_s[0]) : Z_NULL;
+  h.comment = comment ? reinterpret_cast<Bytef*>(&comment_s[0]) : Z_NULL;
+  h.extra = extra ? extra_b.data() : Z_NULL;
+  h.extra_len = static_cast<uInt>(extra);
+  h.hcrc = hcrc;
+  EXPECT_EQ(deflateSetHeader(&zs, &h), Z_OK);
+  Bytes out(deflateBound(&zs, raw.size()) + 256 + extra + name_s.size() + comment_s.size());
+  zs.next_in = const_cast<Bytef*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
 Bytes lz4_of(const Bytes& raw, bool checksum = true) {
   LZ4F_preferences_t prefs;
   std::memset(&prefs, 0, sizeof prefs);
@@ -171,6 +196,91 @@ TEST(RecordsStream, DamagedAtEveryByte) {
       }
     }
   }
+}
+
+// Members of other writers go through ISA-L's streaming inflater: hundreds of members of every
+// header shape (name, comment, extra field, header CRC), zero padding between some, in a stream
+// longer than the decoder's input buffer, so that members, headers and trailers straddle its
+// refills; then damage in each part of a member.
+TEST(RecordsStream, ForeignGzipMembers) {
+  std::mt19937_64 rng(21);
+  const Bytes raw = pack(sample(80000, 8));  // 960 KB, 500 KB compressed
+  Bytes file;
+  std::vector<std::size_t> member_at;
+  for (std::size_t at = 0; at < raw.size();) {
+    const std::size_t n = std::min<std::size_t>(raw.size() - at, 1 + rng() % 6000);
+    const Bytes part(raw.begin() + at, raw.begin() + at + n);
+    const int shape = static_cast<int>(rng() % 16);
+    const std::string name(rng() % 300, 'n'), comment(rng() % 40, 'c');
+    const Bytes m = gzip_member_of(
+        part, static_cast<int>(rng() % 10), shape & 1 ? name.c_str() : nullptr,
+        shape & 2 ? comment.c_str() : nullptr, shape & 4 ? rng() % 200 : 0, shape & 8);
+    member_at.push_back(file.size());
+    file.insert(file.end(), m.begin(), m.end());
+    if (rng() % 7 == 0) file.insert(file.end(), rng() % 20, 0);
+    at += n;
+  }
+  ASSERT_GT(file.size(), std::size_t{300} << 10);
+  Bytes out;
+  hotloop::RecordsFault f;
+  ASSERT_TRUE(decode(file, 12, &out, &f)) << f.reason;
+  EXPECT_EQ(out, raw);
+
+  // A small file of three members with every header field: each change of a byte and each cut
+  // is an error or gives back the records (a cut between members: those before it).
+  const Bytes small = pack(sample(30, 9));
+  Bytes three;
+  std::vector<std::size_t> ends;
+  for (int k = 0; k < 3; ++k) {
+    const Bytes part(small.begin() + k * 120, small.begin() + (k + 1) * 120);
+    const Bytes m = gzip_member_of(part, 6, "name", "comment", 5, true);
+    three.insert(three.end(), m.begin(), m.end());
+    ends.push_back(three.size());
+  }
+  for (std::size_t i = 0; i <= three.size(); ++i) {
+    for (int variant = 0; variant < 3; ++variant) {
+      Bytes d = three;
+      if (variant == 2)
+        d.resize(i);
+      else if (i < d.size())
+        d[i] ^= variant == 0 ? 0xFF : 0x01;
+      else
+        continue;
+      if (hotloop::detect_compression(d.data(), d.size()) != Compression::gzip) continue;
+      const bool ok = decode(d, 12, &out, &f);
+      if (variant == 2) {
+        const auto cut = std::find(ends.begin(), ends.end(), i);
+        EXPECT_EQ(ok, cut != ends.end()) << "cut at " << i;
+        if (ok) {
+          EXPECT_EQ(out, Bytes(small.begin(), small.begin() + (cut - ends.begin() + 1) * 120));
+        } else {
+          EXPECT_EQ(f.kind, FaultKind::gzip) << f.reason;
+        }
+      } else if (ok) {
+        EXPECT_EQ(out, small) << "damage at byte " << i;  // e.g. the MTIME or OS byte
+      } else {
+        EXPECT_TRUE(f.kind == FaultKind::gzip || f.kind == FaultKind::truncated) << f.reason;
+      }
+    }
+  }
+  // The reasons, by part of the member.
+  Bytes bad = three;
+  bad[ends[0] - 8] ^= 1;  // the first member's CRC-32
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("CRC-32 or length"), std::string::npos) << f.reason;
+  EXPECT_EQ(f.file_offset, 0u);
+  bad = three;
+  bad[ends[0] + 3] |= 0x80;  // a reserved flag in the second member's header
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("unknown header flags"), std::string::npos) << f.reason;
+  EXPECT_EQ(f.file_offset, ends[0]);
+  bad = three;
+  bad[ends[1] + 10 + 2 + 5 + 5 + 8] ^= 1;  // the third member's header CRC (after the comment)
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("header crc"), std::string::npos) << f.reason;
+  bad.assign(three.begin(), three.begin() + static_cast<std::ptrdiff_t>(ends[0] - 3));
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("truncated gzip stream"), std::string::npos) << f.reason;
 }
 
 TEST(RecordsCounters, MatchExactTotalsAndMergeExactly) {
