@@ -6,7 +6,7 @@
 // full buckets overflow into the next. A bucket is a cache line of 6 slots (10 with 4-byte keys):
 // the keys, then each slot's shows + 1 and clicks, totals saturated at kFrequencyCap; shows + 1
 // == 0 marks a free slot, so every key value (0 and 2^64 - 1 included) can be stored. Tables grow
-// past 70%. Each record's bucket is prefetched 16 records before its insert: with millions of
+// past 70%. Each record's bucket is prefetched 32 records before its insert: with millions of
 // ids the tables live in DRAM and each insert would otherwise wait for one miss.
 //
 // Shards also split the work of a team of threads without locks. A CountJob run with a team
@@ -223,7 +223,7 @@ struct ShardSet {
     std::uint32_t owned = 0;
     for (std::size_t k = member; k < Counters::kShards; k += team) owned |= std::uint32_t{1} << k;
     constexpr std::size_t kRec = sizeof(K) + 4;
-    constexpr std::size_t kAhead = 16;  // a power of two
+    constexpr std::size_t kAhead = 32;  // a power of two
     std::uint64_t ring[kAhead];
     std::uint64_t sum_s = 0, sum_c = 0;
     auto hash_at = [&](std::size_t i) {
