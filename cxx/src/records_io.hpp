@@ -54,12 +54,23 @@ std::unique_ptr<T[], ZeroedMemory> zeroed_array(std::size_t n) {
     std::memset(p, 0, size);
     return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{0});
   }
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
+  // Whole huge pages at a huge-page boundary: the kernel maps huge pages only over aligned
+  // 2 MiB ranges, so a table that starts elsewhere keeps 4 KiB pages at both ends (mmap aligns
+  // only lengths that are multiples of 2 MiB, and only on recent kernels). Reserve one huge
+  // page more, then give back the ends.
+  const std::size_t size = (bytes + kHuge - 1) & ~(kHuge - 1);
+  void* raw =
+      ::mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = (start + kHuge - 1) & ~std::uintptr_t{kHuge - 1};
+  if (aligned > start) ::munmap(raw, aligned - start);
+  ::munmap(reinterpret_cast<void*>(aligned + size), kHuge - (aligned - start));
+  void* p = reinterpret_cast<void*>(aligned);
 #ifdef MADV_HUGEPAGE
-  ::madvise(p, bytes, MADV_HUGEPAGE);
+  ::madvise(p, size, MADV_HUGEPAGE);
 #endif
-  return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{bytes});
+  return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{size});
 }
 
 class AtomicFile {

@@ -67,15 +67,15 @@ id for nothing the report shows.) A Counters pickles, and :meth:`Counters.state`
 Memory grows with the number of distinct ids, never with the number of records: files are
 streamed in blocks. Each id takes one slot in hash tables of 64-byte buckets (6 slots, 10 with
 4-byte keys) kept 35-70% full, so 15-31 bytes per distinct id (9-18 with 4-byte keys). The
-tables grow in steps
-of up to 8 times (not only doubling) while the ids seen so far, projected to the files' sizes,
-say that many more are coming: when the new ids then stop, a table may hold up to 8 times the
-slots its ids need. With several threads each id still lives in one table, plus a batch of
-8 MiB of decoded records and one block (768 KiB) per thread in flight. Threads: the blocks of a
-file written by :func:`write_counts` (and slices of an uncompressed file) are shared by up to
-``n_threads`` threads of hotloop's pool, one per MiB of input at most (a thread must pay for its
-wake-up), never waiting for one that has not started; another writer's compressed file is
-decoded by one thread. Results never depend on the number of threads, and calls work in a child
+tables grow in steps of up to 8 times (not only doubling) while the ids seen so far, projected
+to the files' sizes, say that many more are coming: when the new ids then stop, a table may
+hold up to 8 times the slots its ids need. With several threads each id still lives in one
+table, plus a batch of 8 MiB of decoded records and one block (768 KiB) per thread in flight.
+Threads: the blocks of a file written by :func:`write_counts` (and slices of an uncompressed
+file) are shared by up to ``n_threads`` threads of hotloop's pool, one per MiB of input at most
+(a thread must pay for its wake-up), never waiting for one that has not started; another
+writer's compressed file is decoded by one thread (its gzip members by ISA-L, hotloop's own by
+libdeflate). Results never depend on the number of threads, and calls work in a child
 process made by ``fork``.
 
 Errors
