@@ -65,7 +65,7 @@ def test_show_config_keys_and_build_facts(capsys):
     for key in ("install", "build", "libraries", "bundled", "loaded", "openmp runtime"):
         assert key in info
     assert isinstance(info["build"], dict), info["build"]  # _build_info.py was written
-    assert set(info["libraries"]) >= {"libdeflate", "libz", "liblz4"}
+    assert set(info["libraries"]) >= {"libdeflate", "libz", "liblz4", "libisal"}
     if info["openmp"]:
         assert any("gomp" in Path(p).name for p in info["openmp runtime"])
     assert "install" in capsys.readouterr().out
@@ -81,7 +81,7 @@ def test_runs_from_the_venv_not_the_source_tree():
 
 @needs_wheel
 def test_wheel_bundles_its_libraries():
-    # deviceapps links libdeflate and zlib, records lz4 too; release wheels must have S2.
+    # deviceapps links libdeflate and zlib, records lz4 and ISA-L too; release wheels must have S2.
     import hotloop.deviceapps
     import hotloop.geo
     import hotloop.records
@@ -89,11 +89,11 @@ def test_wheel_bundles_its_libraries():
     info = hotloop.show_config()
     assert info["install"].startswith("binary wheel"), info["install"]
     bundled = " ".join(info["bundled"])
-    for lib in ("libgomp", "libdeflate", "liblz4"):
+    for lib in ("libgomp", "libdeflate", "liblz4", "libisal"):
         assert lib in bundled, bundled
     libs_dir = Path(hotloop.__file__).resolve().parent.parent / "hotloop.libs"
     for name, path in info["loaded"].items():
-        if name.startswith(("libgomp", "libdeflate", "liblz4")):
+        if name.startswith(("libgomp", "libdeflate", "liblz4", "libisal")):
             assert Path(path.split(" ")[0]).parent == libs_dir, (name, path)
     assert info["openmp runtime"] and all(
         Path(p).parent == libs_dir for p in info["openmp runtime"]

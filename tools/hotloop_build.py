@@ -522,11 +522,13 @@ LIBRARY_PACKAGES = {
     "deflate": ("libdeflate-dev", "libdeflate-devel"),
     "z": ("zlib1g-dev", "zlib-devel"),
     "lz4": ("liblz4-dev", "lz4-devel"),
+    "isal": ("libisal-dev", "isa-l-devel"),
 }
 LIBRARY_HEADERS: dict[str, tuple[str, list[str]]] = {
     "deflate": ("libdeflate.h", ["LIBDEFLATE_VERSION_STRING"]),
     "z": ("zlib.h", ["ZLIB_VERSION"]),
     "lz4": ("lz4.h", ["LZ4_VERSION_MAJOR", "LZ4_VERSION_MINOR", "LZ4_VERSION_RELEASE"]),
+    "isal": ("isa-l.h", ["ISAL_MAJOR_VERSION", "ISAL_MINOR_VERSION", "ISAL_PATCH_VERSION"]),
 }
 
 

@@ -5,7 +5,7 @@
         the sdist, then for each Python: its source unpacked afresh, `python -m build --wheel`
         in an isolated environment (HOTLOOP_RELEASE=1: s2geometry is fetched and hotloop.geo
         must build; HOTLOOP_FAIL_NO_OPENMP=1: OpenMP must work), then `auditwheel repair`,
-        which copies libgomp, libdeflate and liblz4 into hotloop.libs/ under hashed names,
+        which copies libgomp, libdeflate, liblz4 and libisal into hotloop.libs/ under hashed names,
         points the modules' RPATH there ($ORIGIN/../hotloop.libs) and strips debug symbols.
         The repaired wheels land in dist/; `auditwheel show` of each is printed and kept next
         to it (.auditwheel.txt).

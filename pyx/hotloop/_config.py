@@ -14,7 +14,17 @@ HERE = Path(__file__).resolve().parent
 # auditwheel puts the shared libraries a binary wheel bundles in <site-packages>/hotloop.libs.
 BUNDLE = HERE.parent / "hotloop.libs"
 # Libraries show_config reports where the process loaded them from (file-name prefixes).
-WATCHED = ("libgomp", "libiomp", "libomp", "libdeflate", "liblz4", "libz.", "libz-", "libhotloop_c")
+WATCHED = (
+    "libgomp",
+    "libiomp",
+    "libomp",
+    "libdeflate",
+    "liblz4",
+    "libisal",
+    "libz.",
+    "libz-",
+    "libhotloop_c",
+)
 OPENMP = ("libgomp", "libiomp", "libomp")
 # Run-time version functions: file-name prefix -> (symbol, it returns a C string).
 VERSION_FUNCTIONS = {"libz": "zlibVersion", "liblz4": "LZ4_versionString"}

@@ -22,6 +22,7 @@ PACKAGES = {
     "libdeflate": ("libdeflate", "libdeflate0", "libdeflate-dev"),
     "liblz4": ("LZ4", "liblz4-1", "liblz4-dev"),
     "libz": ("zlib", "zlib1g", "zlib1g-dev"),
+    "libisal": ("ISA-L", "libisal2", "libisal-dev"),
     "libgomp": ("GCC's OpenMP runtime", "libgomp1", "g++"),
     "libstdc++": ("the C++ standard library", "libstdc++6", "g++"),
     "libgcc_s": ("GCC's run-time library", "libgcc-s1", "g++"),
