@@ -661,7 +661,7 @@ cdef object move_exp(object a, object b, object alpha, object min_weight, object
     if isinstance(alpha, (np.ndarray, list, tuple)):
         alphas = as_float_array(alpha, "alpha", 1, 64)
         if not ((alphas >= 0.0) & (alphas <= 1.0)).all():
-            bad = alphas[~((alphas >= 0.0) & (alphas <= 1.0))].flat[0]
+            bad = float(alphas[~((alphas >= 0.0) & (alphas <= 1.0))].flat[0])
             raise ValueError(f"alpha holds {bad!r}, outside [0, 1]; accepted: 0 <= alpha <= 1")
         if alphas.ndim == 1 and arr.ndim > 1:
             if alphas.shape[0] != arr.shape[ax]:
