@@ -130,17 +130,25 @@ HOTLOOP_INLINE void push_c(double& c, double q1, double q2, double r, double lam
   }
 }
 
-// Re-centre the shift on the mean when the mean has drifted more than four standard
-// deviations from it (c: the variance; a NaN c never re-centres), or to less than half the
-// shift's size (the mean's rounding is relative to |k|): k + m is split exactly into k' + m'
-// (TwoSum), so nothing changes but the rounding of later x - k, which is exact again near k'.
+// Re-centring: k + m is split exactly into k' + m' (TwoSum) with k' the mean, so nothing
+// changes but the rounding of later x - k, which is exact again near k'. For the variances when
+// the mean has drifted more than four standard deviations from k (c: the variance; a NaN c
+// never re-centres); for the mean alone, which keeps no variance, when k is large against both
+// the mean and q, the latest deviation (the mean's rounding is relative to |k|). Neither fires
+// again and again while the mean hovers around 0.
+HOTLOOP_INLINE void shift_to_mean(double& k, double& m) noexcept {
+  double s, e;
+  two_sum(k, m, s, e);
+  k = s;
+  m = e;
+}
+
 HOTLOOP_INLINE void recentre(double& k, double& m, double c) noexcept {
-  if (m * m > 16.0 * c || std::fabs(k) > 2.0 * std::fabs(k + m)) {
-    double s, e;
-    two_sum(k, m, s, e);
-    k = s;
-    m = e;
-  }
+  if (m * m > 16.0 * c) shift_to_mean(k, m);
+}
+
+HOTLOOP_INLINE void recentre_mean(double& k, double& m, double q) noexcept {
+  if (std::fabs(k) > 2.0 * std::fabs(k + m) + 4.0 * std::fabs(q)) shift_to_mean(k, m);
 }
 
 // The shift moved onto the value v: k + m = v + m' (m' rounded once).
@@ -284,7 +292,7 @@ struct Row {
     const double qx = (x - s.kx) - s.mx;
     s.mx += r * qx;
     if (KIND == kMean) {
-      recentre(s.kx, s.mx, kInf);
+      recentre_mean(s.kx, s.mx, qx);
       return;
     }
     push_c(s.cxx, qx, qx, r, lam);
@@ -469,7 +477,7 @@ HOTLOOP_INLINE bool steady8(const T* x, std::ptrdiff_t xs, const T* y, std::ptrd
     if (stat == EwmStat::count) res = v8d{} + scale;
     store8<T, CONTIG>(out, os, res);
     s.mx = mx[7];
-    recentre(s.kx, s.mx, kInf);
+    recentre_mean(s.kx, s.mx, dx[7] - mx[7]);
     return true;
   }
   const v8d qx = dx - previous8(mx, s.mx);
@@ -506,6 +514,144 @@ HOTLOOP_INLINE bool steady8(const T* x, std::ptrdiff_t xs, const T* y, std::ptrd
   store8<T, CONTIG>(out, os, res);
   return true;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Eight outputs away from the steady state: the first observations, and NaNs with
+// ignore_na=false (each one decays the weights and starts a new approach to the limit).
+//
+// Every lane is an affine map of the state, s_j = a_j s_{j-1} + b_j, now with coefficients that
+// vary from lane to lane; the maps are composed in registers (Hillis & Steele on the pairs
+// (a, b)). First the deficit G (an observation: G -> f G, or G -> 0 with adjust=false; a NaN:
+// G -> f G + r_inf, or unchanged with ignore_na=true), which gives each observation its share
+// r = r_inf / (1 - f G_prev); then the mean and the variances, as deviations from their values
+// at the start of the group (so that the rounding of lam = 1 - r, which carries an error far
+// above r's when r is small, only touches the group's own increments; hence shares below 1/4,
+// where the group's decay keeps those increments from cancelling the start value); and U's
+// distance to its limit as in push_u. G is carried in double here (its double-double low part
+// restarts at 0 after each group): G <= 1/2, so its absolute error, a few ulps per group,
+// changes the shares by a few ulps. Groups outside these bounds (an infinite value for numbagg,
+// a share >= 1/4, U not yet near its limit) run scalar.
+
+HOTLOOP_INLINE v8d shift1(v8d v, double fill) noexcept {
+  return __builtin_shuffle(v, v8d{} + fill, v8l{8, 0, 1, 2, 3, 4, 5, 6});
+}
+
+// s_j = a_j s_{j-1} + b_j for the eight lanes, from s_prev.
+HOTLOOP_INLINE v8d affine8(v8d a, v8d b, double s_prev) noexcept {
+  const v8d z = {}, o = z + 1.0;
+  b += a * __builtin_shuffle(b, z, v8l{8, 0, 1, 2, 3, 4, 5, 6});
+  a *= __builtin_shuffle(a, o, v8l{8, 0, 1, 2, 3, 4, 5, 6});
+  b += a * __builtin_shuffle(b, z, v8l{8, 8, 0, 1, 2, 3, 4, 5});
+  a *= __builtin_shuffle(a, o, v8l{8, 8, 0, 1, 2, 3, 4, 5});
+  b += a * __builtin_shuffle(b, z, v8l{8, 8, 8, 8, 0, 1, 2, 3});
+  a *= __builtin_shuffle(a, o, v8l{8, 8, 8, 8, 0, 1, 2, 3});
+  return b + a * s_prev;
+}
+
+template <class T, bool CONTIG, Kind KIND, bool NUMBAGG>
+HOTLOOP_INLINE bool general8(const T* x, std::ptrdiff_t xs, const T* y, std::ptrdiff_t ys, State& s,
+                             const Decay& d, const EwmParams& p, EwmStat stat, bool need_u, T* out,
+                             std::ptrdiff_t os) noexcept {
+  const v8d zero = {}, one = zero + 1.0, nan = zero + kNaN;
+  const v8d xv = load8<T, CONTIG>(x, xs);
+  const v8d yv = KIND == kPair ? load8<T, CONTIG>(y, ys) : zero;
+  // Observations: finite values (pandas); non-NaN values, none of them infinite (numbagg).
+  v8l obs;
+  if (NUMBAGG) {
+    const v8l present = KIND == kPair ? (xv == xv) & (yv == yv) : xv == xv;
+    const v8l finite = KIND == kPair ? (xv - xv == zero) & (yv - yv == zero) : xv - xv == zero;
+    long long infinite = 0;
+    for (int j = 0; j < 8; ++j) infinite |= present[j] & ~finite[j];
+    if (infinite) return false;
+    obs = present;
+  } else {
+    obs = KIND == kPair ? (xv - xv == zero) & (yv - yv == zero) : xv - xv == zero;
+  }
+  // The deficit before each lane, and each observation's share.
+  const double g0 = s.g_hi + s.g_lo;
+  const v8d fv = zero + d.f;
+  const v8d ga = obs ? (d.renormalise ? zero : fv) : (p.ignore_na ? one : fv);
+  const v8d gb = obs || p.ignore_na ? zero : zero + d.r_inf;
+  const v8d g_incl = affine8(ga, gb, g0);
+  const v8d g_prev = shift1(g_incl, g0);
+  const v8d g_obs = fv * g_prev;  // the deficit after an observation's decay
+  // Every share is below 1/4: the caller checked g0 <= g_limit (see series_impl).
+  const v8d r = obs ? d.r_inf / (one - g_obs) : zero;
+  const v8d lam = one - r;  // 1 in the NaN lanes
+  // A statistic s with s' = s + r (b - s) per observation is, from its value s0 at the start,
+  // s_j = s0 + sum_i c_ji r_i (b_i - s0) = s0 (1 - C_j) + B_j with C = scan(lam, r) and
+  // B = scan(lam, r b): the scans do not wait for s0 (one multiply-add carries the group), and
+  // a constant b = s0 stays s0 up to rounding (no gain error from lam's rounding).
+  const v8d c_sum = affine8(lam, r, 0.0);
+  const v8d keep = one - c_sum;
+  const v8d dx = obs ? xv - s.kx : zero;
+  const v8d mx = keep * s.mx + affine8(lam, r * dx, 0.0);
+  if (!is_finite(mx[7])) return false;
+  const v8d w = d.w_inf * (one - g_incl);  // W after each lane
+  v8d res;
+  v8d u = one, e = zero;
+  if (need_u) {
+    // U - u_inf: e' = lam^2 e - 2 r^2 G / (1 + f) after an observation, unchanged after a NaN.
+    const v8d eb = obs ? (-2.0 / (1.0 + d.f)) * (r * r) * g_obs : zero;
+    e = affine8(lam * lam, eb, s.u);
+    u = d.u_inf + e;
+  }
+  if (KIND == kMean) {
+    res = s.kx + mx;
+    if (stat == EwmStat::sum) res *= w;
+    if (stat == EwmStat::count) res = w;
+  } else {
+    // The variances likewise, with b = lam q1 q2 (q: the deviation from the previous mean).
+    const v8d qx = obs ? dx - shift1(mx, s.mx) : zero;
+    const v8d cxx = keep * s.cxx + affine8(lam, r * lam * (qx * qx), 0.0);
+    if (KIND == kVar) {
+      res = p.bias ? cxx : cxx / u;
+      if (stat == EwmStat::std) res = sqrt8(res);
+    } else {
+      const v8d dy = obs ? yv - s.ky : zero;
+      const v8d my = keep * s.my + affine8(lam, r * dy, 0.0);
+      if (!is_finite(my[7])) return false;  // nothing changed yet
+      const v8d qy = obs ? dy - shift1(my, s.my) : zero;
+      const v8d cxy = keep * s.cxy + affine8(lam, r * lam * (qx * qy), 0.0);
+      const v8d cyy = keep * s.cyy + affine8(lam, r * lam * (qy * qy), 0.0);
+      if (stat == EwmStat::cov) {
+        res = p.bias ? cxy : cxy / u;
+      } else {
+        const v8d den = sqrt8(cxx) * sqrt8(cyy);
+        res = cxy / den;
+        res = den > zero ? res : nan;
+        res = res > one ? one : res;
+        res = res < -one ? -one : res;
+      }
+      s.my = my[7];
+      s.cxy = cxy[7];
+      s.cyy = cyy[7];
+      recentre(s.ky, s.my, s.cyy);
+    }
+    s.cxx = cxx[7];
+  }
+  if (NUMBAGG) {  // numbagg's weight, alpha W, against min_weight
+    const v8d weight = d.weight_per_w * w;
+    res = weight >= p.min_weight ? res : nan;
+  }
+  store8<T, CONTIG>(out, os, res);
+  if (need_u) {
+    s.u = e[7];
+    if (std::fabs(s.u) <= kSnap * d.u_inf) s.u = 0.0;
+  }
+  s.mx = mx[7];
+  if (KIND == kMean) {
+    recentre_mean(s.kx, s.mx, dx[7] - mx[7]);
+  } else {
+    recentre(s.kx, s.mx, s.cxx);
+  }
+  s.g_hi = g_incl[7];
+  s.g_lo = 0.0;
+  if (std::fabs(s.g_hi) <= kSnap) s.g_hi = 0.0;
+  // s.nobs is not advanced: it only decides validity until it reaches min_periods, which it
+  // has (pandas), or is unused (numbagg).
+  return true;
+}
 #endif
 
 template <class T, Kind KIND, bool VARY, bool NUMBAGG, bool CONTIG>
@@ -537,21 +683,41 @@ HOTLOOP_INLINE void series_impl(const T* x, std::ptrdiff_t xs, const T* y, std::
   // constant, pandas' count only grows).
   const bool steady_weight_ok = !NUMBAGG || d.weight_per_w * d.w_inf >= p.min_weight;
   const bool vector_ok = !VARY && steady_weight_ok && !(need_u && !(d.u_inf > 0.0));
+  // The general groups need every share below 1/4 (see general8). Shares grow with the deficit
+  // G, which a NaN raises to f G + r_inf: after up to seven NaNs from g0 a share is at most
+  // r_inf / (1 - f (1 - f^8 (1 - g0))), below 1/4 whenever g0 <= g_limit.
+  double g_limit = -1.0;
+  if (!VARY && d.r_inf < 0.25) {
+    const double f8 = (d.f * d.f) * (d.f * d.f) * ((d.f * d.f) * (d.f * d.f));
+    g_limit = 1.0 - (1.0 - (1.0 - 4.0 * d.r_inf) / d.f) / f8;
+    g_limit = g_limit < 0.5 ? g_limit * (1.0 - 0x1p-20) : 0.5;  // margin for rounding
+  }
+  const bool general_ok = g_limit >= 0.0;
 #endif
   while (i < n) {
 #ifdef HOTLOOP_EWM_VECTOR
-    if (vector_ok && s.started && s.g_hi == 0.0 && (!need_u || (!s.u_direct && s.u == 0.0)) &&
-        !s.pinf && !s.ninf && !s.poison_var && (NUMBAGG || s.nobs >= row.minp)) {
-      bool ran = false;
-      while (i + 8 <= n &&
-             steady8<T, CONTIG, KIND>(x + i * xs, xs, y + (KIND == kPair ? i * ys : 0), ys, s, k,
-                                      stat, scale, out + i * os, os)) {
-        s.nobs += 8;
-        i += 8;
-        ran = true;
+    if (!VARY && s.started && !s.pinf && !s.ninf && !s.poison_var &&
+        (NUMBAGG || s.nobs >= row.minp)) {
+      if (vector_ok && s.g_hi == 0.0 && (!need_u || (!s.u_direct && s.u == 0.0))) {
+        bool ran = false;
+        while (i + 8 <= n &&
+               steady8<T, CONTIG, KIND>(x + i * xs, xs, y + (KIND == kPair ? i * ys : 0), ys, s, k,
+                                        stat, scale, out + i * os, os)) {
+          s.nobs += 8;
+          i += 8;
+          ran = true;
+        }
+        if (ran) continue;
       }
-      if (ran) continue;
-      // A group holding NaN or inf, or the tail: scalar, then back to the groups.
+      // Not yet (or no longer) steady, or a group holding NaN: the general groups.
+      if (general_ok && i + 8 <= n && s.g_hi <= g_limit && s.g_hi >= -0.5 &&
+          (!need_u || !s.u_direct) &&
+          general8<T, CONTIG, KIND, NUMBAGG>(x + i * xs, xs, y + (KIND == kPair ? i * ys : 0), ys,
+                                             s, d, p, stat, need_u, out + i * os, os)) {
+        i += 8;
+        continue;
+      }
+      // Else eight scalar steps (or the tail), then back to the groups.
       const std::ptrdiff_t e = i + 8 < n ? i + 8 : n;
       for (; i < e; ++i) {
         out[i * os] = static_cast<T>(row.template step<VARY, NUMBAGG>(

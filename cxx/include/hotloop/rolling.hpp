@@ -196,10 +196,12 @@ namespace hotloop {
 // move_exp_nan* over one kernel.
 //
 // Weights. With f = 1 - alpha (rounded to double, as pandas and numbagg compute it) a value
-// observed k steps before output i weighs f^k times its own new weight: 1 with adjust=true, and
-// with adjust=false alpha, except the first observation, which keeps weight 1 (pandas' y0 = x0).
-// Steps are every position (ignore_na=false: a NaN decays the earlier weights too) or only the
-// observations (ignore_na=true). mean = sum(w x) / W, with W = sum(w); the biased variance is
+// observed k steps before output i weighs f^k (adjust=true). adjust=false is pandas' recursion
+// y = (f^k y' + alpha x) / (f^k + alpha), k the steps since the previous observation (1 without
+// NaNs: y = f y' + alpha x), y0 = x0; there alpha is taken as 1 - f (they differ by at most
+// 2^-54, the rounding of f) so that the weights' limit is exact. Steps are every position
+// (ignore_na=false: a NaN decays the earlier weights too) or only the observations
+// (ignore_na=true). mean = sum(w x) / W, with W = sum(w); the biased variance is
 // c = sum(w (x - mean)^2) / W; the unbiased one is c / (1 - sum(w^2) / W^2), NaN where that
 // denominator is 0 (a single observation, alpha = 1); cov likewise with (x - mean_x)(y - mean_y),
 // corr = cov / sqrt(var_x var_y) clamped to [-1, 1]. std = sqrt(var). An observation is a
@@ -217,16 +219,21 @@ namespace hotloop {
 // ever cancels. Values are shifted by K, the first observation (re-centred exactly, by a
 // TwoSum, when the mean drifts more than four standard deviations from it), so x - K is exact
 // at any offset (1e9 + N(0, 1) loses nothing) and a constant series gives exactly 0. For a
-// constant alpha, W is held as its deficit G = 1 - W / W_inf in double-double (G -> f G per
-// observation) and the bias denominator as its distance to its limit, so neither stagnates a
+// constant alpha, W is held as its deficit G = 1 - W / W_inf (G -> f G per observation; in
+// double-double in the scalar steps, in double, with G <= 1/2, in vectorised groups) and the
+// bias denominator as its distance to its limit, so neither stagnates a
 // few ulps short of its limit as a plain recurrence does (error ~ eps / alpha): both reach their
-// limit exactly, after which the weights are exactly r = 1 - f and f. The relative error of
-// mean, var and std is then a few eps times sqrt(1 / alpha) (random rounding) and at most
-// O(eps / alpha) for the first ~40 / alpha observations; per-position alphas (numbagg) use plain
-// recurrences, as numbagg does (O(eps / alpha)).
-// Steady state (weights at their limit, finite values) runs vectorised: eight outputs at a time
-// by an in-register scan of the linear recurrences (Hillis & Steele), one carried multiply-add
-// per eight outputs per statistic.
+// limit exactly, after which the weights are exactly r = 1 - f and f. Measured on 1e9 + N(0, 1)
+// against a long-double recurrence: std within 5e-16 (alpha = 0.5) to 1.4e-14 (alpha = 1e-4).
+// Per-position alphas (numbagg) use plain recurrences, as numbagg does (O(eps / alpha)).
+// Limits: values are not rescaled (squared deviations under 1e-308 underflow, over 1.8e308
+// overflow); a run of NaNs that decays the old weights below the smallest double restarts the
+// series (pandas too).
+// Outputs are computed eight at a time by composing each value's affine update in registers
+// (Hillis & Steele): in the steady state (weights at their limit, finite values) with constant
+// coefficients, one carried multiply-add per eight outputs per statistic; before it and across
+// NaNs (ignore_na=false) with per-value shares. Groups outside the bounds of either (shares
+// above 1/4, numbagg's infinities, the first few values) run the scalar recurrences.
 //
 // Parallelism: rows (series) in parallel; one series is one task on one thread, since every
 // output depends on all earlier values. Results never depend on the thread count.
