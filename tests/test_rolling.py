@@ -778,17 +778,21 @@ def ld_sums(values, weights, f):
 
 
 def ewm_longdouble(x, *, alpha, stat, adjust=True, bias=False):
-    """pandas' ewm mean/var/std of a NaN-free series from weighted power sums in long double
-    (eps 5.4e-20), the values shifted by their mean so that nothing cancels."""
-    x = np.asarray(x, np.longdouble)
+    """pandas' ewm mean/var/std from weighted power sums in long double (eps 5.4e-20), the
+    values shifted by their mean so that nothing cancels. NaNs (weight 0, still decaying the
+    others: ignore_na=False) only with adjust=True; the first value must be a number."""
+    obs = ~np.isnan(np.asarray(x, np.float64))
+    assert obs[0] and (adjust or obs.all())
+    x = np.where(obs, x, 0.0).astype(np.longdouble)
     f = 1.0 - alpha
-    c = np.full(len(x), np.longdouble(1.0 if adjust else alpha))
+    c = np.where(obs, np.longdouble(1.0 if adjust else alpha), np.longdouble(0))
     c[0] = 1
-    d = x - x.mean()
+    m0 = x[obs].mean()
+    d = np.where(obs, x - m0, 0)
     W = ld_sums(np.ones(len(x)), c, f)
     m = ld_sums(d, c, f) / W
     if stat == "mean":
-        return (x.mean() + m).astype(np.float64)
+        return (m0 + m).astype(np.float64)
     var = ld_sums(d * d, c, f) / W - m * m
     if not bias:
         u = 1 - ld_sums(np.ones(len(x)), c * c, f * f) / (W * W)
@@ -903,11 +907,15 @@ def test_ewm_accuracy_at_large_offset(alpha, adjust):
     sums lose everything there (its error is printed beside ours)."""
     n = 20_000
     x = 1e9 + np.random.default_rng(3).standard_normal(n)
+    if adjust:  # NaNs too (ignore_na=False: they decay the weights)
+        x[np.random.default_rng(4).random(n) < 0.1] = np.nan
+        x[0] = 1e9
     for stat in ("mean", "var", "std"):
         got = ewm_fn(stat)(x, alpha=alpha, adjust=adjust)
         ref = ewm_longdouble(x, alpha=alpha, stat=stat, adjust=adjust)
         rel = np.abs(got[1:] - ref[1:]) / np.abs(ref[1:])
-        assert float(rel.max()) <= 1e-12, (stat, float(rel.max()))
+        assert float(np.nanmax(rel)) <= 1e-12, (stat, float(np.nanmax(rel)))
+        np.testing.assert_array_equal(np.isnan(got[1:]), np.isnan(ref[1:]))
 
 
 def test_ewm_numbagg_loses_digits_where_we_do_not():
