@@ -905,7 +905,7 @@ def test_ewm_bias_and_parameters_against_pandas(stat, rng):
 def test_ewm_accuracy_at_large_offset(alpha, adjust):
     """1e9 + N(0, 1): relative error <= 1e-12 against the long-double sums; numbagg's power
     sums lose everything there (its error is printed beside ours)."""
-    n = 20_000
+    n = 6000
     x = 1e9 + np.random.default_rng(3).standard_normal(n)
     if adjust:  # NaNs too (ignore_na=False: they decay the weights)
         x[np.random.default_rng(4).random(n) < 0.1] = np.nan
