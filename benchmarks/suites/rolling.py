@@ -306,7 +306,8 @@ def ewm_longdouble_std(x: np.ndarray) -> np.ndarray:
     ones = np.ones(len(d), np.longdouble)
     w = sums(ones, f)
     m = sums(d, f) / w
-    var = (sums(d * d, f) / w - m * m) / (1 - sums(ones, f * f) / (w * w))
+    with np.errstate(divide="ignore", invalid="ignore"):  # the first: 0 / 0, NaN as pandas
+        var = (sums(d * d, f) / w - m * m) / (1 - sums(ones, f * f) / (w * w))
     return np.sqrt(var)
 
 
