@@ -494,6 +494,8 @@ _assemble()
 # Exponentially weighted statistics: pandas' DataFrame.ewm (ewm_*) and numbagg's move_exp_nan*
 # signatures, over ewm_rows of rolling.hpp.
 
+import textwrap
+
 from libc.math cimport expm1, log
 
 from hotloop._cxx.rolling cimport EwmOperands, EwmParams, EwmStat, ewm_rows
@@ -769,8 +771,9 @@ cdef str EWM_PARAMS_DOC = """alpha, span, halflife, com : float, optional
         halflife)``; ``com >= 0`` gives ``alpha = 1 / (1 + com)``. (No ``times``.)
     adjust : bool, optional
         True (default): weights ``(1 - alpha)**k`` for the value k steps back. False: the
-        recursive form ``y[t] = (1 - alpha) y[t-1] + alpha x[t]``, the first value weighing
-        ``(1 - alpha)**t``.
+        recursive form ``y[t] = (1 - alpha) y[t-1] + alpha x[t]``, ``y[0] = x[0]`` (after k
+        missing steps ``((1 - alpha)**k y' + alpha x) / ((1 - alpha)**k + alpha)``, pandas'
+        rule).
     ignore_na : bool, optional
         False (default): a step is a position, so a NaN decays the earlier weights too (pandas'
         "absolute positions"). True: NaNs are skipped as if absent.
@@ -801,16 +804,16 @@ cdef str EWM_TAIL_DOC = """axis : int, optional
         non-bool flag or a mismatched ``out`` dtype.
     ValueError
         For none or several of ``alpha``, ``span``, ``halflife``, ``com``, one outside its
-        range, ``min_periods < 0``, ``axis`` out of range{raises}, an ``out`` of another shape
-        or a read-only ``out``.
+        range, ``min_periods < 0``, ``axis`` out of range, an ``out`` of another shape or a
+        read-only ``out``.{raises}
 
     Notes
     -----
-    pandas' ``DataFrame.ewm(...).{method}`` along ``axis``, with its NaN policy: NaNs (and
-    infinities, which pandas drops the same way) are not observations; an output is NaN until
-    ``max(min_periods, 1)`` observations have been seen, then carries the statistic of all
-    observations so far (across NaNs too). The decay is ``f = 1 - alpha`` rounded to double,
-    as pandas and numbagg compute it.
+    pandas' ``DataFrame.ewm(...).{method}`` along ``axis``, with its NaN policy:
+    NaNs (and infinities, which pandas drops the same way) are not observations; an output
+    is NaN until ``max(min_periods, 1)`` observations have been seen, then carries the
+    statistic of all observations so far (across NaNs too). The decay is ``f = 1 - alpha``
+    rounded to double, as pandas and numbagg compute it.
 
     Accuracy: the kernel keeps the weighted mean and the weighted mean of squared deviations
     (West's update, as pandas' ``ewmcov``) of the values shifted by an earlier observation
@@ -859,7 +862,7 @@ def _assemble_ewm():
         parts = [EWM_XY_DOC if pair else EWM_X_DOC, EWM_PARAMS_DOC]
         if has_bias:
             parts.append(EWM_BIAS_DOC)
-        raises = ", ``x`` and ``y`` of different shapes" if pair else ""
+        raises = " Also for ``x`` and ``y`` of different shapes." if pair else ""
         g[name].__doc__ = (
             f"{summary}\n\n    Parameters\n    ----------\n    " + "\n    ".join(parts)
             + "\n    " + EWM_TAIL_DOC.format(raises=raises, method=method) + "\n    "
@@ -867,21 +870,28 @@ def _assemble_ewm():
     for stat, what in MOVE_EXP_DOCS.items():
         pair = stat in ("nancov", "nancorr")
         args = "a, b, /" if pair else "a, /"
-        g[f"move_exp_{stat}"].__doc__ = (
-            f"numbagg's ``move_exp_{stat}({args}, *, alpha, min_weight=0, axis=-1)``: "
-            f"{what}, with exponential weights, numbagg's arguments and conventions.\n\n"
-            f"    Weights ``(1 - alpha)**k`` for the value k positions back (pandas' "
-            f"``adjust=True, ignore_na=False``); NaNs are skipped{' (in a or b)' if pair else ''}"
-            f"; infinities are values, as in numbagg (a mean holding +inf is +inf, variances "
+        paragraphs = [
+            f"numbagg's ``move_exp_{stat}({args}, *, alpha, min_weight=0, axis=-1)``: {what}, "
+            f"with exponential weights, numbagg's arguments and conventions.",
+            f"Weights ``(1 - alpha)**k`` for the value k positions back (pandas' ``adjust=True, "
+            f"ignore_na=False``); NaNs are skipped{' (in a or b)' if pair else ''}; "
+            f"infinities are values, as in numbagg (a mean holding +inf is +inf, variances "
             f"NaN). ``alpha`` is a number in [0, 1], a 1-D array of one alpha per position "
-            f"along ``axis``, or an array of a's shape (broadcastable); 0 means no decay. An "
+            f"along ``axis``, or an array broadcastable to a's shape; 0 means no decay. An "
             f"output is NaN while numbagg's weight ``sum(alpha * (1 - alpha)**k)`` over the "
             f"observations is below ``min_weight``. ``axis`` is an int or a 1-tuple (``()`` "
-            f"returns the input). dtypes as numbagg: float32 stays float32 only when alpha "
-            f"is a float32 array, integers and bool become float64.\n\n"
-            f"    Same results as numbagg up to rounding on ordinary data, and accurate where "
-            f"numbagg's power sums are not (data far from 0, see :func:`ewm_var`): the kernel "
-            f"of :func:`ewm_mean` and its family. Runs on one thread per series.\n    "
+            f"returns the input). dtypes as numbagg: float32 stays float32 only when alpha is a "
+            f"float32 array; integers and bool become float64.",
+            "Same results as numbagg up to rounding on ordinary data, and accurate where "
+            "numbagg's power sums are not (data far from 0; see :func:`ewm_var`). Series "
+            "(rows) run in parallel on all usable CPUs, one series per thread.",
+        ]
+        g[f"move_exp_{stat}"].__doc__ = (
+            "\n\n".join(
+                textwrap.fill(par, 92, initial_indent="    " if k else "",
+                              subsequent_indent="    ")
+                for k, par in enumerate(paragraphs)
+            ) + "\n    "
         )
 
 
