@@ -36,6 +36,18 @@ ROLLING = (
     "rank",
 )
 MOVE = ("sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "median", "rank")
+EWM = ("mean", "var", "std", "cov", "corr")
+MOVE_EXP = ("nanmean", "nansum", "nanvar", "nanstd", "nancount", "nancov", "nancorr")
+
+
+def positional_first(fn):
+    """numbagg's move_exp_* take their arrays positionally only; the table passes keywords."""
+
+    def call(a, b=None, **kw):
+        return fn(a, **kw) if b is None else fn(a, b, **kw)
+
+    call.__name__ = fn.__name__
+    return call
 
 
 def running_stats(method):
@@ -88,6 +100,52 @@ FUNCTIONS = {
             | ({"ddof": "count0"} if s in ("var", "std") else {}),
         )
         for s in MOVE
+    },
+    **{
+        f"ewm_{s}": (
+            getattr(hotloop, f"ewm_{s}"),
+            {
+                "x": F,
+                "alpha": 0.5,
+                "adjust": True,
+                "min_periods": 2,
+                "axis": -1,
+                "out": None,
+                "n_threads": 1,
+            }
+            | ({"y": F} if s in ("cov", "corr") else {})
+            | ({"bias": False} if s in ("var", "std", "cov") else {}),
+            {
+                "x": "floats_nd",
+                "alpha": "ewm_alpha",
+                "com": "ewm_second",
+                "adjust": "flag",
+                "min_periods": "count0",
+                "axis": "axis",
+                "out": "out",
+                "n_threads": "threads",
+            }
+            | ({"y": "ewm_y"} if s in ("cov", "corr") else {})
+            | ({"bias": "flag"} if s in ("var", "std", "cov") else {}),
+        )
+        for s in EWM
+    },
+    "ewm_std(span)": (hotloop.ewm_std, {"x": F, "span": 3}, {"span": "ewm_span"}),
+    "ewm_mean(com)": (hotloop.ewm_mean, {"x": F, "com": 0.0}, {"com": "ewm_com"}),
+    "ewm_var(halflife)": (
+        hotloop.ewm_var,
+        {"x": F, "halflife": 2.5},
+        {"halflife": "ewm_halflife", "ignore_na": "flag"},
+    ),
+    **{
+        f"move_exp_{s}": (
+            positional_first(getattr(hotloop, f"move_exp_{s}")),
+            {"a": F, "alpha": 0.5, "min_weight": 0.1, "axis": -1}
+            | ({"b": F} if s in ("nancov", "nancorr") else {}),
+            {"a": "floats_nd", "alpha": "exp_alpha", "min_weight": "real", "axis": "axis"}
+            | ({"b": "exp_b"} if s in ("nancov", "nancorr") else {}),
+        )
+        for s in MOVE_EXP
     },
     "julia": (
         hotloop.julia,
@@ -345,6 +403,74 @@ BAD = {
             r"interpolation='cubic' is not supported; accepted: 'linear'",
         ),
         ("None", None, ValueError, r"interpolation=None is not supported; accepted: 'linear'"),
+    ],
+    "ewm_alpha": [
+        ("zero", 0, ValueError, r"alpha=0.0 is outside \(0, 1\]; accepted: 0 < alpha <= 1"),
+        ("1.5", 1.5, ValueError, r"alpha=1.5 is outside \(0, 1\]; accepted: 0 < alpha <= 1"),
+        ("negative", -0.5, ValueError, r"alpha=-0.5 is outside \(0, 1\]"),
+        ("nan", float("nan"), ValueError, r"alpha must be finite, got nan"),
+        ("str number", "0.5", TypeError, REAL.replace("{got}", "str")),
+        ("bool", True, TypeError, REAL.replace("{got}", "bool")),
+    ],
+    "ewm_second": [
+        (
+            "two of them",
+            3.0,
+            ValueError,
+            r"pass exactly one of com, span, halflife, alpha \(they are mutually exclusive\), "
+            r"got com=3.0, alpha=0.5",
+        ),
+    ],
+    "ewm_span": [
+        ("0.5", 0.5, ValueError, r"span=0.5 must be >= 1; accepted: span >= 1"),
+        ("negative", -3, ValueError, r"span=-3.0 must be >= 1; accepted: span >= 1"),
+        ("inf", np.inf, ValueError, r"span must be finite, got inf"),
+        ("None", None, ValueError, r"pass exactly one of com, span, halflife, alpha .*got none"),
+    ],
+    "ewm_com": [
+        ("negative", -1, ValueError, r"com=-1.0 must be >= 0; accepted: com >= 0"),
+        ("str", "1", TypeError, REAL.replace("{got}", "str")),
+    ],
+    "ewm_halflife": [
+        ("zero", 0, ValueError, r"halflife=0.0 must be > 0; accepted: halflife > 0"),
+        ("negative", -2.0, ValueError, r"halflife=-2.0 must be > 0"),
+    ],
+    "ewm_y": [
+        (
+            "shape",
+            np.ones(7),
+            ValueError,
+            r"x and y must have the same shape, got \(8,\) and \(7,\)",
+        ),
+        ("str numbers", ["1", "2"], TypeError, r"y must hold real numbers"),
+        ("complex", F.astype(complex), TypeError, r"y must be an ndarray of dtype float64"),
+    ],
+    "exp_b": [
+        ("shape", np.ones((2, 8)), ValueError, r"a and b must have the same shape, got \(8,\) and"),
+    ],
+    "exp_alpha": [
+        ("1.5", 1.5, ValueError, r"alpha=1.5 is outside \[0, 1\]; accepted: 0 <= alpha <= 1"),
+        ("negative", -0.1, ValueError, r"alpha=-0.1 is outside \[0, 1\]"),
+        (
+            "array outside",
+            np.full(8, 2.0),
+            ValueError,
+            r"alpha holds 2.0, outside \[0, 1\]; accepted: 0 <= alpha <= 1",
+        ),
+        ("nan array", np.full(8, np.nan), ValueError, r"alpha holds nan, outside \[0, 1\]"),
+        (
+            "length",
+            np.full(7, 0.5),
+            ValueError,
+            r"alpha of shape \(7,\) does not fit a of shape \(8,\); accepted: a scalar",
+        ),
+        ("nan", float("nan"), ValueError, r"alpha must be finite, got nan"),
+        ("str number", "0.5", TypeError, REAL.replace("{got}", "str")),
+    ],
+    "flag": [
+        ("int", 1, TypeError, r"{arg} must be True or False, got int: 1"),
+        ("str", "yes", TypeError, r"{arg} must be True or False, got str"),
+        ("None", None, TypeError, r"{arg} must be True or False, got NoneType"),
     ],
     "grid": [
         (

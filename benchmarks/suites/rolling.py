@@ -212,3 +212,156 @@ def cases(scale: str) -> list[Case | Accuracy]:
         *stat_rows,
         accuracy_case(2_000 if scale == "quick" else 10**6, 50),
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# Exponentially weighted statistics against numbagg, pandas and polars (ewm mean/std/var exist
+# in all three). Timings on N(0, 1) data: numbagg's power sums return garbage on 1e9 + noise,
+# which would fail the harness's agreement check; the accuracy case shows that instead.
+
+EWM_SPAN = 20
+EWM_ALPHA = 2.0 / (EWM_SPAN + 1)
+
+
+def normal(n: int) -> np.ndarray:
+    return np.random.default_rng(20261203).standard_normal(n)
+
+
+def ewm_peers(stat: str) -> list[Contender]:
+    """numbagg, pandas and polars computing pandas' ewm(span=EWM_SPAN).<stat>()."""
+    peers = []
+    try:
+        import numbagg
+
+        peers.append(
+            Contender(
+                f"numbagg {numbagg.__version__} move_exp_nan{stat}",
+                getattr(numbagg, f"move_exp_nan{stat}"),
+                {"alpha": EWM_ALPHA},
+                require={"1 thread": at_least(1.0)},
+            )
+        )
+    except ImportError:
+        pass
+
+    def pandas_ewm(x: np.ndarray) -> np.ndarray:
+        return getattr(pd.Series(x).ewm(span=EWM_SPAN), stat)().to_numpy()
+
+    peers.append(
+        Contender(f"pandas ewm(span).{stat}()", pandas_ewm, require={"1 thread": at_least(1.0)})
+    )
+    try:
+        import polars as pl
+
+        def polars_ewm(x: np.ndarray) -> np.ndarray:
+            return getattr(pl.Series(x), f"ewm_{stat}")(span=EWM_SPAN).to_numpy()
+
+        peers.append(
+            Contender(
+                f"polars {pl.__version__} ewm_{stat}(span)",
+                polars_ewm,
+                require={"1 thread": at_least(1.0)},
+            )
+        )
+    except ImportError:
+        pass
+    return peers
+
+
+def ewm_case(stat: str, n: int) -> Case:
+    fn = getattr(hotloop, f"ewm_{stat}")
+    return Case(
+        f"ewm_{stat} n={size(n)} span={EWM_SPAN}",
+        lambda: normal(n),
+        [
+            Contender(
+                f"hotloop.ewm_{stat}, 1 thread",
+                fn,
+                {"span": EWM_SPAN, "n_threads": 1},
+                key="1 thread",
+            ),
+        ],
+        ewm_peers(stat),
+    )
+
+
+def ewm_longdouble_std(x: np.ndarray) -> np.ndarray:
+    """Reference: ewm(alpha).std() (adjust=True, unbiased) from weighted power sums in long
+    double of the values shifted by their mean, by blocks (s[b+j] = f**j (f s[b-1] +
+    cumsum(f**-i v))): good to ~1e-17 on this data."""
+    f = np.longdouble(1.0 - EWM_ALPHA)
+    d = x.astype(np.longdouble)
+    d -= d.mean()
+
+    def sums(v, g):
+        out = np.empty(len(v), np.longdouble)
+        prev = np.longdouble(0)
+        for b in range(0, len(v), 2048):
+            seg = v[b : b + 2048]
+            j = np.arange(len(seg), dtype=np.longdouble)
+            out[b : b + 2048] = g**j * (g * prev + np.cumsum(seg * g**-j))
+            prev = out[b + len(seg) - 1]
+        return out
+
+    ones = np.ones(len(d), np.longdouble)
+    w = sums(ones, f)
+    m = sums(d, f) / w
+    with np.errstate(divide="ignore", invalid="ignore"):  # the first: 0 / 0, NaN as pandas
+        var = (sums(d * d, f) / w - m * m) / (1 - sums(ones, f * f) / (w * w))
+    return np.sqrt(var)
+
+
+def ewm_accuracy_case(n: int) -> Accuracy:
+    contenders = [
+        Contender("hotloop.ewm_std", hotloop.ewm_std, {"alpha": EWM_ALPHA}, require=at_most(1e-12)),
+        Contender(
+            "pandas ewm(alpha).std()",
+            lambda x: pd.Series(x).ewm(alpha=EWM_ALPHA).std().to_numpy(),
+            note="West's update, no shift",
+        ),
+    ]
+    try:
+        import numbagg
+
+        def numbagg_std(x):
+            with np.errstate(invalid="ignore"):
+                return numbagg.move_exp_nanstd(x, alpha=EWM_ALPHA)
+
+        contenders.append(Contender("numbagg move_exp_nanstd", numbagg_std, note="power sums"))
+    except ImportError:
+        pass
+    try:
+        import polars as pl
+
+        contenders.append(
+            Contender(
+                "polars ewm_std(alpha)",
+                lambda x: pl.Series(x).ewm_std(alpha=EWM_ALPHA).to_numpy(),
+            )
+        )
+    except ImportError:
+        pass
+    return Accuracy(
+        f"ewm std, x = 1e9 + N(0,1), n={size(n)}, alpha 2/21",
+        lambda: offset_normal(n),
+        Contender("np.longdouble shifted power sums", ewm_longdouble_std),
+        contenders,
+    )
+
+
+def ewm_cases(scale: str) -> list[Case | Accuracy]:
+    if scale == "default":
+        return [ewm_case("mean", 10**6), ewm_case("std", 10**6), ewm_accuracy_case(10**5)]
+    sizes = (10**4, 10**5) if scale == "quick" else (10**6, 10**7)
+    return [
+        *(ewm_case(stat, n) for n in sizes for stat in ("mean", "var", "std")),
+        ewm_accuracy_case(2_000 if scale == "quick" else 10**6),
+    ]
+
+
+# The family's cases: the windowed ones above, then the exponentially weighted ones.
+window_cases = cases
+
+
+def cases(scale: str) -> list[Case | Accuracy]:
+    return window_cases(scale) + ewm_cases(scale)

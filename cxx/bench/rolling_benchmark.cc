@@ -89,12 +89,45 @@ void register_dtype() {
   }
 }
 
+// Exponentially weighted statistics (span 20), one series of n values, one thread.
+template <class T>
+void ewm_bench(benchmark::State& state, hotloop::EwmStat stat) {
+  const std::int64_t n = state.range(0);
+  const T* x = series<T>().data();
+  std::vector<T> out(static_cast<std::size_t>(n));
+  const hotloop::EwmParams p{2.0 / 21.0, true, false, false, false, 0, 0.0};
+  for (auto _ : state) {
+    hotloop::ewm_series(x, 1, x, 1, nullptr, 0, n, stat, p, out.data(), 1);
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, 2 * sizeof(T));
+}
+
+template <class T>
+void register_ewm() {
+  const std::string dt = hotloop::bench::dtype_name<T>();
+  const struct {
+    hotloop::EwmStat stat;
+    const char* name;
+  } stats[] = {{hotloop::EwmStat::mean, "Mean"},
+               {hotloop::EwmStat::var, "Var"},
+               {hotloop::EwmStat::std, "Std"},
+               {hotloop::EwmStat::corr, "Corr"}};
+  for (const auto& s : stats) {
+    const std::string name = std::string("Ewm") + s.name + "Span20" + dt;
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), ewm_bench<T>, s.stat);
+    for (std::int64_t n : kRollingSizes) b->Arg(n);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   register_dtype<double>();
   register_dtype<float>();
   register_order<double>();
+  register_ewm<double>();
+  register_ewm<float>();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("hotloop_simd_level", hotloop::simd_level());

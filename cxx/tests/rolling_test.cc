@@ -567,3 +567,181 @@ TEST(RollingOrder, MatchesSortedTwinAndThreadCounts) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exponentially weighted statistics against a twin that keeps every observation's weight in
+// long double and computes each output by a two-pass over them (pandas' conventions).
+
+namespace {
+
+using hotloop::EwmParams;
+using hotloop::EwmStat;
+
+struct EwmRef {
+  double mean = kNaN, var = kNaN;  // var: biased or not as asked
+};
+
+std::vector<EwmRef> ewm_twin(const std::vector<double>& x, const EwmParams& p) {
+  const long double f = static_cast<long double>(1.0 - p.alpha);
+  const long double nw = p.adjust ? 1.0L : static_cast<long double>(p.alpha);
+  std::vector<long double> w, v;
+  std::vector<EwmRef> out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const bool obs = std::isfinite(x[i]);
+    if (!w.empty() && (obs || !p.ignore_na)) {
+      for (auto& wk : w) wk *= f;
+    }
+    if (obs) {
+      w.push_back(w.empty() ? 1.0L : nw);
+      v.push_back(x[i]);
+      if (!p.adjust) {  // pandas' adjust=false: y = (f^k y' + alpha x) / (f^k + alpha)
+        long double t = 0;
+        for (long double wk : w) t += wk;
+        for (auto& wk : w) wk /= t;
+      }
+    }
+    if (static_cast<std::ptrdiff_t>(w.size()) < std::max<std::ptrdiff_t>(p.min_periods, 1))
+      continue;
+    // U = 1 - sum(w^2) / W^2 as 2 sum_{j<k} w_j w_k / W^2: no cancellation (after a long gap
+    // the old weights are tiny and 1 - sum(w^2) / W^2 would lose most digits).
+    long double W = 0, S = 0, U2 = 0, C = 0;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      U2 += 2 * w[k] * W;
+      W += w[k];
+      S += w[k] * (v[k] - v[0]);
+    }
+    if (W == 0) {  // every weight decayed to 0 (alpha = 1 and a NaN): pandas keeps the last
+      out[i] = out[i - 1];
+      continue;
+    }
+    const long double m = S / W;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      const long double d = (v[k] - v[0]) - m;
+      C += w[k] * d * d;
+    }
+    out[i].mean = static_cast<double>(v[0] + m);
+    long double var = C / W;
+    if (!p.bias) {
+      const long double u = U2 / (W * W);
+      var = u > 0 ? var / u : static_cast<long double>(kNaN);
+    }
+    out[i].var = static_cast<double>(var);
+  }
+  return out;
+}
+
+EwmParams pandas_params(double alpha, bool adjust, bool ignore_na, bool bias,
+                        std::ptrdiff_t min_periods) {
+  return EwmParams{alpha, adjust, ignore_na, bias, false, min_periods, 0.0};
+}
+
+template <class T>
+std::vector<T> ewm_run(const std::vector<T>& x, EwmStat stat, const EwmParams& p,
+                       std::ptrdiff_t stride = 1) {
+  const Strided<T> xs(x, stride, static_cast<T>(kNaN));
+  std::vector<T> out(x.size());
+  hotloop::ewm_series(xs.base(), xs.stride(), static_cast<const T*>(nullptr), 0, nullptr, 0,
+                      static_cast<std::ptrdiff_t>(x.size()), stat, p, out.data(), 1);
+  return out;
+}
+
+void expect_close(double got, double ref, double rel, const std::string& what) {
+  if (std::isnan(ref)) {
+    EXPECT_TRUE(std::isnan(got)) << what << " got " << got;
+  } else {
+    EXPECT_LE(std::fabs(got - ref), rel * std::fabs(ref))
+        << what << " got " << got << " ref " << ref;
+  }
+}
+
+}  // namespace
+
+TEST(Ewm, MatchesLongDoubleTwinWithNaNs) {
+  std::vector<double> x = normal<double>(900, 21, 3.0);
+  std::mt19937_64 rng(5);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (rng() % 9 == 0 || (i >= 300 && i < 340)) x[i] = kNaN;
+  }
+  x[7] = kInf;  // dropped like a NaN (pandas)
+  for (double alpha : {1.0, 0.5, 0.1, 0.01}) {
+    for (bool adjust : {true, false}) {
+      for (bool ignore_na : {false, true}) {
+        for (bool bias : {false, true}) {
+          const EwmParams p = pandas_params(alpha, adjust, ignore_na, bias, 3);
+          const auto ref = ewm_twin(x, p);
+          const auto mean = ewm_run(x, EwmStat::mean, p);
+          const auto var = ewm_run(x, EwmStat::var, p);
+          const auto sd = ewm_run(x, EwmStat::std, p, -3);
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            std::ostringstream what;
+            what << "alpha " << alpha << " adjust " << adjust << " ignore_na " << ignore_na
+                 << " bias " << bias << " i " << i;
+            expect_close(mean[i], ref[i].mean, 1e-14, what.str() + " mean");
+            expect_close(var[i], ref[i].var, 1e-12, what.str() + " var");
+            expect_close(sd[i], std::sqrt(ref[i].var), 1e-12, what.str() + " std");
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Ewm, OffsetDataWithin1e12AndFloat32) {
+  const std::vector<double> x = normal<double>(3000, 8, 1e9);
+  for (double alpha : {0.5, 0.05, 0.005}) {
+    const EwmParams p = pandas_params(alpha, true, false, false, 0);
+    const auto ref = ewm_twin(x, p);
+    const auto var = ewm_run(x, EwmStat::var, p);
+    for (std::size_t i = 1; i < x.size(); ++i) {
+      expect_close(var[i], ref[i].var, 1e-12, "var at " + std::to_string(i));
+    }
+  }
+  const std::vector<float> xf = normal<float>(2000, 9, 10.0);
+  const std::vector<double> xd(xf.begin(), xf.end());
+  const EwmParams p = pandas_params(0.1, true, false, false, 0);
+  const auto got = ewm_run(xf, EwmStat::std, p);
+  const auto ref = ewm_run(xd, EwmStat::std, p);
+  for (std::size_t i = 1; i < xf.size(); ++i) expect_close(got[i], ref[i], kUf, "float32");
+}
+
+TEST(Ewm, RowsAreBitIdenticalForAnyThreadCount) {
+  const std::ptrdiff_t rows = 7, n = 5000;
+  std::vector<double> x = normal<double>(rows * n, 4), y = normal<double>(rows * n, 6);
+  for (std::size_t i = 0; i < x.size(); i += 13) x[i] = kNaN;
+  std::vector<std::ptrdiff_t> off(rows);
+  for (std::ptrdiff_t r = 0; r < rows; ++r) off[r] = r * n;
+  const hotloop::RollingRows rr{rows, n, off.data(), 1, off.data(), 1};
+  const hotloop::EwmOperands more{off.data(), 1, nullptr, 0};
+  for (EwmStat stat : {EwmStat::mean, EwmStat::std, EwmStat::cov, EwmStat::corr}) {
+    std::vector<double> one(x.size()), two(x.size());
+    const EwmParams p = pandas_params(0.05, true, false, false, 0);
+    hotloop::ewm_rows(x.data(), y.data(), nullptr, one.data(), rr, more, stat, p, 1);
+    hotloop::ewm_rows(x.data(), y.data(), nullptr, two.data(), rr, more, stat, p, 2);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(double)));
+    // each row as one series
+    std::vector<double> single(n);
+    hotloop::ewm_series(x.data() + 3 * n, 1, y.data() + 3 * n, 1, nullptr, 0, n, stat, p,
+                        single.data(), 1);
+    EXPECT_EQ(0, std::memcmp(single.data(), one.data() + 3 * n, n * sizeof(double)));
+  }
+}
+
+TEST(Ewm, ConstantSeriesAndAlphaOne) {
+  std::vector<double> x(500, 1e9 + 0.1);
+  x[0] = kNaN;
+  const EwmParams p = pandas_params(0.1, true, false, true, 0);
+  const auto mean = ewm_run(x, EwmStat::mean, p);
+  const auto var = ewm_run(x, EwmStat::var, p);
+  for (std::size_t i = 1; i < x.size(); ++i) {
+    EXPECT_EQ(mean[i], 1e9 + 0.1);
+    EXPECT_EQ(var[i], 0.0);
+  }
+  const std::vector<double> y = {1.0, 5.0, kNaN, 2.0};
+  const EwmParams one = pandas_params(1.0, false, false, false, 0);
+  const auto m1 = ewm_run(y, EwmStat::mean, one);
+  const auto v1 = ewm_run(y, EwmStat::var, one);
+  EXPECT_EQ(m1[1], 5.0);
+  EXPECT_EQ(m1[2], 5.0);
+  EXPECT_EQ(m1[3], 2.0);
+  for (double v : v1) EXPECT_TRUE(std::isnan(v));
+}

@@ -188,3 +188,92 @@ int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff
                        RollingInterpolation interpolation, int n_threads) noexcept;
 
 }  // namespace hotloop
+
+namespace hotloop {
+
+// ---------------------------------------------------------------------------------------------
+// Exponentially weighted statistics (rolling_ewm.cpp): pandas' DataFrame.ewm and numbagg's
+// move_exp_nan* over one kernel.
+//
+// Weights. With f = 1 - alpha (rounded to double, as pandas and numbagg compute it) a value
+// observed k steps before output i weighs f^k (adjust=true). adjust=false is pandas' recursion
+// y = (f^k y' + alpha x) / (f^k + alpha), k the steps since the previous observation (1 without
+// NaNs: y = f y' + alpha x), y0 = x0; there alpha is taken as 1 - f (they differ by at most
+// 2^-54, the rounding of f) so that the weights' limit is exact. Steps are every position
+// (ignore_na=false: a NaN decays the earlier weights too) or only the observations
+// (ignore_na=true). mean = sum(w x) / W, with W = sum(w); the biased variance is
+// c = sum(w (x - mean)^2) / W; the unbiased one is c / (1 - sum(w^2) / W^2), NaN where that
+// denominator is 0 (a single observation, alpha = 1); cov likewise with (x - mean_x)(y - mean_y),
+// corr = cov / sqrt(var_x var_y) clamped to [-1, 1]. std = sqrt(var). An observation is a
+// position whose x (and y, for cov and corr) is finite; pandas drops infinities like NaNs.
+//
+// Conventions. pandas (numbagg = false): an output is NaN until max(min_periods, 1) observations
+// have been seen, and NaN before the first one. numbagg (numbagg = true; adjust=true,
+// ignore_na=false): an output is NaN while numbagg's weight sum(alpha f^k) over the observations
+// is below min_weight; infinities are values (a mean holding +inf is +inf, NaN with both signs;
+// variances NaN); sum = sum(w x) (NaN before the first observation) and count = W.
+//
+// Algorithm (why it is accurate). The state is normalised, West's weighted update (West 1979,
+// as pandas' ewmcov): with r = new weight / W the new value's share, mean += r (x - mean) and
+// c = (1 - r) (c + r q^2) with q the deviation from the previous mean, so no sum of squares
+// ever cancels. Values are shifted by K, the first observation (re-centred exactly, by a
+// TwoSum, when the mean drifts more than four standard deviations from it), so x - K is exact
+// at any offset (1e9 + N(0, 1) loses nothing) and a constant series gives exactly 0. For a
+// constant alpha, W is held as its deficit G = 1 - W / W_inf (G -> f G per observation; in
+// double-double in the scalar steps, in double, with G <= 1/2, in vectorised groups) and the
+// bias denominator as its distance to its limit, so neither stagnates a
+// few ulps short of its limit as a plain recurrence does (error ~ eps / alpha): both reach their
+// limit exactly, after which the weights are exactly r = 1 - f and f. Measured on 1e9 + N(0, 1)
+// against a long-double recurrence: std within 5e-16 (alpha = 0.5) to 1.4e-14 (alpha = 1e-4).
+// Per-position alphas (numbagg) use plain recurrences, as numbagg does (O(eps / alpha)).
+// Limits: values are not rescaled (squared deviations under 1e-308 underflow, over 1.8e308
+// overflow); a run of NaNs that decays the old weights below the smallest double restarts the
+// series (pandas too).
+// Outputs are computed eight at a time by composing each value's affine update in registers
+// (Hillis & Steele): in the steady state (weights at their limit, finite values) with constant
+// coefficients, one carried multiply-add per eight outputs per statistic; before it and across
+// NaNs (ignore_na=false) with per-value shares. Groups outside the bounds of either (shares
+// above 1/4, numbagg's infinities, the first few values) run the scalar recurrences.
+//
+// Parallelism: rows (series) in parallel; one series is one task on one thread, since every
+// output depends on all earlier values. Results never depend on the thread count.
+
+enum class EwmStat : int { mean = 0, var = 1, std = 2, cov = 3, corr = 4, sum = 5, count = 6 };
+
+struct EwmParams {
+  double alpha;                // in [0, 1] (0 and per-position alphas: numbagg only)
+  bool adjust;                 // pandas' adjust
+  bool ignore_na;              // pandas' ignore_na
+  bool bias;                   // var, std, cov: biased (true) or unbiased
+  bool numbagg;                // numbagg's conventions (see above)
+  std::ptrdiff_t min_periods;  // pandas: >= 0
+  double min_weight;           // numbagg
+};
+
+// The second operand and per-position alphas of rows laid out as RollingRows: row r's y is at
+// y[y_offsets[r] + i * y_stride], its alpha at alphas[alpha_offsets[r] + i * alpha_stride].
+struct EwmOperands {
+  const std::ptrdiff_t* y_offsets;  // read; cov and corr only
+  std::ptrdiff_t y_stride;
+  const std::ptrdiff_t* alpha_offsets;  // read; only when per-position alphas are given
+  std::ptrdiff_t alpha_stride;
+};
+
+// One series of n values (T float or double; defined in rolling_ewm.cpp for those two).
+//   x: read, element i at x[i * x_stride]; y: read likewise (cov, corr; else may be null);
+//   alphas: read, null for the constant p.alpha, else alpha of step i at alphas[i * alpha_stride];
+//   out: written, output i at out[i * out_stride]; must not overlap x, y or alphas.
+// Preconditions (checked by the caller): alphas in [0, 1], p.alpha in [0, 1], min_periods >= 0;
+// per-position alphas and alpha = 0 only with p.numbagg. Never throws, never allocates.
+template <class T>
+void ewm_series(const T* x, std::ptrdiff_t x_stride, const T* y, std::ptrdiff_t y_stride,
+                const double* alphas, std::ptrdiff_t alpha_stride, std::ptrdiff_t n, EwmStat stat,
+                const EwmParams& p, T* out, std::ptrdiff_t out_stride) noexcept;
+
+// Every row of `rows` (x and out as in RollingRows, y and alphas as in `more`), rows spread over
+// up to n_threads threads with hotloop::parallel_for. Bit-identical output for any thread count.
+template <class T>
+void ewm_rows(const T* x, const T* y, const double* alphas, T* out, const RollingRows& rows,
+              const EwmOperands& more, EwmStat stat, const EwmParams& p, int n_threads) noexcept;
+
+}  // namespace hotloop

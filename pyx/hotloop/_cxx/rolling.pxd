@@ -49,3 +49,33 @@ cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
                               Py_ssize_t window, Py_ssize_t min_periods, RollingOrder kind,
                               double q, RollingInterpolation interpolation,
                               int n_threads) noexcept
+
+# Exponentially weighted statistics (rolling_ewm.cpp).
+cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
+    enum class EwmStat(int):
+        mean
+        var
+        std
+        cov
+        corr
+        sum
+        count
+
+    struct EwmParams:
+        double alpha
+        bint adjust
+        bint ignore_na
+        bint bias
+        bint numbagg
+        Py_ssize_t min_periods
+        double min_weight
+
+    struct EwmOperands:
+        const Py_ssize_t* y_offsets
+        Py_ssize_t y_stride
+        const Py_ssize_t* alpha_offsets
+        Py_ssize_t alpha_stride
+
+    void ewm_rows[T](const T* x, const T* y, const double* alphas, T* out,
+                     const RollingRows& rows, const EwmOperands& more, EwmStat stat,
+                     const EwmParams& p, int n_threads) noexcept
