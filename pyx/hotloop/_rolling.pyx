@@ -602,13 +602,16 @@ cdef str Y_DOC = """y : array_like of float64, float32, integers or bool
         float64). Pairs where ``x`` or ``y`` is NaN are skipped, as pandas aligns two series."""
 cdef str SHAPE_NOTES = """A window holding an infinity gives NaN{inf}.
 
-    Accuracy: {accuracy} This holds whatever the offset of the data (on
-    ``1e9 + N(0, 1)`` pandas and polars lose 6 to 9 of their 16 digits), the outliers that
-    passed through the window, or the length of the series, over the whole range of doubles
-    (each window is scaled by a power of two). Windows of equal values are recognised exactly:
-    {equal} The kernel keeps shifted sums of powers up to the 4th with a rigorous bound of
-    their rounding error, and recomputes a window exactly (shifted, compensated two-pass) when
-    the bound could exceed 2**-38. float32 input is accumulated in double and rounded once."""
+    Accuracy: {accuracy} This holds whatever the offset of the data, the drift of a random
+    walk, the outliers that passed through the window or the length of the series, over the
+    whole range of doubles (each window is scaled by a power of two). Windows of equal values
+    are recognised exactly: {equal} The kernel keeps shifted sums of powers up to the 4th with
+    a rigorous bound of their rounding error, and recomputes a window exactly (shifted,
+    compensated two-pass) when the bound could exceed 2**-38. float32 input is accumulated in
+    double and rounded once. For comparison (benchmarks/suites/rolling.py), pandas 3.1 loses
+    up to 11 of 16 digits (``sem`` of ``1e9 + N(0, 1)``: 6e-5 relative error; ``corr`` of
+    lognormal data: 3e-6; ``kurt`` of a random walk: 4e-8), polars 2.1 keeps 6 digits of
+    ``skew`` and ``kurt`` at ``1e9 + N(0, 1)`` and none of ``cov`` and ``corr`` there."""
 cdef dict SHAPE_DOCS = {
     "rolling_skew": (
         "Moving-window skewness: pandas' ``rolling().skew()``, the adjusted Fisher-Pearson "
