@@ -171,39 +171,68 @@ struct PairCount {
   }
 };
 
+// Upper bounds of sum |dx| <= sqrt(n Sxx), sum |dy| <= sqrt(n Syy) and sum |dx dy| <=
+// sqrt(Sxx Syy): exact square roots on the scalar path; in a tile, sqrt(p q) <= (p l + q / l) / 2
+// with l fixed from the tile's first window (as rolling_shape.cpp's AbsBounds).
+struct PairBounds {
+  double h = 0.0, lx = 1.0, ilx = 1.0, ly = 1.0, ily = 1.0, lxy = 1.0, ilxy = 1.0;
+
+  PairBounds() = default;
+  PairBounds(const PairCount& k, double Sxx, double Syy) noexcept {
+    h = 0.5 * std::sqrt(k.c);
+    if (Sxx > 0.0) {
+      lx = std::sqrt(Sxx);
+      ilx = 1.0 / lx;
+    }
+    if (Syy > 0.0) {
+      ly = std::sqrt(Syy);
+      ily = 1.0 / ly;
+    }
+    if (Sxx > 0.0 && Syy > 0.0) {
+      lxy = ly * ilx;  // sqrt(Syy / Sxx)
+      ilxy = 1.0 / lxy;
+    }
+  }
+};
+
 // The statistic S of a window of k.c complete finite pairs (more than ddof for cov, at least 2
 // for corr) from its sums, to r (at scale 1); returns whether the error test passes. The bounds
-// take the form of shape_value's (rolling_shape.cpp): Dx = Ex + u sqrt(n Sxx) bounds the error of
-// Sx (rounding of dx: u |dx| each, sum |dx| <= sqrt(n Sxx)), Exx + 3u Sxx that of Sxx, Exy + 3u
-// sqrt(Sxx Syy) that of Sxy; each central sum's error is then sum |dM/dS| D plus its own rounding.
-// TILE: for the vectorised tiles, without the clamps and the select after a division (see
-// rolling_shape.cpp's shape_value: an output that passes the test has Mxx, Myy >= 0, and Cxy == 0
-// when one of them is 0, so 0 / 0 gives corr's NaN).
+// take the form of shape_value's (rolling_shape.cpp): Dx = Ex + u sum |dx| bounds the error of Sx,
+// Exx + 3u Sxx that of Sxx, Exy + 3u sum |dx dy| that of Sxy; each central sum's error is then
+// sum |dM/dS| D, the second-order terms and its own rounding. error(Cxy) <= tol sqrt(Mxx Myy) is
+// tested squared. TILE: for the vectorised tiles, without the clamps and the select after a
+// division (see rolling_shape.cpp's shape_value: an output that passes the test has Mxx, Myy >= 0,
+// and Cxy == 0 when one of them is 0, so 0 / 0 gives corr's NaN), and with the bounds of `b`.
 template <RollingPair S, bool TILE>
 HOTLOOP_INLINE bool pair_value(double Sx, double Sy, double Sxx, double Syy, double Sxy, double Ex,
                                double Ey, double Exx, double Eyy, double Exy, const PairCount& k,
-                               double& r) noexcept {
+                               const PairBounds& b, double& r) noexcept {
   const double ax = Sx * k.inv_c, ay = Sy * k.inv_c;
   const double Mxx = Sxx - ax * Sx, Myy = Syy - ay * Sy, C = Sxy - ax * Sy;
-  const double Dx = Ex + kU * std::sqrt(k.c * Sxx), Dy = Ey + kU * std::sqrt(k.c * Syy);
-  const double errxx =
-      Exx + 3.0 * kU * Sxx + 2.0 * std::fabs(ax) * Dx + 2.0 * kU * std::fabs(ax * Sx);
-  const double erryy =
-      Eyy + 3.0 * kU * Syy + 2.0 * std::fabs(ay) * Dy + 2.0 * kU * std::fabs(ay * Sy);
-  const double errc = Exy + 3.0 * kU * std::sqrt(Sxx * Syy) + std::fabs(ax) * Dy +
-                      std::fabs(ay) * Dx + 2.0 * kU * (std::fabs(Sxy) + std::fabs(ax * Sy));
+  const double Ax = TILE ? b.h * (Sxx * b.ilx + b.lx) : std::sqrt(k.c * Sxx);
+  const double Ay = TILE ? b.h * (Syy * b.ily + b.ly) : std::sqrt(k.c * Syy);
+  const double Axy = TILE ? 0.5 * (Sxx * b.lxy + Syy * b.ilxy) : std::sqrt(Sxx * Syy);
+  const double Dx = Ex + kU * Ax, Dy = Ey + kU * Ay;
+  // First-order terms, then the second-order ones (Dx^2 / n, Dx Dy / n).
+  const double errxx = Exx + 3.0 * kU * Sxx + (2.0 * std::fabs(ax) + Dx * k.inv_c) * Dx +
+                       2.0 * kU * std::fabs(ax * Sx);
+  const double erryy = Eyy + 3.0 * kU * Syy + (2.0 * std::fabs(ay) + Dy * k.inv_c) * Dy +
+                       2.0 * kU * std::fabs(ay * Sy);
+  const double errc = Exy + 3.0 * kU * Axy + std::fabs(ax) * Dy + std::fabs(ay) * Dx +
+                      Dx * Dy * k.inv_c + 2.0 * kU * (std::fabs(Sxy) + std::fabs(ax * Sy));
   // NaN sums fail the test (the caller then recomputes), so plain clamps are enough.
   const double mxx = TILE ? Mxx : (Mxx > 0.0 ? Mxx : 0.0);
   const double myy = TILE ? Myy : (Myy > 0.0 ? Myy : 0.0);
-  const double g = std::sqrt(mxx * myy);
+  const double gg = mxx * myy;
   const bool ok = in_range(Sx, Sxx) & in_range(Sy, Syy) & (errxx <= kTol * Mxx) &
-                  (erryy <= kTol * Myy) & (errc <= kTol * g);
+                  (erryy <= kTol * Myy) & (errc * errc <= (kTol * kTol) * gg);
   if constexpr (S == RollingPair::cov) {
     r = C * k.inv_dof;
   } else {
     // g == 0 when a series is constant over the window: NaN, as pandas.
     // The tiles clamp after rounding to T (a conversion before a select of constants would be
     // moved into a branch, see above).
+    const double g = std::sqrt(gg);
     const double q = C / g;
     r = TILE ? q : (g > 0.0 ? clamp1(q) : kNaN);
   }
@@ -220,8 +249,8 @@ HOTLOOP_INLINE bool evaluate(const PairWindow& w, std::ptrdiff_t min_periods, st
     return true;
   }
   if (k.c != static_cast<double>(w.cnt)) k = PairCount(w.cnt, ddof);
-  const bool ok =
-      pair_value<S, false>(w.Sx, w.Sy, w.Sxx, w.Syy, w.Sxy, w.Ex, w.Ey, w.Exx, w.Eyy, w.Exy, k, r);
+  const bool ok = pair_value<S, false>(w.Sx, w.Sy, w.Sxx, w.Syy, w.Sxy, w.Ex, w.Ey, w.Exx, w.Eyy,
+                                       w.Exy, k, PairBounds(), r);
   if (S == RollingPair::cov && (w.X.e != 0 || w.Y.e != 0)) r = std::ldexp(r, -(w.X.e + w.Y.e));
   return ok;
 }
@@ -263,44 +292,35 @@ HOTLOOP_INLINE std::ptrdiff_t pair_tile(PairWindow& w, const T* x, std::ptrdiff_
   }
   if (nonfinite != 0.0) return -1;
   double Sx = w.Sx, Sy = w.Sy, Sxx = w.Sxx, Syy = w.Syy, Sxy = w.Sxy;
-  double t1 = 0.0, t2 = 0.0, t3 = 0.0, t4 = 0.0, t5 = 0.0;
-  for (std::ptrdiff_t j = 0; j < m; ++j) {
-    Sx += ax[j];
-    ax[j] = Sx;
-    t1 += std::fabs(Sx);
-    Sy += ay[j];
-    ay[j] = Sy;
-    t2 += std::fabs(Sy);
-    Sxx += axx[j];
-    axx[j] = Sxx;
-    t3 += std::fabs(Sxx);
-    Syy += ayy[j];
-    ayy[j] = Syy;
-    t4 += std::fabs(Syy);
-    Sxy += axy[j];
-    axy[j] = Sxy;
-    t5 += std::fabs(Sxy);
-  }
+  const double t1 = rolling_shifted::prefix_sums(ax, m, Sx);
+  const double t2 = rolling_shifted::prefix_sums(ay, m, Sy);
+  const double t3 = rolling_shifted::prefix_sums(axx, m, Sxx);
+  const double t4 = rolling_shifted::prefix_sums(ayy, m, Syy);
+  const double t5 = rolling_shifted::prefix_sums(axy, m, Sxy);
   const double slack = 1.0 + 1e-6;  // the bound's own rounding
-  const double Ex = w.Ex + kU * (b1 + t1) * slack, Ey = w.Ey + kU * (b2 + t2) * slack;
-  const double Exx = w.Exx + kU * (b3 + t3) * slack, Eyy = w.Eyy + kU * (b4 + t4) * slack;
-  const double Exy = w.Exy + kU * (b5 + t5) * slack;
-  long long fails = 0;
+  const double Ex = w.Ex + kU * (7.0 * b1 + 2.0 * t1) * slack;
+  const double Ey = w.Ey + kU * (7.0 * b2 + 2.0 * t2) * slack;
+  const double Exx = w.Exx + kU * (7.0 * b3 + 2.0 * t3) * slack;
+  const double Eyy = w.Eyy + kU * (7.0 * b4 + 2.0 * t4) * slack;
+  const double Exy = w.Exy + kU * (7.0 * b5 + 2.0 * t5) * slack;
+  const PairBounds b(k, w.Sxx, w.Syy);
+  // Failures counted and flagged per output as doubles (see rolling_shape.cpp's shape_tile).
+  double fails = 0.0, bad[kTile];
+#pragma omp simd reduction(+ : fails)
   for (std::ptrdiff_t j = 0; j < m; ++j) {
     double r;
-    fails += pair_value<S, true>(ax[j], ay[j], axx[j], ayy[j], axy[j], Ex, Ey, Exx, Eyy, Exy, k, r)
-                 ? 0
-                 : 1;
+    bad[j] =
+        pair_value<S, true>(ax[j], ay[j], axx[j], ayy[j], axy[j], Ex, Ey, Exx, Eyy, Exy, k, b, r)
+            ? 0.0
+            : 1.0;
+    fails += bad[j];
     const T v = static_cast<T>(r);
     out[(i0 + j) * os] = S == RollingPair::corr ? clamp1(v) : v;
   }
-  if (fails != 0) {  // rare: find the first failure again, one output at a time
-    for (std::ptrdiff_t j = 0;; ++j) {
-      double r;
-      if (!pair_value<S, true>(ax[j], ay[j], axx[j], ayy[j], axy[j], Ex, Ey, Exx, Eyy, Exy, k, r)) {
-        return j;
-      }
-    }
+  if (fails != 0.0) {
+    std::ptrdiff_t j = 0;
+    while (bad[j] == 0.0) ++j;
+    return j;
   }
   w.Sx = Sx;
   w.Sy = Sy;

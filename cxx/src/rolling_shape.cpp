@@ -158,27 +158,54 @@ struct Count {
   }
 };
 
+// Upper bounds of sum |d| <= sqrt(n S2) and sum |d|^3 <= sqrt(S2 S4) (Cauchy-Schwarz), for the
+// error bounds: exact square roots on the scalar path; in a tile, the arithmetic-geometric mean
+// inequality sqrt(p q) <= (p l + q / l) / 2, true for any l > 0, with l fixed for the tile from
+// its first window (tight while the sums stay near it), so that outputs need no square root.
+struct AbsBounds {
+  double h1 = 0.0, l1 = 1.0, il1 = 1.0;  // sum |d| <= h1 (S2 il1 + l1), h1 = sqrt(n) / 2
+  double l3 = 1.0, il3 = 1.0;            // sum |d|^3 <= (S2 l3 + S4 il3) / 2
+
+  AbsBounds() = default;
+  AbsBounds(const Count& k, double S2, double S4) noexcept {
+    h1 = 0.5 * k.sqrt_c;
+    if (S2 > 0.0) {
+      l1 = std::sqrt(S2);
+      il1 = 1.0 / l1;
+      if (S4 > 0.0) {
+        l3 = std::sqrt(S4 / S2);
+        il3 = 1.0 / l3;
+      }
+    }
+  }
+};
+
 // The statistic S of a window of k.c finite values (at least 3 for skew, 4 for kurt, more than
 // ddof for sem) from its sums, to r; returns whether the error test passes.
 // TILE: for the vectorised tiles, with no clamp of M2 at 0 and no select after a division or a
 // square root (GCC would move those into a branch, since they may trap, and the loop would not
 // vectorise). They are not needed there: an output that passes the test has M2 >= 0, and one with
-// M2 == 0 has every sum 0, so 0 / 0 gives its NaN; an output that fails is computed again.
+// M2 == 0 has every sum 0, so 0 / 0 gives its NaN; an output that fails is computed again. The
+// tiles also bound sum |d| and sum |d|^3 through `b` (AbsBounds).
 //
 // The bounds (first order in u, with slack for the rest): |error of Sk| <= Dk, where
-//   D1 = E1 + u sqrt(n S2)   (rounding of d: u |d| each, and sum |d| <= sqrt(n S2)),
-//   D2 = E2 + 3u S2,  D3 = E3 + 5u sqrt(S2 S4),  D4 = E4 + 7u S4
-// (d rounds once, d^k k - 1 more times: (2k - 1) u |d|^k, and sum |d|^3 <= sqrt(S2 S4)); then
-// each moment's error is sum |dM/dSk| Dk plus the rounding of its own formula.
+//   D1 = E1 + u sum |d|  (rounding of d: u |d| each),
+//   D2 = E2 + 3u S2,  D3 = E3 + 5u sum |d|^3,  D4 = E4 + 7u S4
+// (d rounds once, d^k k - 1 more times: (2k - 1) u |d|^k); then each moment's error is
+// sum |dM/dSk| Dk, the second and higher order terms (in D1 D / n), and the rounding of its own
+// formula.
 template <RollingShape S, bool TILE>
 HOTLOOP_INLINE bool shape_value(double S1, double S2, double S3, double S4, double E1, double E2,
-                                double E3, double E4, const Count& k, double& r) noexcept {
+                                double E3, double E4, const Count& k, const AbsBounds& b,
+                                double& r) noexcept {
   const double a = S1 * k.inv_c;
   const double aa = std::fabs(a);
   const double M2 = S2 - a * S1;
-  const double D1 = E1 + kU * std::sqrt(k.c * S2);
+  const double A1 = TILE ? b.h1 * (S2 * b.il1 + b.l1) : std::sqrt(k.c * S2);
+  const double D1 = E1 + kU * A1;
   const double D2 = E2 + 3.0 * kU * S2;
-  const double err2 = D2 + 2.0 * aa * D1 + 2.0 * kU * std::fabs(a * S1);
+  const double q1 = D1 * k.inv_c;  // second-order terms carry D1^2 / n
+  const double err2 = D2 + 2.0 * aa * D1 + q1 * D1 + 2.0 * kU * std::fabs(a * S1);
   const bool ok2 = in_range(S1, S2) & (err2 <= kTol * M2);
   // A NaN M2 fails the test above (the caller then recomputes), so a plain clamp is enough.
   const double m2 = TILE ? M2 : (M2 > 0.0 ? M2 : 0.0);
@@ -186,10 +213,14 @@ HOTLOOP_INLINE bool shape_value(double S1, double S2, double S3, double S4, doub
     r = std::sqrt(m2 * k.sem);
     return ok2;
   } else {
-    const double D3 = E3 + 5.0 * kU * std::sqrt(S2 * S4);
+    const double A3 = TILE ? 0.5 * (S2 * b.l3 + S4 * b.il3) : std::sqrt(S2 * S4);
+    const double D3 = E3 + 5.0 * kU * A3;
     if constexpr (S == RollingShape::skew) {
       const double M3 = S3 - a * (3.0 * S2 - 2.0 * a * S1);
-      const double err3 = D3 + 3.0 * aa * D2 + (3.0 * S2 * k.inv_c + 6.0 * a * a) * D1 +
+      // dM3/dS1 evaluated, not bounded term by term: its terms cancel (it is -3 M2 / n + 3 a^2).
+      const double g1 = 6.0 * a * a - 3.0 * S2 * k.inv_c;
+      const double err3 = D3 + 3.0 * aa * D2 + std::fabs(g1) * D1 +
+                          (6.0 * aa * D1 + 3.0 * D2 + 2.0 * q1 * D1) * q1 +
                           4.0 * kU * (std::fabs(S3) + 3.0 * aa * S2 + 2.0 * a * a * std::fabs(S1));
       const double rt = std::sqrt(m2);
       // error(M3) <= tol max(|M3|, M2^1.5 / sqrt(n)): absolute error of skew <= ~2.5 tol
@@ -200,9 +231,13 @@ HOTLOOP_INLINE bool shape_value(double S1, double S2, double S3, double S4, doub
       return ok2 & ok3;
     } else {
       const double M4 = S4 - a * (4.0 * S3 - a * (6.0 * S2 - 3.0 * a * S1));
+      // dM4/dS1 evaluated (it is -4 M3 / n - 4 a^3), then second and higher orders in D1.
+      const double g1 = (12.0 * a * S2 - 4.0 * S3) * k.inv_c - 12.0 * a * a * a;
       const double err4 =
-          E4 + 7.0 * kU * S4 + 4.0 * aa * D3 + 6.0 * a * a * D2 +
-          (4.0 * std::fabs(S3) * k.inv_c + 12.0 * aa * S2 * k.inv_c + 12.0 * aa * a * a) * D1 +
+          E4 + 7.0 * kU * S4 + 4.0 * aa * D3 + 6.0 * a * a * D2 + std::fabs(g1) * D1 +
+          (std::fabs(6.0 * S2 * k.inv_c - 18.0 * a * a) * D1 + 12.0 * aa * D2 + 4.0 * D3 +
+           (12.0 * aa + 3.0 * q1) * q1 * D1) *
+              q1 +
           5.0 * kU *
               (S4 + 4.0 * std::fabs(a * S3) + 6.0 * a * a * S2 + 3.0 * a * a * std::fabs(a * S1));
       const double g = k.kurt_a * (M4 / (m2 * m2)) - k.kurt_b;
@@ -227,12 +262,14 @@ HOTLOOP_INLINE bool evaluate(const ShapeWindow<P>& w, std::ptrdiff_t min_periods
     return true;
   }
   if (k.c != static_cast<double>(w.cnt)) k = Count(w.cnt, ddof);
-  const bool ok = shape_value<S, false>(w.S1, w.S2, w.S3, w.S4, w.E1, w.E2, w.E3, w.E4, k, r);
+  const bool ok =
+      shape_value<S, false>(w.S1, w.S2, w.S3, w.S4, w.E1, w.E2, w.E3, w.E4, k, AbsBounds(), r);
   if (S == RollingShape::sem && w.e != 0) r = std::ldexp(r, -w.e);
   return ok;
 }
 
 constexpr std::ptrdiff_t kTile = 128;
+constexpr std::ptrdiff_t kRefreshWindow = 32;
 
 // Vectorised tile over full windows of finite values at scale 1 (e == 0): outputs i0 <= i < i1.
 // Returns how many outputs it wrote and committed to the window: all m = i1 - i0; or j < m when
@@ -240,7 +277,7 @@ constexpr std::ptrdiff_t kTile = 128;
 // for them too; the caller recomputes the window ending at i0 + j and goes on from there); or -1
 // when a non-finite value enters (the caller reruns the tile scalar). The window is updated only
 // when all m pass. The increments (d_in^k - d_out^k) are formed element-wise: d^k rounds as it
-// does in update(), so only their subtraction (u |a| each) and the running sums (u |S| per step)
+// does in update(), so only their subtraction (u |a| each) and the running sums (prefix_sums)
 // add error, charged at the tile's end to every output of the tile. Tile outputs need not match
 // the scalar path bit for bit, only be deterministic.
 template <RollingShape S, int P, class T, bool CONTIG>
@@ -273,44 +310,33 @@ HOTLOOP_INLINE std::ptrdiff_t shape_tile(ShapeWindow<P>& w, const T* x, std::ptr
     nonfinite += is_finite(xin) ? 0.0 : 1.0;
   }
   if (nonfinite != 0.0) return -1;
-  // Running sums: four independent chains.
+  // Running sums (rolling_shifted.hpp), with the rounding of forming the increments: u |a|.
   double S1 = w.S1, S2 = w.S2, S3 = w.S3, S4 = w.S4;
-  double t1 = 0.0, t2 = 0.0, t3 = 0.0, t4 = 0.0;
-  for (std::ptrdiff_t j = 0; j < m; ++j) {
-    S1 += a1[j];
-    a1[j] = S1;
-    t1 += std::fabs(S1);
-    S2 += a2[j];
-    a2[j] = S2;
-    t2 += std::fabs(S2);
-    if constexpr (P >= 4) {
-      S3 += a3[j];
-      a3[j] = S3;
-      t3 += std::fabs(S3);
-      S4 += a4[j];
-      a4[j] = S4;
-      t4 += std::fabs(S4);
-    }
-  }
+  const double t1 = rolling_shifted::prefix_sums(a1, m, S1);
+  const double t2 = rolling_shifted::prefix_sums(a2, m, S2);
+  const double t3 = P >= 4 ? rolling_shifted::prefix_sums(a3, m, S3) : 0.0;
+  const double t4 = P >= 4 ? rolling_shifted::prefix_sums(a4, m, S4) : 0.0;
   const double slack = 1.0 + 1e-6;  // the bound's own rounding
-  const double E1 = w.E1 + kU * (abs1 + t1) * slack;
-  const double E2 = w.E2 + kU * (abs2 + t2) * slack;
-  const double E3 = P >= 4 ? w.E3 + kU * (abs3 + t3) * slack : 0.0;
-  const double E4 = P >= 4 ? w.E4 + kU * (abs4 + t4) * slack : 0.0;
-  // An integer count (associative: vectorises without `omp simd`).
-  long long fails = 0;
+  const double E1 = w.E1 + kU * (7.0 * abs1 + 2.0 * t1) * slack;
+  const double E2 = w.E2 + kU * (7.0 * abs2 + 2.0 * t2) * slack;
+  const double E3 = P >= 4 ? w.E3 + kU * (7.0 * abs3 + 2.0 * t3) * slack : 0.0;
+  const double E4 = P >= 4 ? w.E4 + kU * (7.0 * abs4 + 2.0 * t4) * slack : 0.0;
+  const AbsBounds b(k, w.S2, w.S4);
+  // A count of failures and a flag per output, as doubles (a narrower type would stop the loop
+  // from vectorising).
+  double fails = 0.0, bad[kTile];
+#pragma omp simd reduction(+ : fails)
   for (std::ptrdiff_t j = 0; j < m; ++j) {
     double r;
     const double s3 = P >= 4 ? a3[j] : 0.0, s4 = P >= 4 ? a4[j] : 0.0;
-    fails += shape_value<S, true>(a1[j], a2[j], s3, s4, E1, E2, E3, E4, k, r) ? 0 : 1;
+    bad[j] = shape_value<S, true>(a1[j], a2[j], s3, s4, E1, E2, E3, E4, k, b, r) ? 0.0 : 1.0;
+    fails += bad[j];
     out[(i0 + j) * os] = static_cast<T>(r);
   }
-  if (fails != 0) {  // rare: find the first failure again, one output at a time
-    for (std::ptrdiff_t j = 0;; ++j) {
-      double r;
-      const double s3 = P >= 4 ? a3[j] : 0.0, s4 = P >= 4 ? a4[j] : 0.0;
-      if (!shape_value<S, true>(a1[j], a2[j], s3, s4, E1, E2, E3, E4, k, r)) return j;
-    }
+  if (fails != 0.0) {
+    std::ptrdiff_t j = 0;
+    while (bad[j] == 0.0) ++j;
+    return j;
   }
   w.S1 = S1;
   w.S2 = S2;
@@ -340,7 +366,11 @@ HOTLOOP_INLINE void shape_block(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W
   std::ptrdiff_t i = begin;
   while (i < end) {
     const std::ptrdiff_t tile_end = i + kTile < end ? i + kTile : end;
-    // Tiles need a full window of finite values before they start.
+    // Tiles need a full window of finite values before they start. Short windows are recomputed
+    // before each tile (a few values): their spread varies so much from one window to the next
+    // that error bounds accumulated over many tiles would often exceed the tolerance of a window
+    // of small spread, and each failure costs the rest of its tile.
+    if (tiles && W <= kRefreshWindow && i - W >= first && w.cnt == W) w.rebuild(x, xs, i - W, i);
     if (tiles && i - W >= first && w.cnt == W && w.e == 0) {
       const std::ptrdiff_t done =
           shape_tile<S, P, T, CONTIG>(w, x, xs, W, full, out, os, i, tile_end);

@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <limits>
 
 #include "hotloop/threads.hpp"
@@ -55,5 +57,59 @@ inline int spread_exponent(double dmax, int e) noexcept {
 }
 
 HOTLOOP_INLINE double clamp0(double m) noexcept { return m > 0.0 ? m : (m == m ? 0.0 : m); }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#define HOTLOOP_SHIFTED_VECTOR_EXT 1
+// Eight doubles as one value (GCC vector extensions): one zmm register with AVX-512, two ymm with
+// AVX2, four xmm on baseline x86-64; the same arithmetic in the same order on each.
+typedef double v8d __attribute__((vector_size(64)));
+typedef long long v8l __attribute__((vector_size(64)));
+#endif
+
+// Running sums in place: a[j] becomes S + a[0] + ... + a[j], S the total; returns the sum of
+// |a[j]| afterwards. Eight outputs at a time: a prefix sum across the eight lanes in three
+// shift-and-add steps, then the carry S added to all of them, so the only dependency from one
+// group to the next is one addition (a plain running sum is one dependent addition per output,
+// and its latency bounds the loop). Rounding: within its group a lane's partial sum rounds at most
+// three times, then once with the carry, and the group's total carries its own error forward;
+// so every output is within u (6 sum |a| + 2 sum |S|) of the exact running sum (sums over the
+// tile), which callers charge (with u |a| more for forming a). The same scheme as rolling.cpp's
+// tiles. GCC 12 warns that the stores may write past the array after unrolling; they cannot
+// (j + 8 <= m), so the warning is silenced here only.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
+HOTLOOP_INLINE double prefix_sums(double* a, std::ptrdiff_t m, double& S) noexcept {
+  double abs_sum = 0.0;
+  std::ptrdiff_t j = 0;
+#ifdef HOTLOOP_SHIFTED_VECTOR_EXT
+  constexpr long long kSign = 0x7fffffffffffffffLL;
+  const v8l abs_mask = {kSign, kSign, kSign, kSign, kSign, kSign, kSign, kSign};
+  const v8d zero = {};
+  v8d acc = {};
+  for (; j + 8 <= m; j += 8) {
+    v8d v;
+    std::memcpy(&v, a + j, sizeof v);
+    v += __builtin_shuffle(v, zero, v8l{8, 0, 1, 2, 3, 4, 5, 6});
+    v += __builtin_shuffle(v, zero, v8l{8, 8, 0, 1, 2, 3, 4, 5});
+    v += __builtin_shuffle(v, zero, v8l{8, 8, 8, 8, 0, 1, 2, 3});
+    const v8d r = v + S;
+    std::memcpy(a + j, &r, sizeof r);
+    S += v[7];
+    acc += reinterpret_cast<v8d>(reinterpret_cast<v8l>(r) & abs_mask);
+  }
+  for (int k = 0; k < 8; ++k) abs_sum += acc[k];
+#endif
+  for (; j < m; ++j) {
+    S += a[j];
+    a[j] = S;
+    abs_sum += std::fabs(S);
+  }
+  return abs_sum;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 }  // namespace hotloop::rolling_shifted
