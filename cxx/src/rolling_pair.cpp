@@ -262,10 +262,11 @@ constexpr std::ptrdiff_t kTile = 128;
 // non-finite value or a NaN enters).
 template <RollingPair S, class T, bool CONTIG>
 HOTLOOP_INLINE std::ptrdiff_t pair_tile(PairWindow& w, const T* x, std::ptrdiff_t xs_, const T* y,
-                                        std::ptrdiff_t ys, std::ptrdiff_t W, const PairCount& k,
+                                        std::ptrdiff_t ys_, std::ptrdiff_t W, const PairCount& k,
                                         T* out, std::ptrdiff_t os_, std::ptrdiff_t i0,
                                         std::ptrdiff_t i1) noexcept {
   const std::ptrdiff_t xs = CONTIG ? 1 : xs_;
+  const std::ptrdiff_t ys = CONTIG ? 1 : ys_;
   const std::ptrdiff_t os = CONTIG ? 1 : os_;
   const std::ptrdiff_t m = i1 - i0;
   const double Kx = w.X.K, Ky = w.Y.K;
@@ -336,11 +337,12 @@ HOTLOOP_INLINE std::ptrdiff_t pair_tile(PairWindow& w, const T* x, std::ptrdiff_
 }
 
 template <RollingPair S, class T, bool CONTIG>
-HOTLOOP_INLINE void pair_block(const T* x, std::ptrdiff_t xs_, const T* y, std::ptrdiff_t ys,
+HOTLOOP_INLINE void pair_block(const T* x, std::ptrdiff_t xs_, const T* y, std::ptrdiff_t ys_,
                                std::ptrdiff_t W, std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
                                T* out, std::ptrdiff_t os_, std::ptrdiff_t begin,
                                std::ptrdiff_t end) noexcept {
   const std::ptrdiff_t xs = CONTIG ? 1 : xs_;
+  const std::ptrdiff_t ys = CONTIG ? 1 : ys_;
   const std::ptrdiff_t os = CONTIG ? 1 : os_;
   const std::ptrdiff_t first = begin - W + 1 > 0 ? begin - W + 1 : 0;
   PairWindow w;
@@ -387,9 +389,8 @@ HOTLOOP_INLINE void pair_dispatch(const T* x, std::ptrdiff_t xs, const T* y, std
                                   std::ptrdiff_t W, std::ptrdiff_t mp, std::ptrdiff_t ddof, T* out,
                                   std::ptrdiff_t os, std::ptrdiff_t begin,
                                   std::ptrdiff_t end) noexcept {
-  // y keeps its own stride in both variants: the contiguous one is for x and out.
-  if (xs == 1 && os == 1) {
-    pair_block<S, T, true>(x, 1, y, ys, W, mp, ddof, out, 1, begin, end);
+  if (xs == 1 && ys == 1 && os == 1) {
+    pair_block<S, T, true>(x, 1, y, 1, W, mp, ddof, out, 1, begin, end);
   } else {
     pair_block<S, T, false>(x, xs, y, ys, W, mp, ddof, out, os, begin, end);
   }
