@@ -612,67 +612,83 @@ cdef str SHAPE_NOTES = """A window holding an infinity gives NaN{inf}.
     up to 11 of 16 digits (``sem`` of ``1e9 + N(0, 1)``: 6e-5 relative error; ``corr`` of
     lognormal data: 3e-6; ``kurt`` of a random walk: 4e-8), polars 2.1 keeps 6 digits of
     ``skew`` and ``kurt`` at ``1e9 + N(0, 1)`` and none of ``cov`` and ``corr`` there."""
+cdef str PAIR_INF = """
+    (pandas' ``Series.rolling().{name}`` instead drops a pair holding an infinity, as if it
+    were NaN)"""
+cdef str SHAPE_INF = """
+    (pandas 3 instead drops infinities, as if they were NaN)"""
+# name: (summary, definition, ddof doc, accuracy, equal values, min_periods remark)
 cdef dict SHAPE_DOCS = {
     "rolling_skew": (
-        "Moving-window skewness: pandas' ``rolling().skew()``, the adjusted Fisher-Pearson "
-        "coefficient ``n sqrt(n - 1) / (n - 2) * M3 / M2**1.5`` with ``Mk = sum((x - mean)**k)`` "
-        "over the window's ``n`` non-NaN values (``scipy.stats.skew(bias=False)``).",
-        "", " (pandas too)", "the absolute error is below ``2**-38 * (2.5 * |skew| + 2.5)`` "
-        "(about ``1e-11 * (|skew| + 1)``), plus a few ulps times ``sqrt(window)``.",
-        "their skewness is NaN, as in pandas 3 (undefined: 0 / 0).",
-        "NaN below 3 values whatever ``min_periods`` (pandas raises ``min_periods`` to 3)."),
+        "Moving-window skewness (pandas' ``rolling().skew()``).",
+        """The adjusted Fisher-Pearson coefficient ``n * sqrt(n - 1) / (n - 2) * M3 / M2**1.5``
+    with ``Mk = sum((x - mean)**k)`` over the window's ``n`` non-NaN values, as
+    ``scipy.stats.skew(bias=False)``.""",
+        "",
+        """the absolute error is below ``2**-38 * (2.5 * |skew| + 2.5)``
+    (about ``1e-11 * (|skew| + 1)``), plus a few ulps times ``sqrt(window)``.""",
+        "their skewness is NaN, as in pandas 3 (0 / 0).",
+        """NaN below 3 values whatever
+        ``min_periods`` (pandas raises it to 3)."""),
     "rolling_kurt": (
-        "Moving-window excess kurtosis: pandas' ``rolling().kurt()``, Fisher's unbiased "
-        "``((n**2 - 1) * n * M4 / M2**2 - 3 * (n - 1)**2) / ((n - 2) * (n - 3))`` over the "
-        "window's ``n`` non-NaN values (``scipy.stats.kurtosis(bias=False)``).",
-        "", " (pandas too)", "the absolute error is below ``3 * 2**-38 * (|kurt| + 14)`` "
-        "(about ``1e-11 * (|kurt| + 14)``; the 14 is 3 for long windows), plus a few ulps "
-        "times ``sqrt(window)``.",
-        "their kurtosis is NaN, as in pandas 3 (undefined: 0 / 0).",
-        "NaN below 4 values whatever ``min_periods`` (pandas raises ``min_periods`` to 4)."),
+        "Moving-window excess kurtosis (pandas' ``rolling().kurt()``).",
+        """Fisher's unbiased ``((n**2 - 1) * n * M4 / M2**2 - 3 * (n - 1)**2) / ((n - 2) *
+    (n - 3))`` with ``Mk = sum((x - mean)**k)`` over the window's ``n`` non-NaN values, as
+    ``scipy.stats.kurtosis(bias=False)``.""",
+        "",
+        """the absolute error is below ``3 * 2**-38 * (|kurt| + 14)``
+    (about ``1e-11 * (|kurt| + 14)``; the 14 falls to 3 for long windows), plus a few ulps
+    times ``sqrt(window)``.""",
+        "their kurtosis is NaN, as in pandas 3 (0 / 0).",
+        """NaN below 4 values whatever
+        ``min_periods`` (pandas raises it to 4)."""),
     "rolling_sem": (
-        "Moving-window standard error of the mean: pandas' ``rolling().sem()``, "
+        "Moving-window standard error of the mean (pandas' ``rolling().sem()``).",
         "``std(ddof) / sqrt(n)`` over the window's ``n`` non-NaN values.",
         """ddof : int, optional
         Delta degrees of freedom of the std, ``0 <= ddof < window``: NaN where
         ``n <= ddof``. Default 1 (pandas).""",
-        "", "the relative error is below ``2**-39`` plus a few ulps.",
+        "the relative error is below ``2**-39`` plus a few ulps.",
         "their sem is exactly 0.", ""),
     "rolling_cov": (
-        "Moving-window covariance of two series: pandas' ``x.rolling(w).cov(y)``, "
-        "``sum((x - mean_x) * (y - mean_y)) / (n - ddof)`` over the window's ``n`` complete "
-        "pairs.",
+        "Moving-window covariance of two series (pandas' ``x.rolling(w).cov(y)``).",
+        """``sum((x - mean_x) * (y - mean_y)) / (n - ddof)`` over the window's ``n``
+    complete pairs (both non-NaN).""",
         """ddof : int, optional
         Delta degrees of freedom, ``0 <= ddof < window``: NaN where ``n <= ddof``. Default 1
         (pandas).""",
-        " (pandas' ``Series.rolling().cov`` instead drops a pair holding an infinity, as if it "
-        "were NaN)", "the absolute error is below ``2**-38 * sqrt(var_x * var_y)`` of the "
-        "window, plus a few ulps.", "where ``x`` or ``y`` is constant the covariance is "
-        "exactly 0.", "min_periods counts complete pairs."),
+        """the absolute error is below ``2**-38 * sqrt(var_x * var_y)`` of
+    the window, plus a few ulps.""",
+        "where ``x`` or ``y`` is constant the covariance is exactly 0.",
+        "It counts complete pairs."),
     "rolling_corr": (
-        "Moving-window Pearson correlation of two series: pandas' ``x.rolling(w).corr(y)``, "
-        "``Cxy / sqrt(Mxx * Myy)`` over the window's complete pairs, clamped to [-1, 1].",
+        "Moving-window Pearson correlation of two series (pandas' ``x.rolling(w).corr(y)``).",
+        """``Cxy / sqrt(Mxx * Myy)`` over the window's complete pairs (both non-NaN), clamped to
+    [-1, 1].""",
         """ddof : int, optional
         Accepted for pandas' signature, ``0 <= ddof < window``; it cancels out of the
         correlation. Default 1.""",
-        " (pandas' ``Series.rolling().corr`` instead drops a pair holding an infinity, as if "
-        "it were NaN)", "the absolute error is below ``2**-37`` plus a few ulps.",
-        "where ``x`` or ``y`` is constant the correlation is NaN (undefined: 0 / 0), as in "
-        "pandas.", "min_periods counts complete pairs."),
+        "the absolute error is below ``2**-37`` plus a few ulps.",
+        """where ``x`` or ``y`` is constant the correlation is NaN
+    (0 / 0), as in pandas.""",
+        "It counts complete pairs."),
 }
 
 
 def _assemble_shape():
     g = globals()
-    for name, (summary, ddof, inf, accuracy, equal, empty) in SHAPE_DOCS.items():
-        parts = [X_DOC] + ([Y_DOC] if name in ("rolling_cov", "rolling_corr") else [])
+    for name, (summary, definition, ddof, accuracy, equal, empty) in SHAPE_DOCS.items():
+        pair = name in ("rolling_cov", "rolling_corr")
+        parts = [X_DOC] + ([Y_DOC] if pair else [])
         parts += [WINDOW_DOC] + ([ddof] if ddof else []) + [MINP_DOC.format(empty=empty)]
         raises = ", ``ddof`` outside ``[0, window)``" if ddof else ""
-        if name in ("rolling_cov", "rolling_corr"):
+        if pair:
             raises += ", ``x`` and ``y`` of different shapes"
+        inf = PAIR_INF.format(name=name[len("rolling_"):]) if pair else SHAPE_INF
         notes = SHAPE_NOTES.format(inf=inf, accuracy=accuracy, equal=equal)
         g[name].__doc__ = (
-            f"{summary}\n\n    Parameters\n    ----------\n    " + "\n    ".join(parts)
+            f"{summary}\n\n    {definition}\n\n    Parameters\n    ----------\n    "
+            + "\n    ".join(parts)
             + "\n    " + TAIL_DOC.format(ret="", raises=raises, notes=notes) + "\n    "
         )
 
