@@ -231,6 +231,36 @@ FUNCTIONS = {
     ),
 }
 
+# The shape statistics (skew, kurt, sem) and the pair statistics (cov, corr) of the rolling
+# family: the rolling_* arguments, y like x.
+ROLLING_KW = {"x": F, "window": 3, "min_periods": 2, "axis": -1, "out": None, "n_threads": 1}
+ROLLING_KINDS = {
+    "x": "floats_nd",
+    "window": "count1",
+    "min_periods": "count0",
+    "axis": "axis",
+    "out": "out",
+    "n_threads": "threads",
+}
+FUNCTIONS.update(
+    {
+        f"rolling_{s}": (
+            getattr(hotloop, f"rolling_{s}"),
+            ROLLING_KW | ({"ddof": 1} if s == "sem" else {}),
+            ROLLING_KINDS | ({"ddof": "count0"} if s == "sem" else {}),
+        )
+        for s in ("skew", "kurt", "sem")
+    }
+    | {
+        f"rolling_{s}": (
+            getattr(hotloop, f"rolling_{s}"),
+            ROLLING_KW | {"y": F[::-1].copy(), "ddof": 1},
+            ROLLING_KINDS | {"y": "floats_nd", "ddof": "count0"},
+        )
+        for s in ("cov", "corr")
+    }
+)
+
 # hotloop.ffi's functions: the same signatures without n_threads and axis; its rolling
 # functions take 1-D and 2-D float arrays only (hotloop's also integers and N-D).
 FFI = {
@@ -678,3 +708,54 @@ def test_integer_likes_are_accepted():
         4,
         4,
     )
+
+
+def test_cross_argument_rules_of_shape_and_pair_statistics():
+    """x and y of one shape; window, ddof and min_periods against each other; axis in range:
+    each message names the values received and accepted."""
+    for fn in (hotloop.rolling_cov, hotloop.rolling_corr):
+        with pytest.raises(
+            ValueError,
+            match=r"x and y must have the same shape, got \(8,\) and "
+            r"\(7,\); accepted: two arrays of one shape",
+        ):
+            fn(F, F[:7], 3)
+        with pytest.raises(
+            ValueError,
+            match=r"x and y must have the same shape, got \(5, 5\) and "
+            r"\(25,\)",
+        ):
+            fn(G, G.ravel(), 3)
+        with pytest.raises(ValueError, match=r"ddof=3 must be less than window=3; accepted"):
+            fn(F, F, 3, ddof=3)
+        with pytest.raises(
+            ValueError,
+            match=r"axis=2 is out of range for a 2-D x; accepted: "
+            r"-2 <= axis < 2",
+        ):
+            fn(G, G, 3, axis=2)
+    for fn in (
+        hotloop.rolling_skew,
+        hotloop.rolling_kurt,
+        hotloop.rolling_sem,
+        hotloop.rolling_cov,
+        hotloop.rolling_corr,
+    ):
+        args = (F, F) if fn in (hotloop.rolling_cov, hotloop.rolling_corr) else (F,)
+        with pytest.raises(
+            ValueError,
+            match=r"min_periods=4 must be <= window=3; accepted: "
+            r"0 <= min_periods <= 3",
+        ):
+            fn(*args, 3, min_periods=4)
+        with pytest.raises(ValueError, match=r"window must be >= 1, got 0"):
+            fn(*args, 0)
+    with pytest.raises(
+        ValueError,
+        match=r"ddof=1 must be less than window=1; accepted: "
+        r"0 <= ddof < 1",
+    ):
+        hotloop.rolling_sem(F, 1)  # pandas' default ddof=1 needs window >= 2
+    for fn in (hotloop.rolling_skew, hotloop.rolling_kurt):
+        with pytest.raises(TypeError, match=r"unexpected keyword argument 'ddof'"):
+            fn(F, 3, ddof=1)

@@ -68,6 +68,14 @@ def _case_rolling_median(d, nt):
     return hotloop.rolling_median(d["series"], 51, n_threads=nt)
 
 
+def _case_rolling_kurt(d, nt):
+    return hotloop.rolling_kurt(d["series"], 50, n_threads=nt)
+
+
+def _case_rolling_corr(d, nt):
+    return hotloop.rolling_corr(d["series"], d["series"][::-1], 50, n_threads=nt)
+
+
 def _case_diffuse(d, nt):
     return hotloop.diffuse(d["grid"], 40, n_threads=nt)
 
@@ -253,9 +261,10 @@ def test_every_parallel_kernel_is_covered():
         "count_records": "get_counters",
         "write_raw": "write",
     }
-    # The moving-window functions run on two drivers: the moments one (rolling_std, rolling_mean)
-    # and the order-statistics one (rolling_median).
-    covered |= {"rolling_median", "effective_n_threads"}  # the last is no kernel
+    # The moving-window functions run on four drivers: the moments one (rolling_std, rolling_mean),
+    # the order-statistics one (rolling_median), the shape one (rolling_kurt) and the pair one
+    # (rolling_corr). effective_n_threads is no kernel.
+    covered |= {"rolling_median", "rolling_kurt", "rolling_corr", "effective_n_threads"}
     windows = {n for n in public if n.startswith(("rolling_", "move_"))}
     missing = {n for n in public if n not in covered and n not in same_driver} - windows
     assert not missing, f"parallel functions without a fork test: {sorted(missing)}"

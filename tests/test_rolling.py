@@ -1156,3 +1156,352 @@ def test_move_count_is_rolling_count():
     assert not hasattr(numbagg, "move_count")
     x = np.array([1.0, np.nan, 2.0, 3.0, np.nan])
     np.testing.assert_array_equal(hotloop.rolling_count(x, 2, min_periods=1), [1, 1, 1, 2, 1])
+         ValueError, match=r"interpolation='cubic' is not supported; accepted: 'linear'"
+     ):
+         hotloop.rolling_quantile(np.ones(5), 3, 0.5, interpolation="cubic")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape statistics (skew, kurt, sem) and pair statistics (cov, corr): exact rational twins,
+# pandas on ordinary data, bitwise thread invariance
+
+from twins import pair_twin, shape_twin, sliding_shape_longdouble  # noqa: E402
+
+TOL_SHAPE = 2.0**-38  # kRollingShapeTolerance
+SHAPES = ("skew", "kurt", "sem")
+PAIRS = ("cov", "corr")
+
+
+def shape_bound(ref, count, stat, dtype=np.float64):
+    """The documented error bound (rolling.hpp), plus a few ulps times sqrt(count)."""
+    ulps = 64 * U * (np.sqrt(count) + 4)
+    a = np.abs(ref)
+    if stat == "sem":
+        bound = (TOL_SHAPE / 2 + 16 * U) * a
+    elif stat == "skew":
+        bound = TOL_SHAPE * (2.5 * a + 2.5) + ulps * (a + 1)
+    else:
+        bound = 3 * TOL_SHAPE * (a + 14) + ulps * (a + 14)
+    if dtype == np.float32:
+        bound = bound + 2.0**-24 * (a + (0 if stat == "sem" else 1))
+    return bound
+
+
+def assert_within(got, ref, bound, what=""):
+    got = np.asarray(got, dtype=np.float64)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"{what}: NaN positions")
+    inf = np.isinf(ref)  # beyond the largest double (cov of huge values)
+    np.testing.assert_array_equal(got[inf], ref[inf], err_msg=f"{what}: infinities")
+    fin = np.isfinite(ref)
+    err = np.abs(got[fin] - ref[fin])
+    ok = err <= bound[fin] + 2 * 5e-324
+    if not ok.all():
+        k = int(np.argmax(~ok))
+        pytest.fail(f"{what}: |{got[fin][k]!r} - {ref[fin][k]!r}| > {bound[fin][k]!r}")
+
+
+def check_shape(x, window, stat, *, ddof=1, min_periods=None):
+    kw = {"ddof": ddof} if stat == "sem" else {}
+    got = getattr(hotloop, f"rolling_{stat}")(x, window, min_periods=min_periods, **kw)
+    ref, count = shape_twin(x, window, stat, ddof=ddof, min_periods=min_periods)
+    assert_within(got, ref, shape_bound(ref, count, stat, np.asarray(x).dtype), stat)
+
+
+def check_pair(x, y, window, stat, *, ddof=1, min_periods=None):
+    fn = getattr(hotloop, f"rolling_{stat}")
+    got = fn(x, y, window, ddof=ddof, min_periods=min_periods)
+    ref, scale, count = pair_twin(x, y, window, stat, ddof=ddof, min_periods=min_periods)
+    tol = (TOL_SHAPE if stat == "cov" else 2 * TOL_SHAPE) + 16 * U * (np.sqrt(count) + 4)
+    assert_within(got, ref, tol * scale, stat)
+
+
+def adversarial(rng, n):
+    """Offsets, runs of equal values (also one ulp apart), an outlier, NaN and inf."""
+    x = 1e9 + rng.standard_normal(n)
+    x[n // 5 : n // 5 + 15] = 1e9 + 0.1
+    x[n // 5 + 7] = np.nextafter(1e9 + 0.1, 2e9)
+    x[n // 2] = 1e15
+    x[n // 2 + 20 : n // 2 + 34] = -2.5
+    x[rng.random(n) < 0.05] = np.nan
+    x[3 * n // 4] = np.inf
+    return x
+
+
+@pytest.mark.parametrize("stat", SHAPES)
+@pytest.mark.parametrize("window", [1, 3, 4, 9])
+def test_shape_exact_small(stat, window, rng):
+    x = adversarial(rng, 100)
+    for minp in (None, 0, 3):
+        if minp is None or minp <= window:
+            check_shape(x, window, stat, ddof=1 if window > 1 else 0, min_periods=minp)
+    scaled = rng.standard_normal(60) * 2.0**-1000  # tiny values: 4th powers would underflow
+    check_shape(scaled, window, stat, ddof=0, min_periods=1)
+    check_shape(np.ldexp(scaled, 1990), window, stat, ddof=0, min_periods=1)  # near 1e298
+
+
+@pytest.mark.parametrize("stat", PAIRS)
+@pytest.mark.parametrize("window", [1, 2, 3, 6])
+def test_pair_exact_small(stat, window, rng):
+    x = adversarial(rng, 100)
+    y = -3e-3 * (x - 1e9) + rng.standard_normal(100) * 1e-3
+    y[40:55] = 4.0  # constant y
+    y[rng.random(100) < 0.05] = np.nan  # pairs incomplete on the other side
+    y[90] = -np.inf
+    for minp, ddof in [(None, 1), (0, 0), (2, 1)]:
+        if ddof < window and (minp is None or minp <= window):
+            check_pair(x, y, window, stat, ddof=ddof, min_periods=minp)
+
+
+finite_or_special = st.one_of(
+    st.floats(-1e6, 1e6),
+    st.sampled_from([np.nan, np.inf, 0.0, 1.0, 1e9, 1e9 + 1, -1e-300, 1e300]),
+)
+
+
+@settings(max_examples=60)
+@given(
+    x=hnp.arrays(np.float64, st.integers(0, 30), elements=finite_or_special),
+    window=st.integers(1, 7),
+    stat=st.sampled_from(SHAPES),
+    data=st.data(),
+)
+def test_property_shape_exact(x, window, stat, data):
+    minp = data.draw(st.one_of(st.none(), st.integers(0, window)))
+    ddof = data.draw(st.integers(0, window - 1))
+    check_shape(x, window, stat, ddof=ddof, min_periods=minp)
+
+
+@settings(max_examples=60)
+@given(
+    xy=hnp.arrays(
+        np.float64, st.tuples(st.just(2), st.integers(0, 30)), elements=finite_or_special
+    ),
+    window=st.integers(1, 7),
+    stat=st.sampled_from(PAIRS),
+    data=st.data(),
+)
+def test_property_pair_exact(xy, window, stat, data):
+    minp = data.draw(st.one_of(st.none(), st.integers(0, window)))
+    ddof = data.draw(st.integers(0, window - 1))
+    check_pair(xy[0], xy[1], window, stat, ddof=ddof, min_periods=minp)
+
+
+def test_shape_and_pair_against_pandas(rng):
+    pd = pytest.importorskip("pandas")
+    x = rng.standard_normal(3000) ** 3 + 5.0  # skewed, heavy-tailed
+    y = 0.5 * x + rng.standard_normal(3000)
+    x[rng.random(3000) < 0.05] = np.nan
+    y[rng.random(3000) < 0.05] = np.nan
+    for window, minp in [(10, None), (10, 4), (50, 1), (300, 20)]:
+        roll = pd.Series(x).rolling(window, min_periods=minp)
+        for stat in SHAPES:
+            got = getattr(hotloop, f"rolling_{stat}")(x, window, min_periods=minp)
+            ref = getattr(roll, stat)().to_numpy()
+            np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-8, err_msg=stat)
+        for stat in PAIRS:
+            got = getattr(hotloop, f"rolling_{stat}")(x, y, window, min_periods=minp)
+            ref = getattr(roll, stat)(pd.Series(y)).to_numpy()
+            np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10, err_msg=stat)
+        got = hotloop.rolling_sem(x, window, ddof=0, min_periods=minp)
+        np.testing.assert_allclose(got, roll.sem(ddof=0).to_numpy(), rtol=1e-10)
+        got = hotloop.rolling_cov(x, y, window, ddof=0, min_periods=minp)
+        ref = roll.cov(pd.Series(y), ddof=0).to_numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10)
+
+
+def assert_close_nan(got, ref, rtol=1e-12):
+    """Same NaN positions (NaN where pandas has NaN, and only there), close values."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol)
+
+
+def test_shape_degenerate_windows_as_pandas():
+    """Equal values: skew, kurt, corr NaN and sem, cov exactly 0 (pandas 3); too few values NaN.
+    A window holding an infinity is NaN (pandas instead drops infinities as if they were NaN)."""
+    pd = pytest.importorskip("pandas")
+    x = np.array([3.0, 7, 1, 2, 0.1, 0.1, 0.1, 0.1, 0.1, np.nan, 0.1, 5, np.inf, 1, 2, 3, 4, 4.5])
+    y = np.linspace(0.0, 1.0, x.size)
+    roll = pd.Series(x).rolling(4, min_periods=1)
+    clean = np.r_[0:12, 16:18]  # windows without the infinity
+    for stat in SHAPES:
+        got = getattr(hotloop, f"rolling_{stat}")(x, 4, min_periods=1)
+        assert_close_nan(got[clean], getattr(roll, stat)().to_numpy()[clean])
+        assert np.isnan(got[12:16]).all()
+    assert (hotloop.rolling_sem(x, 4)[7:9] == 0.0).all()
+    assert (hotloop.rolling_cov(x, y, 4)[7:9] == 0.0).all()
+    assert np.isnan(hotloop.rolling_corr(x, y, 4)[7:9]).all()
+    assert hotloop.rolling_corr(y, y, 4)[3:].tolist() == [1.0] * (x.size - 3)
+    assert hotloop.rolling_corr(y, -2 * y, 4)[3:].tolist() == [-1.0] * (x.size - 3)
+    got = hotloop.rolling_corr(x, y, 4, min_periods=1)
+    assert_close_nan(got[clean], roll.corr(pd.Series(y)).to_numpy()[clean])
+    assert np.isnan(got[12:16]).all()
+
+
+@pytest.mark.parametrize("stat", [*SHAPES, *PAIRS])
+def test_shape_edges(stat):
+    """Empty, all-NaN, window 1, window longer than the series, 2-D with an empty axis."""
+    pair = stat in PAIRS
+    fn = getattr(hotloop, f"rolling_{stat}")
+
+    def call(x, window, **kw):
+        return fn(x, x[::-1].copy(), window, **kw) if pair else fn(x, window, **kw)
+
+    assert call(np.empty(0), 3).shape == (0,)
+    assert call(np.empty((2, 0)), 3).shape == (2, 0)
+    assert np.isnan(call(np.full(6, np.nan), 3, min_periods=0)).all()
+    x = np.array([1.0, 4.0, 2.0, 8.0, 5.0])
+    one = call(x, 1, **({"ddof": 0} if stat in ("sem", "cov", "corr") else {}))
+    if stat in ("sem", "cov"):
+        assert (one == 0.0).all()
+    else:
+        assert np.isnan(one).all()
+    assert np.isnan(call(x, 9)).all()
+    longer = call(x, 9, min_periods=0)
+    assert_same(longer, call(x, 5, min_periods=0))
+
+
+@pytest.mark.parametrize("stat", [*SHAPES, *PAIRS])
+def test_shape_threads_axis_dtypes_out(stat, rng):
+    pair = stat in PAIRS
+    fn = getattr(hotloop, f"rolling_{stat}")
+    x = with_specials(rng, 2 * BLOCK + 333, offset=1e6)
+    x[5000] = 1e14
+    y = x[::-1] * 0.5 + rng.standard_normal(x.size)
+
+    def call(a, *args, **kw):
+        return (
+            fn(a, y[: a.shape[-1]] if a.ndim == 1 else b, *args, **kw)
+            if pair
+            else fn(a, *args, **kw)
+        )
+
+    ref = call(x, 64, min_periods=10, n_threads=1)
+    for nt in (2, None):
+        assert_same(call(x, 64, min_periods=10, n_threads=nt), ref)
+        assert call(x, 64, min_periods=10, n_threads=nt).tobytes() == ref.tobytes()
+    # 3-D along every axis, strided and read-only; y of other strides
+    a = rng.standard_normal((3, 40, 5))
+    a[rng.random(a.shape) < 0.05] = np.nan
+    a.flags.writeable = False
+    b = np.asfortranarray(rng.standard_normal((3, 40, 5)))
+    for axis in (0, 1, 2, -1):
+        got = fn(a, b, 4, min_periods=3, axis=axis) if pair else fn(a, 4, min_periods=3, axis=axis)
+        ma = np.moveaxis(a, axis, -1).reshape(-1, a.shape[axis])
+        mb = np.moveaxis(b, axis, -1).reshape(-1, a.shape[axis])
+        rows = [
+            fn(ra, rb, 4, min_periods=3) if pair else fn(ra, 4, min_periods=3)
+            for ra, rb in zip(ma, mb, strict=True)
+        ]
+        assert_same(np.moveaxis(got, axis, -1).reshape(ma.shape), np.stack(rows))
+    # float32 stays float32 (pairs: float32 only with float32); ints, bools and lists -> float64
+    f32 = a.astype(np.float32)
+    got = fn(f32, f32, 4, axis=1) if pair else fn(f32, 4, axis=1)
+    assert got.dtype == np.float32
+    ref64 = (
+        fn(f32.astype(np.float64), f32.astype(np.float64), 4, axis=1)
+        if pair
+        else fn(f32.astype(np.float64), 4, axis=1)
+    )
+    np.testing.assert_allclose(got, ref64, rtol=1e-6, atol=1e-6)
+    ints = rng.integers(-5, 5, 50)
+    args = (ints, ints[::-1].copy()) if pair else (ints,)
+    assert_same(fn(*args, 6), fn(*(v.astype(np.float64) for v in args), 6))
+    assert_same(fn(*(list(v) for v in args), 6), fn(*args, 6))
+    assert fn(*(v > 0 for v in args), 6).dtype == np.float64
+    if pair:
+        assert fn(f32[0, :, 0], b[0, :, 0], 4).dtype == np.float64
+    # out=, strided, and out overlapping the input
+    src = rng.standard_normal(300)
+    args = (src, src[::-1].copy()) if pair else (src,)
+    expected = fn(*args, 7)
+    out = np.zeros(600)[::2]
+    assert fn(*args, 7, out=out) is out
+    assert_same(out, expected)
+    z = src.copy()
+    assert fn(z, *args[1:], 7, out=z) is z
+    assert_same(z, expected)
+
+
+def hard_data(kind, n, rng):
+    if kind == "offset":  # 1e9 + N(0, 1)
+        return 1e9 + rng.standard_normal(n), 1e9 + rng.standard_normal(n)
+    if kind == "walk":  # a random walk: the window's mean drifts away from any fixed shift
+        return np.cumsum(rng.standard_normal(n)), np.cumsum(rng.standard_normal(n))
+    return np.exp(3 * rng.standard_normal(n)), np.exp(3 * rng.standard_normal(n))  # lognormal
+
+
+@pytest.mark.parametrize(
+    ("stat", "kind", "window"),
+    [
+        ("sem", "offset", 10),
+        ("skew", "walk", 50),
+        ("kurt", "walk", 50),
+        ("cov", "lognormal", 10),
+        ("corr", "lognormal", 10),
+        ("corr", "offset", 50),
+    ],
+)
+def test_shape_accuracy_where_pandas_loses_digits(stat, kind, window):
+    """Within 1e-10 of a long-double reference (relative, or in units of the statistic's scale
+    where it is near 0: |skew| + 1, sqrt(var_x var_y) for cov), on data where pandas loses
+    digits (its error is printed, and checked to be larger where it does)."""
+    pd = pytest.importorskip("pandas")
+    x, y = hard_data(kind, 8_000, np.random.default_rng(11))
+    if stat in SHAPES:
+        got = getattr(hotloop, f"rolling_{stat}")(x, window)
+        ref = np.asarray(sliding_shape_longdouble(x, window, stat), dtype=np.float64)
+        theirs = getattr(pd.Series(x).rolling(window), stat)().to_numpy()
+        scale = np.abs(ref) + (0.0 if stat == "sem" else 1.0)
+    else:
+        got = getattr(hotloop, f"rolling_{stat}")(x, y, window)
+        ref, scale = pair_longdouble(x, y, window, stat)
+        theirs = getattr(pd.Series(x).rolling(window), stat)(pd.Series(y)).to_numpy()
+    ours = float(np.max(np.abs(got[window - 1 :] - ref) / scale))
+    pandas_err = float(np.nanmax(np.abs(theirs[window - 1 :] - ref) / scale))
+    print(
+        f"rolling_{stat} on {kind} data, window {window}: error hotloop {ours:.1e}, "
+        f"pandas {pandas_err:.1e}"
+    )
+    assert ours <= 1e-10
+    if kind != "offset" or stat == "sem":  # pandas 3 keeps its digits at an offset otherwise
+        assert pandas_err > 100 * ours
+
+
+def pair_longdouble(x, y, window, stat):
+    """cov (ddof 1) or corr of every full window in long double, as float64, and the scale of
+    its error bound (sqrt(var_x var_y), or 1 for corr)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    vx = sliding_window_view(np.asarray(x, dtype=np.longdouble), window)
+    vy = sliding_window_view(np.asarray(y, dtype=np.longdouble), window)
+    ex = vx - vx[:, :1]  # exact shifts, then central deviations
+    ey = vy - vy[:, :1]
+    ex = ex - ex.mean(axis=1, keepdims=True)
+    ey = ey - ey.mean(axis=1, keepdims=True)
+    n = np.longdouble(window)
+    cxy = (ex * ey).sum(axis=1) - ex.sum(axis=1) * ey.sum(axis=1) / n
+    mxx = (ex * ex).sum(axis=1) - ex.sum(axis=1) ** 2 / n
+    myy = (ey * ey).sum(axis=1) - ey.sum(axis=1) ** 2 / n
+    g = np.sqrt(mxx * myy)
+    if stat == "cov":
+        return np.asarray(cxy / (n - 1), np.float64), np.asarray(g / (n - 1), np.float64)
+    return np.asarray(cxy / g, np.float64), 1.0
+
+
+def test_shape_and_pair_bad_arguments():
+    with pytest.raises(
+        ValueError, match=r"x and y must have the same shape, got \(5,\) and \(4,\)"
+    ):
+        hotloop.rolling_cov(np.ones(5), np.ones(4), 3)
+    with pytest.raises(ValueError, match=r"x and y must have the same shape, got \(2, 3\) and"):
+        hotloop.rolling_corr(np.ones((2, 3)), np.ones((3, 2)), 2)
+    with pytest.raises(TypeError, match=r"y must be an ndarray of dtype float64 or float32"):
+        hotloop.rolling_corr(np.ones(5), np.ones(5, complex), 3)
+    with pytest.raises(ValueError, match=r"ddof=1 must be less than window=1; accepted"):
+        hotloop.rolling_sem(np.ones(5), 1)
+    with pytest.raises(TypeError, match="ddof"):
+        hotloop.rolling_skew(np.ones(5), 3, ddof=1)
+    with pytest.raises(ValueError, match=r"min_periods=4 must be <= window=3"):
+        hotloop.rolling_kurt(np.ones(5), 3, min_periods=4)
+    with pytest.raises(ValueError, match=r"axis=2 is out of range for a 2-D x; accepted: -2"):
+        hotloop.rolling_cov(np.ones((2, 3)), np.ones((2, 3)), 2, axis=2)

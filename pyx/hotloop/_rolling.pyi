@@ -168,6 +168,58 @@ def rolling_params(
 def as_rolling_array(x: object, name: str) -> np.ndarray: ...
 def as_axis(axis: object, ndim: int, name: str) -> int: ...
 
+# Shape and pair statistics.
+def rolling_skew(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_kurt(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_sem(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    ddof: SupportsIndex = 1,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_cov(
+    x: _Values,
+    y: _Values,
+    window: SupportsIndex,
+    *,
+    ddof: SupportsIndex = 1,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_corr(
+    x: _Values,
+    y: _Values,
+    window: SupportsIndex,
+    *,
+    ddof: SupportsIndex = 1,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+
 # Exponentially weighted statistics: pandas' DataFrame.ewm, and numbagg's signatures.
 _Alpha = SupportsFloat | None
 

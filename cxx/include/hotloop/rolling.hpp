@@ -187,6 +187,105 @@ int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff
                        std::ptrdiff_t min_periods, RollingOrder kind, double q,
                        RollingInterpolation interpolation, int n_threads) noexcept;
 
+// ---------------------------------------------------------------------------------------------
+// Shape statistics (rolling_shape.cpp): skewness, kurtosis and the standard error of the mean;
+// pair statistics (rolling_pair.cpp): covariance and correlation of two series.
+//
+// Window and NaN policy as above (output i describes x[max(0, i - window + 1) .. i], NaNs
+// skipped). Definitions are pandas' rolling() ones:
+//   skew: the adjusted Fisher-Pearson coefficient, n sqrt(n - 1) / (n - 2) * M3 / M2^1.5 with
+//         Mk = sum((x - mean)^k) over the window's n values; NaN below 3 values, or when the
+//         window's values are all equal (M2 == 0), or when it holds an infinity.
+//   kurt: the unbiased excess kurtosis, ((n^2 - 1) n M4 / M2^2 - 3 (n - 1)^2) / ((n - 2)(n - 3));
+//         NaN below 4 values, for equal values, or with an infinity.
+//   sem:  the standard error of the mean, std(ddof) / sqrt(n) = sqrt(M2 / ((n - ddof) n)); NaN
+//         when n <= ddof or with an infinity; exactly 0 for equal values.
+//   cov:  over the window's complete pairs (x and y both non-NaN; a pair with a NaN is skipped,
+//         as pandas aligns the two series): sum((x - mean_x)(y - mean_y)) / (n - ddof), NaN when
+//         n <= ddof or a pair holds an infinity; exactly 0 when either series is constant.
+//   corr: Cxy / sqrt(Mxx Myy) over the complete pairs, clamped to [-1, 1]; NaN when either series
+//         is constant in the window (Mxx or Myy == 0), or with an infinity. ddof cancels out.
+// Outputs are NaN unless the window holds at least max(min_periods, 1) non-NaN values (pairs);
+// skew and kurt also need 3 and 4 of them (pandas raises min_periods to that).
+//
+// Algorithm: the same design as the moments above (shifted sums with tracked rounding-error
+// bounds, exact recomputation when a bound could exceed the tolerance, blocks that restart
+// exactly), extended to the sums of (x - K)^k up to k = 4, and to the cross sum of a pair. The
+// central moments follow by the binomial formulas, e.g. M3 = S3 - 3 a S2 + 2 a^2 S1 with
+// a = S1 / n; K near the mean keeps a small, so they do not cancel. The error test asks, with
+// tol = kRollingShapeTolerance: error(M2) <= tol M2, error(M3) <= tol max(|M3|, M2^1.5 / sqrt(n)),
+// error(M4) <= tol M4, error(Cxy) <= tol sqrt(Mxx Myy). Hence, besides a few ulps times
+// sqrt(n) from rounding each (x - K)^k once (which no recomputation can remove):
+//   skew: absolute error <= tol (2.5 |skew| + 2.5);  kurt: <= 3 tol (|kurt| + 14);
+//   sem:  relative error <= tol / 2;  cov: <= tol sqrt(var_x var_y);  corr: <= 2 tol.
+// Windows of equal values are recognised exactly (skew, kurt, corr NaN; sem, cov 0). Values are
+// scaled by a power of two per window, so the whole double range works (4th powers included).
+inline constexpr double kRollingShapeTolerance = 1.0 / 274877906944.0;  // 2**-38
+
+enum class RollingShape : int { skew = 0, kurt = 1, sem = 2 };
+enum class RollingPair : int { cov = 0, corr = 1 };
+
+// Outputs begin <= i < end of one series (T float or double), as rolling_moments_block.
+//   x: read; out: written (must not overlap x). ddof is used by sem only.
+// Preconditions (checked by the caller): window >= 1, 0 <= min_periods <= window,
+// 0 <= ddof < window, 0 <= begin <= end. Never throws, never allocates.
+template <class T>
+void rolling_shape_block(const T* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
+                         std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingShape stat, T* out,
+                         std::ptrdiff_t out_stride, std::ptrdiff_t begin,
+                         std::ptrdiff_t end) noexcept;
+
+// Every row, blocks of rolling_block_size(window) outputs over up to n_threads threads
+// (bit-identical output for any thread count). x: read; out: written, not overlapping x.
+template <class T>
+void rolling_shape_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                        std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingShape stat,
+                        int n_threads) noexcept;
+
+// The whole series of n values on the calling thread (same output as any parallel split).
+template <class T>
+void rolling_shape(const T* x, std::ptrdiff_t n, std::ptrdiff_t x_stride, std::ptrdiff_t window,
+                   std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingShape stat, T* out,
+                   std::ptrdiff_t out_stride) noexcept {
+  const std::ptrdiff_t block = rolling_block_size(window);
+  for (std::ptrdiff_t b = 0; b < n; b += block) {
+    const std::ptrdiff_t e = b + block < n ? b + block : n;
+    rolling_shape_block(x, x_stride, window, min_periods, ddof, stat, out, out_stride, b, e);
+  }
+}
+
+// Outputs begin <= i < end of the pair series x, y (same length; element i at x[i * x_stride]
+// and y[i * y_stride]).
+//   x, y: read; out: written (must overlap neither). ddof is used by cov only.
+// Preconditions as rolling_shape_block. Never throws, never allocates.
+template <class T>
+void rolling_pair_block(const T* x, std::ptrdiff_t x_stride, const T* y, std::ptrdiff_t y_stride,
+                        std::ptrdiff_t window, std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
+                        RollingPair stat, T* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
+                        std::ptrdiff_t end) noexcept;
+
+// Every row of the pair: rows describes x and out; row r of y is at y[y_offsets[r] + i * y_stride]
+// (read). Bit-identical output for any thread count.
+template <class T>
+void rolling_pair_rows(const T* x, const T* y, T* out, const RollingRows& rows,
+                       const std::ptrdiff_t* y_offsets, std::ptrdiff_t y_stride,
+                       std::ptrdiff_t window, std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
+                       RollingPair stat, int n_threads) noexcept;
+
+// The whole pair of series of n values on the calling thread.
+template <class T>
+void rolling_pair(const T* x, std::ptrdiff_t x_stride, const T* y, std::ptrdiff_t y_stride,
+                  std::ptrdiff_t n, std::ptrdiff_t window, std::ptrdiff_t min_periods,
+                  std::ptrdiff_t ddof, RollingPair stat, T* out,
+                  std::ptrdiff_t out_stride) noexcept {
+  const std::ptrdiff_t block = rolling_block_size(window);
+  for (std::ptrdiff_t b = 0; b < n; b += block) {
+    const std::ptrdiff_t e = b + block < n ? b + block : n;
+    rolling_pair_block(x, x_stride, y, y_stride, window, min_periods, ddof, stat, out, out_stride,
+                       b, e);
+  }
+}
+
 }  // namespace hotloop
 
 namespace hotloop {
