@@ -1156,9 +1156,6 @@ def test_move_count_is_rolling_count():
     assert not hasattr(numbagg, "move_count")
     x = np.array([1.0, np.nan, 2.0, 3.0, np.nan])
     np.testing.assert_array_equal(hotloop.rolling_count(x, 2, min_periods=1), [1, 1, 1, 2, 1])
-         ValueError, match=r"interpolation='cubic' is not supported; accepted: 'linear'"
-     ):
-         hotloop.rolling_quantile(np.ones(5), 3, 0.5, interpolation="cubic")
 
 
 # ---------------------------------------------------------------------------------------------

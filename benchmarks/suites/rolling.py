@@ -476,7 +476,7 @@ def cases(scale: str) -> list[Case | Accuracy]:
         *(rolling_case(n, w, with_numpy=n == sizes[0]) for n in sizes for w in (50, 100)),
         *stat_rows,
         accuracy_case(2_000 if scale == "quick" else 10**6, 50),
-        *(shape_case(s, stats_n, w) for s in (*SHAPES, *PAIRS) for w in (10, 50, 1000)),
+        *(shape_case(s, sizes[0], w) for s in (*SHAPES, *PAIRS) for w in (10, 50, 1000)),
         *shape_accuracy_cases(10_000 if scale == "quick" else 10**5),
     ]
 
