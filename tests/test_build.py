@@ -49,8 +49,8 @@ def test_everything_present_is_one_probe():
     assert hb.missing_requirements(ALL, fake_probe(calls=calls)) == []
     assert len(calls) == 1  # one compile-and-link of every header and library
     headers, libraries = calls[0]
-    assert set(headers) == {"Python.h", "libdeflate.h", "zlib.h", "lz4.h"}
-    assert set(libraries) == {"deflate", "z", "lz4"}
+    assert set(headers) == {"Python.h", "libdeflate.h", "zlib.h", "lz4.h", "isa-l.h"}
+    assert set(libraries) == {"deflate", "z", "lz4", "isal"}
 
 
 def test_modules_without_libraries_probe_none():
