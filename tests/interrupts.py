@@ -7,15 +7,18 @@ import sys
 import time
 
 
-def interrupted_after(code, delay=0.5, limit=20.0):
+def interrupted_after(code, delay=0.5, limit=20.0, setup=""):
     """Run code in a fresh interpreter, send SIGINT after delay seconds; return (seconds from
-    the signal to the exit, stderr). Generous limits: the test machine may be loaded."""
+    the signal to the exit, stderr). Generous limits: the test machine may be loaded.
+
+    setup (imports, data) runs before the clock starts, so that on a slow machine the signal
+    still lands in code, not in an import."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     proc = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); {code}",
+            f"{setup}\nimport sys; sys.stderr.write('ready\\n'); sys.stderr.flush(); {code}",
         ],
         stderr=subprocess.PIPE,
         env=env,

@@ -36,6 +36,18 @@ ROLLING = (
     "rank",
 )
 MOVE = ("sum", "mean", "var", "std", "min", "max", "argmin", "argmax", "median", "rank")
+EWM = ("mean", "var", "std", "cov", "corr")
+MOVE_EXP = ("nanmean", "nansum", "nanvar", "nanstd", "nancount", "nancov", "nancorr")
+
+
+def positional_first(fn):
+    """numbagg's move_exp_* take their arrays positionally only; the table passes keywords."""
+
+    def call(a, b=None, **kw):
+        return fn(a, **kw) if b is None else fn(a, b, **kw)
+
+    call.__name__ = fn.__name__
+    return call
 
 
 def running_stats(method):
@@ -88,6 +100,52 @@ FUNCTIONS = {
             | ({"ddof": "count0"} if s in ("var", "std") else {}),
         )
         for s in MOVE
+    },
+    **{
+        f"ewm_{s}": (
+            getattr(hotloop, f"ewm_{s}"),
+            {
+                "x": F,
+                "alpha": 0.5,
+                "adjust": True,
+                "min_periods": 2,
+                "axis": -1,
+                "out": None,
+                "n_threads": 1,
+            }
+            | ({"y": F} if s in ("cov", "corr") else {})
+            | ({"bias": False} if s in ("var", "std", "cov") else {}),
+            {
+                "x": "floats_nd",
+                "alpha": "ewm_alpha",
+                "com": "ewm_second",
+                "adjust": "flag",
+                "min_periods": "count0",
+                "axis": "axis",
+                "out": "out",
+                "n_threads": "threads",
+            }
+            | ({"y": "ewm_y"} if s in ("cov", "corr") else {})
+            | ({"bias": "flag"} if s in ("var", "std", "cov") else {}),
+        )
+        for s in EWM
+    },
+    "ewm_std(span)": (hotloop.ewm_std, {"x": F, "span": 3}, {"span": "ewm_span"}),
+    "ewm_mean(com)": (hotloop.ewm_mean, {"x": F, "com": 0.0}, {"com": "ewm_com"}),
+    "ewm_var(halflife)": (
+        hotloop.ewm_var,
+        {"x": F, "halflife": 2.5},
+        {"halflife": "ewm_halflife", "ignore_na": "flag"},
+    ),
+    **{
+        f"move_exp_{s}": (
+            positional_first(getattr(hotloop, f"move_exp_{s}")),
+            {"a": F, "alpha": 0.5, "min_weight": 0.1, "axis": -1}
+            | ({"b": F} if s in ("nancov", "nancorr") else {}),
+            {"a": "floats_nd", "alpha": "exp_alpha", "min_weight": "real", "axis": "axis"}
+            | ({"b": "exp_b"} if s in ("nancov", "nancorr") else {}),
+        )
+        for s in MOVE_EXP
     },
     "julia": (
         hotloop.julia,
@@ -173,6 +231,36 @@ FUNCTIONS = {
     ),
 }
 
+# The shape statistics (skew, kurt, sem) and the pair statistics (cov, corr) of the rolling
+# family: the rolling_* arguments, y like x.
+ROLLING_KW = {"x": F, "window": 3, "min_periods": 2, "axis": -1, "out": None, "n_threads": 1}
+ROLLING_KINDS = {
+    "x": "floats_nd",
+    "window": "count1",
+    "min_periods": "count0",
+    "axis": "axis",
+    "out": "out",
+    "n_threads": "threads",
+}
+FUNCTIONS.update(
+    {
+        f"rolling_{s}": (
+            getattr(hotloop, f"rolling_{s}"),
+            ROLLING_KW | ({"ddof": 1} if s == "sem" else {}),
+            ROLLING_KINDS | ({"ddof": "count0"} if s == "sem" else {}),
+        )
+        for s in ("skew", "kurt", "sem")
+    }
+    | {
+        f"rolling_{s}": (
+            getattr(hotloop, f"rolling_{s}"),
+            ROLLING_KW | {"y": F[::-1].copy(), "ddof": 1},
+            ROLLING_KINDS | {"y": "floats_nd", "ddof": "count0"},
+        )
+        for s in ("cov", "corr")
+    }
+)
+
 # hotloop.ffi's functions: the same signatures without n_threads and axis; its rolling
 # functions take 1-D and 2-D float arrays only (hotloop's also integers and N-D).
 FFI = {
@@ -205,6 +293,14 @@ RO.flags.writeable = False
 INT = r"{arg} must be (an int, got .*accepted: integers|>= -?\d+|between -?\d+ and \d+)"
 NOT_INT = r"{arg} must be an int, got {got}.*accepted: integers (>=|between)"
 REAL = r"{arg} must be a (real|complex) number .*got {got}"
+# An int beyond the float64 range in a list: the item, the value abbreviated, the range.
+HUGE_ITEM = (
+    "int beyond float64",
+    [1.0, 10**400],
+    OverflowError,
+    r"{arg}\[1\] is too large for a float64: got 1000000000\.\.\.0000 \(401 digits\); "
+    r"accepted: finite float64 values, magnitudes up to 1\.797",
+)
 
 # kind: [(case, bad value, exception, message regex)]. {arg} is the argument's name.
 COUNT = [
@@ -271,6 +367,7 @@ BAD = {
         ("float16", F.astype(np.float16), TypeError, r"dtype float64 or float32.*got .*float16"),
         ("str numbers", ["1", "2"], TypeError, r"{arg}(\[0\])? must (be a|hold) real number"),
         ("None item", [1.0, None], TypeError, r"{arg}(\[1\])? must (be a|hold) real number"),
+        HUGE_ITEM,
         (
             "str",
             "12",
@@ -289,6 +386,7 @@ BAD = {
             r"{arg} must be an ndarray of dtype float64 or float32",
         ),
         ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+        HUGE_ITEM,
         ("3-D", np.ones((2, 2, 2)), ValueError, r"{arg} must be 1-D to 2-D, got 3-D"),
     ],
     "floats_nd": [
@@ -300,12 +398,14 @@ BAD = {
         ),
         ("float16", F.astype(np.float16), TypeError, r"dtype float64 or float32.*got .*float16"),
         ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+        HUGE_ITEM,
         ("None", None, TypeError, r"{arg} must be an ndarray of dtype float64 or float32"),
         ("0-D", np.float64(1.0), ValueError, r"{arg} must be 1-D to 64-D, got 0-D"),
     ],
     "floats_common": [
         ("complex dtype", F.astype(complex), TypeError, r"{arg} must be an ndarray of dtype"),
         ("str numbers", ["1", "2"], TypeError, r"{arg} must hold real numbers"),
+        HUGE_ITEM,
     ],
     "axis": [
         ("float", 1.0, TypeError, r"axis must be an int, got float; accepted: integers -1 <="),
@@ -333,6 +433,74 @@ BAD = {
             r"interpolation='cubic' is not supported; accepted: 'linear'",
         ),
         ("None", None, ValueError, r"interpolation=None is not supported; accepted: 'linear'"),
+    ],
+    "ewm_alpha": [
+        ("zero", 0, ValueError, r"alpha=0.0 is outside \(0, 1\]; accepted: 0 < alpha <= 1"),
+        ("1.5", 1.5, ValueError, r"alpha=1.5 is outside \(0, 1\]; accepted: 0 < alpha <= 1"),
+        ("negative", -0.5, ValueError, r"alpha=-0.5 is outside \(0, 1\]"),
+        ("nan", float("nan"), ValueError, r"alpha must be finite, got nan"),
+        ("str number", "0.5", TypeError, REAL.replace("{got}", "str")),
+        ("bool", True, TypeError, REAL.replace("{got}", "bool")),
+    ],
+    "ewm_second": [
+        (
+            "two of them",
+            3.0,
+            ValueError,
+            r"pass exactly one of com, span, halflife, alpha \(they are mutually exclusive\), "
+            r"got com=3.0, alpha=0.5",
+        ),
+    ],
+    "ewm_span": [
+        ("0.5", 0.5, ValueError, r"span=0.5 must be >= 1; accepted: span >= 1"),
+        ("negative", -3, ValueError, r"span=-3.0 must be >= 1; accepted: span >= 1"),
+        ("inf", np.inf, ValueError, r"span must be finite, got inf"),
+        ("None", None, ValueError, r"pass exactly one of com, span, halflife, alpha .*got none"),
+    ],
+    "ewm_com": [
+        ("negative", -1, ValueError, r"com=-1.0 must be >= 0; accepted: com >= 0"),
+        ("str", "1", TypeError, REAL.replace("{got}", "str")),
+    ],
+    "ewm_halflife": [
+        ("zero", 0, ValueError, r"halflife=0.0 must be > 0; accepted: halflife > 0"),
+        ("negative", -2.0, ValueError, r"halflife=-2.0 must be > 0"),
+    ],
+    "ewm_y": [
+        (
+            "shape",
+            np.ones(7),
+            ValueError,
+            r"x and y must have the same shape, got \(8,\) and \(7,\)",
+        ),
+        ("str numbers", ["1", "2"], TypeError, r"y must hold real numbers"),
+        ("complex", F.astype(complex), TypeError, r"y must be an ndarray of dtype float64"),
+    ],
+    "exp_b": [
+        ("shape", np.ones((2, 8)), ValueError, r"a and b must have the same shape, got \(8,\) and"),
+    ],
+    "exp_alpha": [
+        ("1.5", 1.5, ValueError, r"alpha=1.5 is outside \[0, 1\]; accepted: 0 <= alpha <= 1"),
+        ("negative", -0.1, ValueError, r"alpha=-0.1 is outside \[0, 1\]"),
+        (
+            "array outside",
+            np.full(8, 2.0),
+            ValueError,
+            r"alpha holds 2.0, outside \[0, 1\]; accepted: 0 <= alpha <= 1",
+        ),
+        ("nan array", np.full(8, np.nan), ValueError, r"alpha holds nan, outside \[0, 1\]"),
+        (
+            "length",
+            np.full(7, 0.5),
+            ValueError,
+            r"alpha of shape \(7,\) does not fit a of shape \(8,\); accepted: a scalar",
+        ),
+        ("nan", float("nan"), ValueError, r"alpha must be finite, got nan"),
+        ("str number", "0.5", TypeError, REAL.replace("{got}", "str")),
+    ],
+    "flag": [
+        ("int", 1, TypeError, r"{arg} must be True or False, got int: 1"),
+        ("str", "yes", TypeError, r"{arg} must be True or False, got str"),
+        ("None", None, TypeError, r"{arg} must be True or False, got NoneType"),
     ],
     "grid": [
         (
@@ -398,7 +566,13 @@ BAD = {
     "value": [
         ("str", "1.0", TypeError, r"value must be a real number, got str.*accepted: float, int"),
         ("None", None, TypeError, r"value must be a real number, got NoneType.*accepted"),
-        ("10**400", 10**400, OverflowError, r"value is too large for a float: 1000.*accepted"),
+        (
+            "10**400",
+            10**400,
+            OverflowError,
+            r"value is too large for a float64: got 1000000000\.\.\.0000 \(401 digits\); "
+            "accepted: finite float64",
+        ),
     ],
     "running_stats": [
         ("None", None, TypeError, r"'other' has incorrect type \(expected .*RunningStats"),
@@ -534,3 +708,54 @@ def test_integer_likes_are_accepted():
         4,
         4,
     )
+
+
+def test_cross_argument_rules_of_shape_and_pair_statistics():
+    """x and y of one shape; window, ddof and min_periods against each other; axis in range:
+    each message names the values received and accepted."""
+    for fn in (hotloop.rolling_cov, hotloop.rolling_corr):
+        with pytest.raises(
+            ValueError,
+            match=r"x and y must have the same shape, got \(8,\) and "
+            r"\(7,\); accepted: two arrays of one shape",
+        ):
+            fn(F, F[:7], 3)
+        with pytest.raises(
+            ValueError,
+            match=r"x and y must have the same shape, got \(5, 5\) and "
+            r"\(25,\)",
+        ):
+            fn(G, G.ravel(), 3)
+        with pytest.raises(ValueError, match=r"ddof=3 must be less than window=3; accepted"):
+            fn(F, F, 3, ddof=3)
+        with pytest.raises(
+            ValueError,
+            match=r"axis=2 is out of range for a 2-D x; accepted: "
+            r"-2 <= axis < 2",
+        ):
+            fn(G, G, 3, axis=2)
+    for fn in (
+        hotloop.rolling_skew,
+        hotloop.rolling_kurt,
+        hotloop.rolling_sem,
+        hotloop.rolling_cov,
+        hotloop.rolling_corr,
+    ):
+        args = (F, F) if fn in (hotloop.rolling_cov, hotloop.rolling_corr) else (F,)
+        with pytest.raises(
+            ValueError,
+            match=r"min_periods=4 must be <= window=3; accepted: "
+            r"0 <= min_periods <= 3",
+        ):
+            fn(*args, 3, min_periods=4)
+        with pytest.raises(ValueError, match=r"window must be >= 1, got 0"):
+            fn(*args, 0)
+    with pytest.raises(
+        ValueError,
+        match=r"ddof=1 must be less than window=1; accepted: "
+        r"0 <= ddof < 1",
+    ):
+        hotloop.rolling_sem(F, 1)  # pandas' default ddof=1 needs window >= 2
+    for fn in (hotloop.rolling_skew, hotloop.rolling_kurt):
+        with pytest.raises(TypeError, match=r"unexpected keyword argument 'ddof'"):
+            fn(F, 3, ddof=1)

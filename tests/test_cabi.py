@@ -131,6 +131,19 @@ def test_moments_edge_cases(mod):
         mod.std([1.0, 2.0], ddof=2)
 
 
+def test_int_beyond_float64_is_named_as_hotloop_names_it(mod):
+    for x in ([1.0, 10**400], (3, -(10**401))):
+        with pytest.raises(OverflowError) as ours:
+            mod.mean(x)
+        with pytest.raises(OverflowError) as theirs:
+            hotloop.mean(x)
+        assert str(ours.value) == str(theirs.value)
+        assert "x[1] is too large for a float64: got " in str(ours.value)
+        assert "digits); accepted: finite float64" in str(ours.value)
+        with pytest.raises(OverflowError, match=r"x\[1\] is too large for a float64"):
+            mod.std(x)
+
+
 PYPY_SCRIPT = """
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("hotloop_cabi", sys.argv[1])

@@ -2,6 +2,7 @@
 
 import ctypes
 import math
+import re
 import subprocess
 import sys
 
@@ -299,6 +300,35 @@ def test_c_error_codes():
 def test_wrapper_bad_input(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+HUGE_ITEM = (
+    r"x\[1\] is too large for a float64: got 1000000000\.\.\.0000 \(401 digits\); "
+    r"accepted: finite float64 values, magnitudes up to 1\.7976931348623157e308"
+)
+
+
+@pytest.mark.parametrize(
+    "x", [[1.0, 10**400], (1.0, -(10**400)), [2.0, 10**400, 10**500], [1.0, 10**5000]]
+)
+def test_int_beyond_float64_names_item_value_and_range(x):
+    """An int too large for a float64 is an OverflowError that names the item, the value
+    (abbreviated) and the range, the same message from hotloop.ffi as from hotloop."""
+    for fn in (ffi.mean, ffi.std, hotloop.mean, hotloop.std, hotloop.nanvar):
+        with pytest.raises(OverflowError) as err:
+            fn(x)
+        if x[1] == 10**5000:  # str() of it is refused (sys.get_int_max_str_digits())
+            assert "x[1] is too large for a float64: got an int of 16610 bits" in str(err.value)
+            continue
+        sign = "-" if x[1] < 0 else ""
+        assert re.fullmatch(HUGE_ITEM.replace("got ", "got " + sign), str(err.value)), err.value
+    with pytest.raises(OverflowError) as ffi_err:
+        ffi.rolling_mean(x, 1)
+    with pytest.raises(OverflowError) as cython_err:
+        hotloop.rolling_mean(x, 1)
+    assert str(ffi_err.value) == str(cython_err.value)
+    with pytest.raises(OverflowError, match=r"x\[1, 0\] is too large for a float64"):
+        ffi.rolling_mean([[1.0, 2.0], [10**400, 3.0]], 1)
 
 
 def test_wrappers_accept_what_cython_accepts():

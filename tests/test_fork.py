@@ -68,6 +68,33 @@ def _case_rolling_median(d, nt):
     return hotloop.rolling_median(d["series"], 51, n_threads=nt)
 
 
+def _case_rolling_kurt(d, nt):
+    return hotloop.rolling_kurt(d["series"], 50, n_threads=nt)
+
+
+def _case_rolling_corr(d, nt):
+    return hotloop.rolling_corr(d["series"], d["series"][::-1], 50, n_threads=nt)
+
+
+def _case_ewm_std(d, nt):
+    return hotloop.ewm_std(d["series"], span=20, n_threads=nt)
+
+
+def _case_ewm_corr(d, nt):
+    return hotloop.ewm_corr(d["series"], d["series"][::-1], halflife=30.0, n_threads=nt)
+
+
+def _case_targets_negative(d, nt):
+    out = os.path.join(_TMP, f"negative-{os.getpid()}-{nt}.txt")
+    n = hotloop.records.targets_negative(
+        os.path.join(_TMP, "all.txt"), os.path.join(_TMP, "in.txt"), out, n_threads=nt
+    )
+    with open(out, "rb") as f:
+        text = f.read()
+    os.unlink(out)
+    return (n, text)
+
+
 def _case_diffuse(d, nt):
     return hotloop.diffuse(d["grid"], 40, n_threads=nt)
 
@@ -145,6 +172,12 @@ def expected(tmp_path_factory):
         shows = rng.integers(0, 3, ids.size, dtype=np.uint16)
         clicks = rng.integers(0, 2, ids.size, dtype=np.uint16)
         records.write_counts(os.path.join(_TMP, f"counts{k}.gz"), ids, shows, clicks)
+    # Key files of a few MiB: enough input for targets_negative to share it between threads.
+    keys = rng.integers(0, 10**9, 400_000)
+    with open(os.path.join(_TMP, "all.txt"), "w") as f:
+        f.write("key\n" + "\n".join(map(str, keys.tolist())) + "\n")
+    with open(os.path.join(_TMP, "in.txt"), "w") as f:
+        f.write("key\n" + "\n".join(map(str, keys[::3].tolist())) + "\n")
     d = _data()
     out = {}
     for name in _names():
@@ -245,17 +278,24 @@ def test_every_parallel_kernel_is_covered():
         "rolling_mean",
         "diffuse",
         "get_counters",
+        "targets_negative",
         "write",
     }
     # Same drivers as a covered function: read by the same code paths.
     same_driver = {
         "rolling_var": "rolling_std",
+        "ewm_mean": "ewm_std",
+        "ewm_var": "ewm_std",
+        "ewm_cov": "ewm_corr",
         "count_records": "get_counters",
         "write_raw": "write",
     }
-    # The moving-window functions run on two drivers: the moments one (rolling_std, rolling_mean)
-    # and the order-statistics one (rolling_median).
-    covered |= {"rolling_median", "effective_n_threads"}  # the last is no kernel
+    # The moving-window functions run on four drivers: the moments one (rolling_std, rolling_mean),
+    # the order-statistics one (rolling_median), the shape one (rolling_kurt) and the pair one
+    # (rolling_corr). effective_n_threads is no kernel.
+    covered |= {"rolling_median", "rolling_kurt", "rolling_corr", "effective_n_threads"}
+    # The exponentially weighted ones on one driver, for one series (ewm_std) or two (ewm_corr).
+    covered |= {"ewm_std", "ewm_corr"}
     windows = {n for n in public if n.startswith(("rolling_", "move_"))}
     missing = {n for n in public if n not in covered and n not in same_driver} - windows
     assert not missing, f"parallel functions without a fork test: {sorted(missing)}"

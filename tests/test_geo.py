@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from interrupts import interrupted_after
 
 geo = pytest.importorskip("hotloop.geo", reason="hotloop was built without S2 (libs2-dev)")
 s2 = pytest.importorskip("s2geometry")
@@ -329,6 +330,60 @@ def test_countries_all_at_once_threads_and_shapes(tmp_path):
 
 
 # --------------------------------------------------------------------------------------------
+# The work budget of a covering: slivers end in an error (or Ctrl-C), never in a hang
+
+# A ring whose vertices lie on one meridian: S2 accepts it, and no cell lies inside it, so S2's
+# interior covering tests every cell along it down to max_level (twice as many per level).
+SLIVER = {"type": "Polygon", "coordinates": [[[0, -60], [0, 0], [0, 60], [0, -60]]]}
+
+
+def test_sliver_interior_covering_stops_at_the_budget():
+    # Within the budget (max_level 8): S2's own answer, no cell.
+    shallow = geo.cover_geojson(SLIVER, max_cells=8, max_level=8, interior=True)
+    assert shallow.size == 0
+    np.testing.assert_array_equal(
+        shallow, s2_cover([SLIVER["coordinates"]], max_cells=8, max_level=8, interior=True)
+    )
+    features = [as_geojson(HAND_MADE["square"]), SLIVER]
+    doc = {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": g} for g in features],
+    }
+    start = time.perf_counter()
+    with pytest.raises(
+        ValueError,
+        match=r"^feature 1: its interior covering needs more than "
+        r"max_cell_tests=100000 cell tests.*lower max_level",
+    ):
+        geo.cover_geojson(doc, max_cells=8, interior=True, max_cell_tests=100_000)
+    assert time.perf_counter() - start < 5  # ~0.05 s; generous for a loaded machine
+    # The exterior covering of the same sliver is cheap, and S2's.
+    check_cover([SLIVER["coordinates"]], max_cells=8)
+
+
+def test_budget_does_not_change_ordinary_coverings():
+    for name in ("concave star", "with holes", "continent", "tiny"):
+        for interior in (False, True):
+            want = s2_cover(HAND_MADE[name], max_cells=300, interior=interior)
+            got = geo.cover_geojson(as_geojson(HAND_MADE[name]), max_cells=300, interior=interior)
+            np.testing.assert_array_equal(got, want)
+            unlimited = geo.cover_geojson(
+                as_geojson(HAND_MADE[name]), max_cells=300, interior=interior, max_cell_tests=None
+            )
+            np.testing.assert_array_equal(unlimited, want)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT")
+def test_ctrl_c_stops_an_unlimited_covering():
+    code = (
+        f"import hotloop.geo as g; g.cover_geojson({SLIVER!r}, interior=True, max_cell_tests=None)"
+    )
+    took, err = interrupted_after(code)
+    assert "KeyboardInterrupt" in err
+    assert took < 10.0  # ~0.05 s when the machine is idle
+
+
+# --------------------------------------------------------------------------------------------
 # Input shapes
 
 
@@ -506,6 +561,9 @@ POLY = {"type": "Polygon", "coordinates": [square(0, 0, 1)]}
         ({"n_threads": 0}, ValueError, "n_threads=0"),
         ({"only_id": False}, ValueError, "only_id=False is not supported.*cell_to_token"),
         ({"only_id": "tokens"}, ValueError, "cell_to_latlng"),
+        ({"max_cell_tests": 0}, ValueError, "max_cell_tests must be >= 1, got 0"),
+        ({"max_cell_tests": 1.5}, TypeError, "max_cell_tests must be an int"),
+        ({"max_cell_tests": "fast"}, ValueError, "max_cell_tests must be 'auto', None or an int"),
     ],
 )
 def test_bad_options(options, exc, match):
@@ -798,7 +856,7 @@ def test_signed_ids_are_accepted():
             ValueError,
             r"longitudes in \[-180, 180\]",
         ),
-        (lambda: geo.latlng_to_cell([0.0], [0.0, 1.0]), ValueError, "same shape"),
+        (lambda: geo.latlng_to_cell([0.0, 1.0], [0.0, 1.0, 2.0]), ValueError, "broadcast"),
         (
             lambda: geo.latlng_to_cell([0.0], [0.0], 31),
             ValueError,
@@ -845,6 +903,97 @@ def test_signed_ids_are_accepted():
 def test_cell_function_errors(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+# One rule for every cell function: the result has the input's shape, and a scalar gives a NumPy
+# scalar (a 0-d array stays a 0-d array).
+def _ids_2x3x4():
+    rng = np.random.default_rng(9)
+    lat = np.degrees(np.arcsin(rng.uniform(-1, 1, 24)))
+    return geo.latlng_to_cell(lat, rng.uniform(-180, 180, 24), 13).reshape(2, 3, 4)
+
+
+CELL_FUNCTIONS = {
+    "cell_to_latlng": (geo.cell_to_latlng, lambda ids: ids, (np.float64, np.float64)),
+    "cell_parent": (lambda x: geo.cell_parent(x, 7), lambda ids: ids, np.uint64),
+    "cell_level": (geo.cell_level, lambda ids: ids, np.int8),
+    "cell_to_token": (geo.cell_to_token, lambda ids: ids, np.str_),
+    "token_to_cell": (geo.token_to_cell, geo.cell_to_token, np.uint64),
+}
+
+
+@pytest.mark.parametrize("name", CELL_FUNCTIONS)
+def test_cell_functions_keep_the_input_shape(name):
+    f, make_input, scalar_type = CELL_FUNCTIONS[name]
+    data = make_input(_ids_2x3x4())  # ids, or tokens for token_to_cell
+
+    def parts(result):  # cell_to_latlng returns (lat, lon)
+        return result if isinstance(result, tuple) else (result,)
+
+    whole = parts(f(data))
+    flat = parts(f(data.ravel()))
+    types = scalar_type if isinstance(scalar_type, tuple) else (scalar_type,)
+    for got, one, t in zip(whole, flat, types, strict=True):
+        assert got.shape == (2, 3, 4) and got.dtype.type is t
+        np.testing.assert_array_equal(got.ravel(), one)
+    # Scalars in: NumPy scalars out, of the array result's dtype.
+    first = data.ravel()[0]
+    scalars = [first, first.item()]  # NumPy scalar, Python int or str
+    if name == "token_to_cell":
+        scalars.append(first.item().encode("ascii"))
+    for scalar in scalars:
+        for got, one, t in zip(parts(f(scalar)), flat, types, strict=True):
+            assert type(got) is t, (scalar, got)
+            assert got == one[0]
+    # 0-d in, 0-d out; lists, empty and non-contiguous N-D arrays keep their shapes.
+    for got, one in zip(parts(f(np.array(first))), flat, strict=True):
+        assert isinstance(got, np.ndarray) and got.shape == () and got[()] == one[0]
+    for got, one in zip(parts(f(data[0, 0].tolist())), flat, strict=True):
+        assert got.shape == (4,)
+        np.testing.assert_array_equal(got, one[:4])
+    for got in parts(f(data[:, :0])):
+        assert got.shape == (2, 0, 4)
+    view = data[:, ::2, ::-1]
+    for got, want in zip(parts(f(view)), parts(f(view.copy())), strict=True):
+        assert got.shape == (2, 2, 4)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_latlng_to_cell_broadcasts_lat_and_lon():
+    lat = np.array([[-45.5], [0.0], [89.9]])  # (3, 1)
+    lon = np.array([-179.5, -10.0, 0.0, 179.99])  # (4,)
+    got = geo.latlng_to_cell(lat, lon, 20)
+    assert got.shape == (3, 4)
+    want = official_cells(*(a.ravel() for a in np.broadcast_arrays(lat, lon)), level=20)
+    np.testing.assert_array_equal(got.ravel(), want)
+    row = geo.latlng_to_cell(10.0, lon)  # one latitude, many longitudes
+    np.testing.assert_array_equal(row, geo.latlng_to_cell(np.full(4, 10.0), lon))
+    one = geo.latlng_to_cell(10, -20)  # Python ints, as in a list
+    assert type(one) is np.uint64
+    assert one == official_cells([10.0], [-20.0])[0]
+    assert type(geo.latlng_to_cell(np.float32(10.5), np.float64(-20))) is np.uint64
+    zero_d = geo.latlng_to_cell(np.array(10.0), -20.0)
+    assert isinstance(zero_d, np.ndarray) and zero_d.shape == () and zero_d[()] == one
+    assert geo.latlng_to_cell(np.zeros((2, 0)), 5.0).shape == (2, 0)
+    with pytest.raises(ValueError, match=r"point \(1, 0\) has lat=91.0"):
+        geo.latlng_to_cell(np.array([[0.0], [91.0]]), np.zeros(3))
+    with pytest.raises(ValueError, match="the point has lat=nan"):
+        geo.latlng_to_cell(float("nan"), 0.0)
+    with pytest.raises(TypeError, match="lat must hold real numbers"):
+        geo.latlng_to_cell("10", 0.0)
+
+
+def test_errors_name_the_element_of_n_d_input():
+    ids = _ids_2x3x4().copy()
+    ids[1, 2, 3] = 0
+    with pytest.raises(ValueError, match=r"ids\[1, 2, 3\] = 0 is not a valid S2 cell id"):
+        geo.cell_level(ids)
+    with pytest.raises(ValueError, match=r"^ids = 0 is not a valid S2 cell id"):
+        geo.cell_to_latlng(0)
+    with pytest.raises(ValueError, match=r"tokens\[0, 1\] = 'zz' is not an S2 cell token"):
+        geo.token_to_cell([["89c25", "zz"]])
+    with pytest.raises(ValueError, match=r"^tokens = 'zz' is not"):
+        geo.token_to_cell("zz")
 
 
 def test_token_x_is_id_zero():

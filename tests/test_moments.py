@@ -611,3 +611,56 @@ def test_extend_of_an_endless_iterator_stops_on_ctrl_c():
     )
     assert "KeyboardInterrupt" in err
     assert took < 10.0  # about 1 ms when the machine is idle
+
+
+# 2**40 values that take no memory (stride 0): hours of work unless Ctrl-C stops it.
+HUGE = "import numpy as np, hotloop; x = np.broadcast_to(np.{dtype}(1.5), (2**40,))"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
+@pytest.mark.parametrize(
+    ("dtype", "call"),
+    [
+        ("float64", "hotloop.std(x)"),
+        ("float32", "hotloop.nanmean(x)"),
+        # extend's accumulator is private until the end: rs keeps exactly what it had.
+        (
+            "float64",
+            "rs = hotloop.RunningStats(); rs.push(2.0)\n"
+            "try:\n    rs.extend(x)\n"
+            "finally:\n    print('kept', rs.count, rs.mean, file=sys.stderr)",
+        ),
+    ],
+)
+def test_huge_array_reductions_stop_on_ctrl_c(dtype, call):
+    took, err = interrupted_after(call, delay=0.3, setup=HUGE.format(dtype=dtype))
+    assert "KeyboardInterrupt" in err, err
+    assert took < 10.0  # polled every 2**20 values: about 0.05 s when the machine is idle
+    if "RunningStats" in call:
+        assert "kept 1 2.0" in err, err
+
+
+@pytest.mark.parametrize("n", [2**20 - 1, 2**20 + 1, 2**21 + 9])
+def test_sizes_around_the_poll_block(n):
+    """Inputs above 2**20 values run in blocks with a Ctrl-C poll between them (the lane sums
+    carried over): no value lost or counted twice at a block's edge. Integers at an offset of
+    2**30 give exact references from integer sums."""
+    rng = np.random.default_rng(n)
+    y = rng.integers(-1000, 1000, n)
+    y[[0, 2**20 - 2, 2**20 - 3, n - 1]] = 999_999  # values at the edges of the first block
+    x = 2.0**30 + y
+    s1, s2 = int(y.sum()), int((y * y).sum())
+    exact_var = Fraction(n * s2 - s1 * s1, n * n)
+    for values, offset in ((x, 2**30), (x[::-1], 2**30), (y.astype(np.float32), 0)):
+        assert ulps(hotloop.mean(values), float(Fraction(s1, n) + offset)) <= 1
+        assert ulps(hotloop.var(values), float(exact_var)) <= MAX_ULPS
+    # NaNs skipped in every block, the count exact
+    z = x.copy()
+    z[[5, 2**20 - 2, n - 2]] = np.nan
+    keep = ~np.isnan(z)
+    s1 = int(y[keep].sum())
+    assert ulps(hotloop.nanmean(z), float(Fraction(s1, int(keep.sum())) + 2**30)) <= 1
+    rs = RunningStats()
+    rs.extend(x)
+    assert rs.count == n
+    assert ulps(rs.mean, float(Fraction(int(y.sum()), n) + 2**30)) <= 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import gzip
+import io
 import json
 import os
 import pickle
@@ -86,7 +87,7 @@ def twin_negative(all_text, in_text, has_header=True, key64=False):
         return [x[:-1] if x.endswith("\r") else x for x in ls]
 
     def key(x):
-        assert x and all(ch in "0123456789" for ch in x), x
+        assert x.isascii() and x.isdigit(), x  # ASCII digits only, at least one
         v = int(x)
         assert v <= (U64_MAX if key64 else U32_MAX)
         return v
@@ -98,7 +99,7 @@ def twin_negative(all_text, in_text, has_header=True, key64=False):
             out.append(a[0])
         a, b = a[1:], b[1:]
     exclude = {key(x) for x in b}
-    kept = [key(x) for x in a if key(x) not in exclude]
+    kept = [k for k in map(key, a) if k not in exclude]
     out += [str(k) for k in kept]
     return "".join(x + "\n" for x in out), len(kept)
 
@@ -349,28 +350,45 @@ def damage_cases(data):
         yield data[:i]
 
 
-@pytest.mark.parametrize("writer", ["ours-gzip", "ours-lz4", "python-gzip", "ours-gzip-2files"])
+def gzip_members(raw, cuts, **header):
+    """raw as one gzip member per piece between cuts, by Python's gzip (FNAME set by filename)."""
+    out = io.BytesIO()
+    for a, b in zip([0, *cuts], [*cuts, len(raw)], strict=True):
+        with gzip.GzipFile(fileobj=out, mode="wb", mtime=0, **header) as f:
+            f.write(raw[a:b])
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "writer", ["ours-gzip", "ours-lz4", "python-gzip", "python-gzip-3", "ours-gzip-2files"]
+)
 def test_damage_at_every_byte(tmp_path, writer):
     ids, s, c = sample(40, seed=9)
     raw = pack(ids, s, c)
     src = tmp_path / "src"
-    first = None
+    whole_prefixes = {}  # cuts that leave a whole, shorter stream -> the records they hold
     if writer == "python-gzip":
         data = gzip.compress(raw, mtime=0)
+    elif writer == "python-gzip-3":  # three members with names: ISA-L's streaming inflater
+        data = gzip_members(raw, [120, 300], filename="part")
+        for end, cuts in ((120, []), (300, [120])):
+            whole_prefixes[gzip_members(raw[:end], cuts, filename="part")] = raw[:end]
     elif writer == "ours-gzip-2files":
         records.write_counts(src, ids[:20], s[:20], c[:20])
         first = src.read_bytes()
         records.write_counts(src, ids[20:], s[20:], c[20:])
         data = first + src.read_bytes()
+        whole_prefixes[first] = raw[: 20 * 12]
     else:
         records.write_counts(src, ids, s, c, compression=writer.split("-")[1])
         data = src.read_bytes()
-    wants = [twin_from_bytes(raw)]
+    assert all(data.startswith(k) for k in whole_prefixes)
     p = tmp_path / "d"
     errors = 0
     for d in damage_cases(data):
-        if first is not None and d == first:  # cut between the two files: a whole file
-            wants = [twin_from_bytes(raw), twin_from_bytes(raw[: 20 * 12])]
+        wants = [twin_from_bytes(raw)]
+        if d in whole_prefixes:  # a cut between members of other writers or between two files
+            wants.append(twin_from_bytes(whole_prefixes[d]))
         p.write_bytes(d)
         if d[:4] and records.compression_of(p) == records.Compression.none:
             # A damaged magic number: the file reads as uncompressed records.
@@ -407,6 +425,30 @@ def test_cut_between_blocks_is_detected(tmp_path):
                     records.get_counters(p, "t", 1, n_threads=n_threads)
             with pytest.raises(RecordsError, match="cut between two blocks"):
                 records.read_counts(p)
+
+
+def test_foreign_gzip_members(tmp_path):
+    # Members not written by hotloop (no size hints) are streamed by ISA-L: many members, zero
+    # padding after one, in a file longer than the decoder's input buffer; then a corrupt one.
+    ids, s, c = sample(60_000, seed=12)
+    raw = pack(ids, s, c)
+    cuts = list(range(7_000 * 12, len(raw), 7_000 * 12))
+    data = gzip_members(raw, cuts, filename="records.bin")
+    p = tmp_path / "f.gz"
+    p.write_bytes(data)
+    want = twin_from_bytes(raw)
+    for n_threads in (1, 2):
+        assert records.get_counters(p, "t", 1, n_threads=n_threads) == want
+    assert records.read_counts(p).tobytes() == raw
+    second = data.index(b"\x1f\x8b\x08", 10)  # the second member's header
+    p.write_bytes(data[:second] + b"\0" * 7 + data[second:])
+    assert records.get_counters(p, "t", 1) == want
+    bad = bytearray(data)
+    bad[second + 40] ^= 0x55  # inside the second member's deflate data
+    p.write_bytes(bytes(bad))
+    with pytest.raises(RecordsError, match=f"gzip.*member at file byte {second}") as info:
+        records.get_counters(p, "t", 1)
+    assert info.value.kind == "gzip" and info.value.file_offset == second
 
 
 def test_crc_failure_contributes_nothing(tmp_path):
@@ -550,7 +592,7 @@ def run_negative(tmp_path, all_text, in_text, *, compress=None, **kw):
     for p, t in ((pa, all_text), (pi, in_text)):
         data = t.encode()
         if compress == "gzip":
-            data = gzip.compress(data)
+            data = gzip.compress(data, compresslevel=1)
         elif compress == "lz4":
             data = lz4.frame.compress(data)
         p.write_bytes(data)
@@ -668,6 +710,52 @@ def test_targets_negative_outputs(tmp_path):
     with pytest.raises(TypeError, match="has_header"):
         records.targets_negative(pa, pi, tmp_path / "o", has_header=1)
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("header", "nl", "trailing", "compress"),
+    [
+        (False, "\n", False, None),
+        (True, "\r\n", False, None),
+        (False, "\r\n", True, "gzip"),
+    ],
+)
+def test_targets_negative_threads_agree(tmp_path, header, nl, trailing, compress):
+    # About 2.4 MB of keys: three 1 MiB chunks, so that two threads share the file.
+    rng = np.random.default_rng(5)
+    keys = rng.integers(0, 2**64, 120_000, dtype=np.uint64, endpoint=False)
+    words = [str(k) for k in keys.tolist()]
+    words[7] = "000" + words[7]  # leading zeros take the slow path, and the output drops them
+    all_words = (["key"] if header else []) + words
+    in_words = (["key"] if header else []) + words[::3] + ["1", "0"]
+    all_text = nl.join(all_words) + (nl if trailing else "")
+    in_text = nl.join(in_words) + (nl if trailing else "")
+    want = twin_negative(all_text, in_text, has_header=header, key64=True)
+    for n_threads in (1, 2):
+        got = run_negative(
+            tmp_path,
+            all_text,
+            in_text,
+            compress=compress,
+            has_header=header,
+            key64=True,
+            n_threads=n_threads,
+        )
+        assert got == want, n_threads
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_targets_negative_threads_report_the_first_bad_line(tmp_path, n_threads):
+    words = [str(10**12 + i) for i in range(200_000)]  # 2.6 MB
+    words[150_000] = "x"
+    words[190_000] = "y"
+    with pytest.raises(RecordsError, match="line 150002: 'x'") as info:
+        run_negative(
+            tmp_path, "id\n" + "\n".join(words), "id\n1\n", key64=True, n_threads=n_threads
+        )
+    assert info.value.line == 150_002 and info.value.path.endswith("all")
+    with pytest.raises(ValueError, match="n_threads"):
+        run_negative(tmp_path, "id\n", "id\n", n_threads=0)
 
 
 @pytest.fixture(scope="module")

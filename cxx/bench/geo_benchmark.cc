@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "hotloop/geo.hpp"
+#include "s2/s2error.h"
 #include "s2/s2latlng.h"
 #include "s2/s2region_coverer.h"
 
@@ -181,9 +182,12 @@ const StarRings& star_rings() {
 
 // The steps of one covering of the Python suite's kind of polygon (at most 32 cells, levels up
 // to 20), cumulatively: range(0) = 0 builds the loops (make_loop + Normalize), 1 also the
-// validated polygon (make_polygon, which builds the index the covering uses), 2 also covers it.
-// 3 is the official binding's path in C++ for comparison: S2Polygon::InitNested without
-// validation, then the covering (which builds the index on first use).
+// validated polygon (make_polygon, which builds the index the covering uses), 2 also covers it
+// as the official binding does (S2RegionCoverer::GetCovering on the S2Polygon), 4 instead as
+// hotloop does (hotloop::geo::cover: the same cells, MayIntersect and the Contains that follows
+// it on a candidate cell answered in one pass, and a count of the cells tested). 3 is the
+// official binding's path in C++ for comparison: S2Polygon::InitNested without validation, then
+// the covering (which builds the index on first use).
 void GeoCoverSteps(benchmark::State& state) {
   const StarRings& r = star_rings();
   const std::int64_t n_polygons = static_cast<std::int64_t>(r.start.size()) - 1;
@@ -210,12 +214,98 @@ void GeoCoverSteps(benchmark::State& state) {
       }
       auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
       if (steps < 2) continue;
-      coverer.GetCovering(*polygon, &cells);
+      if (steps == 4) {
+        hotloop::geo::cover(&coverer, *polygon, false, {}, &cells);
+      } else {
+        coverer.GetCovering(*polygon, &cells);
+      }
     }
   }
   state.SetItemsProcessed(state.iterations() * n_polygons);
 }
-BENCHMARK(GeoCoverSteps)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
+BENCHMARK(GeoCoverSteps)->DenseRange(0, 4)->Unit(benchmark::kMillisecond);
+
+// What make_polygon's parts cost on the same polygons, cumulatively: range(0) = 0 builds the
+// loops (make_loop + Normalize), 1 also S2Polygon::InitNested, 2 also builds its index
+// (MutableS2ShapeIndex::ForceBuild, which the covering needs anyway), 3 also validates it
+// (S2Polygon::FindValidationError, as make_polygon does).
+void GeoPolygonSteps(benchmark::State& state) {
+  const StarRings& r = star_rings();
+  const std::int64_t n_polygons = static_cast<std::int64_t>(r.start.size()) - 1;
+  const int steps = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    for (std::int64_t k = 0; k < n_polygons; ++k) {
+      std::string error;
+      std::vector<std::unique_ptr<S2Loop>> loops;
+      loops.push_back(
+          hotloop::geo::make_loop(&r.lonlat[2 * r.start[k]], r.start[k + 1] - r.start[k], &error));
+      loops.back()->Normalize();
+      if (steps < 1) continue;
+      S2Polygon polygon;
+      polygon.set_s2debug_override(S2Debug::DISABLE);
+      polygon.InitNested(std::move(loops));
+      if (steps < 2) continue;
+      polygon.index().ForceBuild();
+      if (steps < 3) continue;
+      S2Error why;
+      benchmark::DoNotOptimize(polygon.FindValidationError(&why));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n_polygons);
+}
+BENCHMARK(GeoPolygonSteps)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
+
+// hotloop.geo.cover_geojson's C++ driver on the same polygons (GeoCoverSteps 4 and its
+// overheads: one chunk per polygon, the failure bookkeeping), on range(0) threads.
+void GeoCoverGeometries(benchmark::State& state) {
+  const StarRings& r = star_rings();
+  const std::int64_t n_polygons = static_cast<std::int64_t>(r.start.size()) - 1;
+  std::vector<std::int64_t> shell_of(static_cast<std::size_t>(n_polygons), 0);
+  std::vector<std::int64_t> geom_start(static_cast<std::size_t>(n_polygons) + 1);
+  for (std::size_t g = 0; g < geom_start.size(); ++g) geom_start[g] = static_cast<std::int64_t>(g);
+  S2RegionCoverer::Options options;
+  options.set_max_cells(32);
+  options.set_max_level(20);
+  std::vector<std::vector<S2CellId>> cells;
+  hotloop::geo::CoverFailure failure;
+  for (auto _ : state) {
+    if (!hotloop::geo::cover_geometries(r.lonlat.data(), r.start.data(), shell_of.data(),
+                                        geom_start.data(), n_polygons, options, false,
+                                        static_cast<int>(state.range(0)), &cells, &failure)) {
+      state.SkipWithError(failure.message.c_str());
+      return;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n_polygons);
+}
+BENCHMARK(GeoCoverGeometries)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
+// The interior covering of a sliver (a ring along one meridian from -60 to 60 degrees: no cell
+// lies inside it) at max_level range(0), at most 8 cells, with hotloop's default budget
+// (auto_max_tests(8) = 2**22 cell tests): the time doubles per level until the budget stops it.
+// Counters: tests (cell tests counted), over_budget (1 once the budget stopped it).
+void GeoSliverInterior(benchmark::State& state) {
+  const double ring[] = {0, -60, 0, 0, 0, 60};
+  std::string error;
+  std::vector<std::unique_ptr<S2Loop>> loops;
+  loops.push_back(hotloop::geo::make_loop(ring, 3, &error));
+  loops.back()->Normalize();
+  const std::int64_t shell_of[] = {0};
+  auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+  S2RegionCoverer::Options options;
+  options.set_max_cells(8);
+  options.set_max_level(static_cast<int>(state.range(0)));
+  S2RegionCoverer coverer(options);
+  std::vector<S2CellId> cells;
+  std::int64_t tests = 0;
+  hotloop::geo::CoverStatus status = hotloop::geo::CoverStatus::kCovered;
+  for (auto _ : state) {
+    status = hotloop::geo::cover(&coverer, *polygon, true, {}, &cells, &tests);
+  }
+  state.counters["tests"] = static_cast<double>(tests);
+  state.counters["over_budget"] = status == hotloop::geo::CoverStatus::kOverBudget;
+}
+BENCHMARK(GeoSliverInterior)->DenseRange(10, 30, 2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -3,7 +3,8 @@
 //
 // Input: one control byte, then the all-file, a 0xFF byte, and the in-file (without a 0xFF the
 // in-file is empty). Control byte: bit 0 has_header, bit 1 key64, bit 2 gzip the all-file, bit 3
-// gzip the in-file (with zlib, so that lines also cross the gzip decoder's chunks).
+// gzip the in-file (with zlib, so that lines also cross the gzip decoder's chunks), bit 4 two
+// threads, bits 5-6 the job's chunk size (the default, 1, 7 or 64 bytes: lines cross chunks).
 //
 // Oracle: a plain line splitter and digit loop written here. Lines end at '\n' (the last one
 // may lack it) and lose one trailing '\r'; a key is one or more ASCII digits whose value fits in
@@ -177,7 +178,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* input, std::size_t siz
   write_file(in_path, gz_in ? gzip_of(in) : in);
   ::unlink(out_path.c_str());
 
-  hotloop::NegativeJob job(has_header, key64);
+  constexpr std::size_t kChunks[4] = {0, 1, 7, 64};
+  hotloop::NegativeJob job(has_header, key64, input[0] & 16 ? 2 : 1, kChunks[input[0] >> 5 & 3]);
   int which = -1;
   if (job.open(all_path.c_str(), in_path.c_str(), out_path.c_str(), &which) != 0) std::abort();
   while (!job.run(64)) {

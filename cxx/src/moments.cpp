@@ -19,6 +19,61 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // Independent accumulators: enough to hide the add latency and to fill an AVX-512 register.
 constexpr int kLanes = 8;
 
+// Values read between two polls of the Interrupt (Ctrl-C), ~0.3-2 ms of work per pass: the lane
+// loops run block by block with their accumulators carried over, and a block is a whole number of
+// kLanes groups, so every lane adds the same values in the same order as in one loop over
+// everything (results do not depend on kPollBlock, bit for bit).
+constexpr std::ptrdiff_t kPollBlock = std::ptrdiff_t{1} << 20;
+static_assert(kPollBlock % kLanes == 0, "blocks must not split a group of lanes");
+
+#if defined(__GNUC__)
+#define HOTLOOP_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#define HOTLOOP_INLINE_LAMBDA
+#endif
+
+// How the passes poll for Ctrl-C, chosen once per call (see polls()). Every pass runs its loop as
+// poll.blocks(n, body): body(b, e) over [0, n).
+// NoPoll: body(0, n), the plain loop. Inputs of one block, or calls without an Interrupt, pay
+// nothing: measured with callgrind, checking for an Interrupt at run time in every pass cost
+// std of 50 values ~45 instructions (of ~1000).
+struct NoPoll {
+  static constexpr bool stopped() noexcept { return false; }
+  static constexpr Interrupt* interrupt() noexcept { return nullptr; }
+  static constexpr std::ptrdiff_t block() noexcept { return kPollBlock; }
+  template <class Body>
+  HOTLOOP_INLINE void blocks(std::ptrdiff_t n, Body&& body) const noexcept {
+    body(std::ptrdiff_t{0}, n);
+  }
+};
+
+// Polling: blocks of kPollBlock values (smaller ones in tests: detail::moments_in_blocks), a
+// poll between two blocks, no more blocks once it says stop (the pass's results are then
+// unspecified; the caller checks stopped()).
+struct Polling {
+  Interrupt* stop;
+  std::ptrdiff_t size;  // a multiple of kLanes
+  bool stopped() const noexcept { return stop->stopped(); }
+  Interrupt* interrupt() const noexcept { return stop; }
+  std::ptrdiff_t block() const noexcept { return size; }
+  template <class Body>
+  HOTLOOP_INLINE void blocks(std::ptrdiff_t n, Body&& body) const noexcept {
+    for (std::ptrdiff_t b = 0; b < n; b += size) {
+      body(b, n - b > size ? b + size : n);
+      if (n - b > size && stop->poll()) return;
+    }
+  }
+};
+
+// Whether a call on n values polls interrupt (may be null): only when it has more than a block.
+HOTLOOP_INLINE bool polls(std::ptrdiff_t n, const Interrupt* interrupt) noexcept {
+  return interrupt != nullptr && n > kPollBlock;
+}
+
+HOTLOOP_INLINE bool stopped(const Interrupt* interrupt) noexcept {
+  return interrupt != nullptr && interrupt->stopped();
+}
+
 // One value, as a double, times the scale f when SCALED (f is a power of two: exact, barring
 // underflow of values far below the largest, see rescaled()).
 template <bool SCALED, class T>
@@ -63,31 +118,35 @@ HOTLOOP_INLINE void add_difference(double& hi, double& lo, double v, double K) n
 // EXACT: keep every rounding error (for the mean itself); without it a plain sum, enough for the
 // centre of pass 2, which corrects for any offset of its centre.
 // SCALED: every value is multiplied by f (a power of two) as it is read; see rescaled().
-template <class T, bool SKIPNA, bool CONTIG, bool EXACT, bool SCALED>
+// Stops early (results unspecified) when poll says so.
+template <class T, bool SKIPNA, bool CONTIG, bool EXACT, bool SCALED, class Poll>
 HOTLOOP_INLINE void shifted_sum(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double f,
-                                double K, double& sum_hi, double& sum_lo, double& count) noexcept {
+                                double K, double& sum_hi, double& sum_lo, double& count,
+                                const Poll& poll) noexcept {
   const std::ptrdiff_t s = CONTIG ? 1 : stride;
   double hi[kLanes] = {}, lo[kLanes] = {}, cnt[kLanes] = {};
-  std::ptrdiff_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) {
-      const double v = load<SCALED>(x[(i + k) * s], f);
-      if constexpr (SKIPNA) {
-        const bool ok = v == v;
-        if constexpr (EXACT) {
-          add_difference(hi[k], lo[k], ok ? v : K, K);
+  const std::ptrdiff_t full = n - n % kLanes;
+  poll.blocks(full, [&](std::ptrdiff_t b, std::ptrdiff_t e) HOTLOOP_INLINE_LAMBDA {
+    for (std::ptrdiff_t i = b; i < e; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        const double v = load<SCALED>(x[(i + k) * s], f);
+        if constexpr (SKIPNA) {
+          const bool ok = v == v;
+          if constexpr (EXACT) {
+            add_difference(hi[k], lo[k], ok ? v : K, K);
+          } else {
+            hi[k] += ok ? v - K : 0.0;
+          }
+          cnt[k] += ok ? 1.0 : 0.0;
+        } else if constexpr (EXACT) {
+          add_difference(hi[k], lo[k], v, K);
         } else {
-          hi[k] += ok ? v - K : 0.0;
+          hi[k] += v - K;
         }
-        cnt[k] += ok ? 1.0 : 0.0;
-      } else if constexpr (EXACT) {
-        add_difference(hi[k], lo[k], v, K);
-      } else {
-        hi[k] += v - K;
       }
     }
-  }
-  for (; i < n; ++i) {
+  });
+  for (std::ptrdiff_t i = full; i < n; ++i) {
     const double v = load<SCALED>(x[i * s], f);
     if (!SKIPNA || v == v) {
       if constexpr (EXACT) {
@@ -109,25 +168,27 @@ HOTLOOP_INLINE void shifted_sum(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
 
 // Pass 2: sum(x - m) and sum((x - m)^2). d = fl(x - m) and its rounding error e are both kept:
 // sum(x - m) = sum(d + e) and (x - m)^2 = d^2 + 2de + e^2, of which e^2 is negligible.
-template <class T, bool SKIPNA, bool CONTIG, bool SCALED>
+template <class T, bool SKIPNA, bool CONTIG, bool SCALED, class Poll>
 HOTLOOP_INLINE void centred_sums(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double f,
-                                 double m, double& s1, double& s2) noexcept {
+                                 double m, double& s1, double& s2, const Poll& poll) noexcept {
   const std::ptrdiff_t s = CONTIG ? 1 : stride;
   double h1[kLanes] = {}, l1[kLanes] = {}, h2[kLanes] = {}, l2[kLanes] = {};
-  std::ptrdiff_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) {
-      double v = load<SCALED>(x[(i + k) * s], f);
-      if constexpr (SKIPNA) v = v == v ? v : m;
-      double d, e;
-      two_sum(v, -m, d, e);
-      comp_add(h1[k], l1[k], d);
-      l1[k] += e;
-      comp_add(h2[k], l2[k], d * d);
-      l2[k] += 2.0 * d * e;
+  const std::ptrdiff_t full = n - n % kLanes;
+  poll.blocks(full, [&](std::ptrdiff_t b, std::ptrdiff_t end) HOTLOOP_INLINE_LAMBDA {
+    for (std::ptrdiff_t i = b; i < end; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        double v = load<SCALED>(x[(i + k) * s], f);
+        if constexpr (SKIPNA) v = v == v ? v : m;
+        double d, e;
+        two_sum(v, -m, d, e);
+        comp_add(h1[k], l1[k], d);
+        l1[k] += e;
+        comp_add(h2[k], l2[k], d * d);
+        l2[k] += 2.0 * d * e;
+      }
     }
-  }
-  for (; i < n; ++i) {
+  });
+  for (std::ptrdiff_t i = full; i < n; ++i) {
     const double v = load<SCALED>(x[i * s], f);
     if (!SKIPNA || v == v) {
       double d, e;
@@ -145,14 +206,15 @@ HOTLOOP_INLINE void centred_sums(const T* x, std::ptrdiff_t n, std::ptrdiff_t st
 // r.mean_lo: sum(x - mean) / n, the part of the mean below its rounding, so that
 // mean + mean_lo is the mean to about u^2 (0 when it is not computed).
 // With SCALED, the values are x * f and so are the results (m2: x * f squared).
-template <class T, bool SKIPNA, bool CONTIG, bool SCALED = false>
+// Stopped by poll, it returns early with unspecified results.
+template <class T, bool SKIPNA, bool CONTIG, bool SCALED = false, class Poll>
 HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, double K,
-                                bool need_m2, double f = 1.0) noexcept {
+                                bool need_m2, const Poll& poll, double f = 1.0) noexcept {
   double sum_hi, sum_lo, count;
   if (need_m2) {
-    shifted_sum<T, SKIPNA, CONTIG, false, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count);
+    shifted_sum<T, SKIPNA, CONTIG, false, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count, poll);
   } else {
-    shifted_sum<T, SKIPNA, CONTIG, true, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count);
+    shifted_sum<T, SKIPNA, CONTIG, true, SCALED>(x, n, stride, f, K, sum_hi, sum_lo, count, poll);
   }
   Moments r{static_cast<std::int64_t>(count), kNaN, kNaN, 0.0, 0};
   if (r.count == 0) return r;
@@ -165,9 +227,10 @@ HOTLOOP_INLINE Moments two_pass(const T* x, std::ptrdiff_t n, std::ptrdiff_t str
   // and quotient serve; the mean is then refined from sum(x - m0), exactly as double-double.
   const double m0 = K + (sum_hi + sum_lo) / count;
   r.mean = m0;
-  if (!std::isfinite(m0)) return r;  // inf or NaN in the data: the variance is NaN.
+  // inf or NaN in the data: the variance is NaN.
+  if (!std::isfinite(m0) || poll.stopped()) return r;
   double s1, s2;
-  centred_sums<T, SKIPNA, CONTIG, SCALED>(x, n, stride, f, m0, s1, s2);
+  centred_sums<T, SKIPNA, CONTIG, SCALED>(x, n, stride, f, m0, s1, s2, poll);
   two_sum(m0, s1 / count, r.mean, r.mean_lo);
   const double m2 = s2 - s1 * (s1 / count);
   r.m2 = m2 > 0.0 ? m2 : (m2 == m2 ? 0.0 : m2);
@@ -217,20 +280,22 @@ struct Extremes {
   bool nan, posinf, neginf;
 };
 
-template <bool CONTIG>
-HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n,
-                                 std::ptrdiff_t stride) noexcept {
+template <bool CONTIG, class Poll>
+HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                                 const Poll& poll) noexcept {
   const std::ptrdiff_t s = CONTIG ? 1 : stride;
   double mx[kLanes] = {}, nan[kLanes] = {};
-  std::ptrdiff_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int k = 0; k < kLanes; ++k) {
-      const double v = x[(i + k) * s], a = std::fabs(v);
-      mx[k] = a > mx[k] ? a : mx[k];  // a NaN compares false: ignored
-      nan[k] = v != v ? 1.0 : nan[k];
+  const std::ptrdiff_t full = n - n % kLanes;
+  poll.blocks(full, [&](std::ptrdiff_t b, std::ptrdiff_t e) HOTLOOP_INLINE_LAMBDA {
+    for (std::ptrdiff_t i = b; i < e; i += kLanes) {
+      for (int k = 0; k < kLanes; ++k) {
+        const double v = x[(i + k) * s], a = std::fabs(v);
+        mx[k] = a > mx[k] ? a : mx[k];  // a NaN compares false: ignored
+        nan[k] = v != v ? 1.0 : nan[k];
+      }
     }
-  }
-  for (; i < n; ++i) {
+  });
+  for (std::ptrdiff_t i = full; i < n; ++i) {
     const double v = x[i * s], a = std::fabs(v);
     mx[0] = a > mx[0] ? a : mx[0];
     nan[0] = v != v ? 1.0 : nan[0];
@@ -240,12 +305,14 @@ HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n,
     ex.maxabs = mx[k] > ex.maxabs ? mx[k] : ex.maxabs;
     ex.nan = ex.nan || nan[k] != 0.0;
   }
-  if (std::isinf(ex.maxabs)) {
-    for (std::ptrdiff_t j = 0; j < n; ++j) {
-      const double v = x[j * s];
-      ex.posinf = ex.posinf || v == std::numeric_limits<double>::infinity();
-      ex.neginf = ex.neginf || v == -std::numeric_limits<double>::infinity();
-    }
+  if (std::isinf(ex.maxabs) && !poll.stopped()) {
+    poll.blocks(n, [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+      for (std::ptrdiff_t j = b; j < e; ++j) {
+        const double v = x[j * s];
+        ex.posinf = ex.posinf || v == std::numeric_limits<double>::infinity();
+        ex.neginf = ex.neginf || v == -std::numeric_limits<double>::infinity();
+      }
+    });
   }
   return ex;
 }
@@ -255,11 +322,13 @@ HOTLOOP_INLINE Extremes extremes(const double* x, std::ptrdiff_t n,
 // units of 2^(2e) (m2_exp = 2e). Non-finite data get the policy's answer decided from the data
 // themselves: an overflow of the finite values can have turned the plain mean into the wrong
 // infinity or a NaN.
-template <bool SKIPNA, bool CONTIG>
+template <bool SKIPNA, bool CONTIG, class Poll>
 HOTLOOP_INLINE Moments rescaled(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, double K,
-                                bool need_m2, const Moments& plain, int& scale) noexcept {
-  const Extremes ex = extremes<CONTIG>(x, n, stride);
+                                bool need_m2, const Moments& plain, int& scale,
+                                const Poll& poll) noexcept {
+  const Extremes ex = extremes<CONTIG>(x, n, stride, poll);
   Moments r = plain;
+  if (poll.stopped()) return r;
   if ((ex.nan && !SKIPNA) || ex.posinf || ex.neginf) {
     const double inf = std::numeric_limits<double>::infinity();
     r.mean = (ex.nan && !SKIPNA) || (ex.posinf && ex.neginf) ? kNaN : (ex.posinf ? inf : -inf);
@@ -271,59 +340,105 @@ HOTLOOP_INLINE Moments rescaled(const double* x, std::ptrdiff_t n, std::ptrdiff_
   const int e = scale_exponent(ex.maxabs);
   if (e == 0) return plain;  // inside the window after all (e.g. a tiny mean of normal values)
   const double f = std::ldexp(1.0, -e);
-  r = SKIPNA ? two_pass<double, true, CONTIG, true>(x, n, stride, K * f, need_m2, f)
-             : two_pass<double, false, CONTIG, true>(x, n, stride, K * f, need_m2, f);
+  r = SKIPNA ? two_pass<double, true, CONTIG, true>(x, n, stride, K * f, need_m2, poll, f)
+             : two_pass<double, false, CONTIG, true>(x, n, stride, K * f, need_m2, poll, f);
   r.m2_exp = need_m2 ? 2 * e : 0;
   scale = e;
   return r;
 }
 
 // rescaled() for any stride and skipna, out of line: the rare path stays out of the hot
-// function's code (it still gets its own SIMD clones).
-[[gnu::noinline, gnu::cold]] HOTLOOP_CLONES Moments rescaled_any(const double* x, std::ptrdiff_t n,
-                                                                 std::ptrdiff_t stride, bool skipna,
-                                                                 double K, bool need_m2,
-                                                                 const Moments& plain,
-                                                                 int& scale) noexcept {
+// function's code (it still gets its own SIMD clones). interrupt: null when the call does not
+// poll (see polls()).
+template <class Poll>
+HOTLOOP_INLINE Moments rescaled_with(const double* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                                     bool skipna, double K, bool need_m2, const Moments& plain,
+                                     int& scale, const Poll& poll) noexcept {
   if (stride == 1) {
-    return skipna ? rescaled<true, true>(x, n, 1, K, need_m2, plain, scale)
-                  : rescaled<false, true>(x, n, 1, K, need_m2, plain, scale);
+    return skipna ? rescaled<true, true>(x, n, 1, K, need_m2, plain, scale, poll)
+                  : rescaled<false, true>(x, n, 1, K, need_m2, plain, scale, poll);
   }
-  return skipna ? rescaled<true, false>(x, n, stride, K, need_m2, plain, scale)
-                : rescaled<false, false>(x, n, stride, K, need_m2, plain, scale);
+  return skipna ? rescaled<true, false>(x, n, stride, K, need_m2, plain, scale, poll)
+                : rescaled<false, false>(x, n, stride, K, need_m2, plain, scale, poll);
+}
+
+[[gnu::noinline, gnu::cold]] HOTLOOP_CLONES Moments rescaled_any(
+    const double* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna, double K, bool need_m2,
+    const Moments& plain, int& scale, Interrupt* interrupt, std::ptrdiff_t block) noexcept {
+  if (interrupt != nullptr) {
+    return rescaled_with(x, n, stride, skipna, K, need_m2, plain, scale, Polling{interrupt, block});
+  }
+  return rescaled_with(x, n, stride, skipna, K, need_m2, plain, scale, NoPoll{});
+}
+
+// The first finite value (0 when there is none): the shift of pass 1. Usually the first value;
+// blocks matter only to stop in a long run of NaNs.
+template <class T, class Poll>
+HOTLOOP_INLINE double first_finite(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                                   const Poll& poll) noexcept {
+  double K = 0.0;
+  bool found = false;
+  poll.blocks(n, [&](std::ptrdiff_t b, std::ptrdiff_t e) HOTLOOP_INLINE_LAMBDA {
+    for (std::ptrdiff_t i = b; i < e && !found; ++i) {
+      const double v = static_cast<double>(x[i * stride]);
+      if (std::isfinite(v)) {
+        K = v;
+        found = true;
+      }
+    }
+  });
+  return K;
 }
 
 // moments() with the mean (and mean_lo) in units of 2^scale and m2 * 2^m2_exp, m2_exp = 2 scale;
 // scale is 0 unless the data lie outside the window. RunningStats merges these, so that the
 // mean of tiny or subnormal batches keeps its bits.
-template <class T>
+// Stopped by poll, it returns early with unspecified results.
+template <class T, class Poll>
 HOTLOOP_INLINE Moments moments_body(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
-                                    bool skipna, bool need_m2, int& scale) noexcept {
+                                    bool skipna, bool need_m2, int& scale,
+                                    const Poll& poll) noexcept {
   scale = 0;
   // The shift: the first finite value. Equal values then sum to exactly 0 in pass 1.
-  double K = 0.0;
-  for (std::ptrdiff_t i = 0; i < n; ++i) {
-    const double v = static_cast<double>(x[i * stride]);
-    if (std::isfinite(v)) {
-      K = v;
-      break;
-    }
-  }
+  const double K = first_finite(x, n, stride, poll);
   Moments r;
   if (stride == 1) {
-    r = skipna ? two_pass<T, true, true>(x, n, 1, K, need_m2)
-               : two_pass<T, false, true>(x, n, 1, K, need_m2);
+    r = skipna ? two_pass<T, true, true>(x, n, 1, K, need_m2, poll)
+               : two_pass<T, false, true>(x, n, 1, K, need_m2, poll);
   } else {
-    r = skipna ? two_pass<T, true, false>(x, n, stride, K, need_m2)
-               : two_pass<T, false, false>(x, n, stride, K, need_m2);
+    r = skipna ? two_pass<T, true, false>(x, n, stride, K, need_m2, poll)
+               : two_pass<T, false, false>(x, n, stride, K, need_m2, poll);
   }
   // float data (|x| < 2^128, subnormals >= 2^-149) always lie in the window, as doubles.
   if constexpr (std::is_same_v<T, double>) {
-    if (__builtin_expect(r.count > 0 && !trusted(r, need_m2), 0)) {
-      r = rescaled_any(x, n, stride, skipna, K, need_m2, r, scale);
+    if (__builtin_expect(r.count > 0 && !trusted(r, need_m2) && !poll.stopped(), 0)) {
+      r = rescaled_any(x, n, stride, skipna, K, need_m2, r, scale, poll.interrupt(), poll.block());
     }
   }
   return r;
+}
+
+// moments_body() polling interrupt (not null) between blocks of `block` values, for calls on more
+// than one block: out of line, so that the calls that do not poll keep the plain function (its
+// own SIMD clones here too).
+template <class T>
+[[gnu::noinline]] HOTLOOP_CLONES Moments moments_blocked(const T* x, std::ptrdiff_t n,
+                                                         std::ptrdiff_t stride, bool skipna,
+                                                         bool need_m2, int& scale,
+                                                         Interrupt* interrupt,
+                                                         std::ptrdiff_t block) noexcept {
+  return moments_body(x, n, stride, skipna, need_m2, scale, Polling{interrupt, block});
+}
+
+// moments_body() polling interrupt when the call has more than one block, else not at all.
+template <class T>
+HOTLOOP_INLINE Moments moments_polling(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                                       bool skipna, bool need_m2, int& scale,
+                                       Interrupt* interrupt) noexcept {
+  if (__builtin_expect(polls(n, interrupt), 0)) {
+    return moments_blocked(x, n, stride, skipna, need_m2, scale, interrupt, kPollBlock);
+  }
+  return moments_body(x, n, stride, skipna, need_m2, scale, NoPoll{});
 }
 
 }  // namespace
@@ -332,23 +447,39 @@ namespace detail {
 // Declared here only: RunningStats::extend below is its one user.
 template <class T>
 HOTLOOP_CLONES Moments scaled_moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
-                                      bool skipna, bool need_m2, int& scale) noexcept {
-  return moments_body(x, n, stride, skipna, need_m2, scale);
+                                      bool skipna, bool need_m2, int& scale,
+                                      Interrupt* interrupt) noexcept {
+  return moments_polling(x, n, stride, skipna, need_m2, scale, interrupt);
 }
 }  // namespace detail
 
-// Compiled once per instruction set (HOTLOOP_CLONES), for each float type (the list at the end).
-template <class T>
-HOTLOOP_CLONES Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                               bool need_m2) noexcept {
-  int scale;
-  Moments r = moments_body(x, n, stride, skipna, need_m2, scale);
+// The mean in units of 1 (moments_body() leaves it in units of 2^scale).
+HOTLOOP_INLINE Moments unscaled_mean(Moments r, int scale) noexcept {
   if (scale != 0) {
     r.mean = std::ldexp(r.mean, scale);
     r.mean_lo = std::ldexp(r.mean_lo, scale);
   }
   return r;
 }
+
+// Compiled once per instruction set (HOTLOOP_CLONES), for each float type (the list at the end).
+template <class T>
+HOTLOOP_CLONES Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+                               bool need_m2, Interrupt* interrupt) noexcept {
+  int scale;
+  const Moments r = moments_polling(x, n, stride, skipna, need_m2, scale, interrupt);
+  return unscaled_mean(r, scale);
+}
+
+namespace detail {
+template <class T>
+Moments moments_in_blocks(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+                          bool need_m2, Interrupt* interrupt, std::ptrdiff_t block) noexcept {
+  int scale;
+  const Moments r = moments_blocked(x, n, stride, skipna, need_m2, scale, interrupt, block);
+  return unscaled_mean(r, scale);
+}
+}  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
 // RunningStats
@@ -426,7 +557,8 @@ void RunningStats::push(double x) noexcept {
 }
 
 template <class T>
-void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept {
+void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+                          Interrupt* interrupt) noexcept {
   // One accurate two-pass over the batch, then one merge. Batches holding infinities go value
   // by value so that the non-finite counts stay right.
   // The batch mean goes in as a double-double: merging a mean rounded to double moves M2 by
@@ -436,10 +568,12 @@ void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) n
   // bits. Most batches hold finite values only: try the plain two-pass first (the NaN-skipping
   // one is 2-4x slower) and fall back to it when a NaN showed up.
   int scale;
-  Moments r = detail::scaled_moments(x, n, stride, /*skipna=*/false, /*need_m2=*/true, scale);
-  if (!(std::isfinite(r.mean) && std::isfinite(r.m2))) {
-    r = detail::scaled_moments(x, n, stride, /*skipna=*/true, /*need_m2=*/true, scale);
+  Moments r =
+      detail::scaled_moments(x, n, stride, /*skipna=*/false, /*need_m2=*/true, scale, interrupt);
+  if (!(std::isfinite(r.mean) && std::isfinite(r.m2)) && !stopped(interrupt)) {
+    r = detail::scaled_moments(x, n, stride, /*skipna=*/true, /*need_m2=*/true, scale, interrupt);
   }
+  if (stopped(interrupt)) return;
   if (r.count == 0 || (std::isfinite(r.mean) && std::isfinite(r.m2))) {
     if (!skipna_) n_nan_ += n - r.count;
     if (r.count == 0) return;
@@ -456,7 +590,14 @@ void RunningStats::extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) n
     merge_scaled(r.count, r.mean, r.mean_lo, r.m2, 0.0, scale, maxabs_b);
     return;
   }
-  for (std::ptrdiff_t i = 0; i < n; ++i) push(static_cast<double>(x[i * stride]));
+  const auto push_all = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+    for (std::ptrdiff_t i = b; i < e; ++i) push(static_cast<double>(x[i * stride]));
+  };
+  if (polls(n, interrupt)) {
+    Polling{interrupt, kPollBlock}.blocks(n, push_all);
+  } else {
+    push_all(0, n);
+  }
 }
 
 void RunningStats::merge(const RunningStats& o) noexcept {
@@ -519,9 +660,13 @@ RunningStats RunningStats::from_state(const State& s) noexcept {
 }
 
 // The entry points, for each float type.
-#define HOTLOOP_MOMENTS_ENTRY_POINTS(T)                                                       \
-  template Moments moments<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, bool, bool) noexcept; \
-  template void RunningStats::extend<T>(const T*, std::ptrdiff_t, std::ptrdiff_t) noexcept;
+#define HOTLOOP_MOMENTS_ENTRY_POINTS(T)                                                         \
+  template Moments detail::moments_in_blocks<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, bool, \
+                                                bool, Interrupt*, std::ptrdiff_t) noexcept;     \
+  template Moments moments<T>(const T*, std::ptrdiff_t, std::ptrdiff_t, bool, bool,             \
+                              Interrupt*) noexcept;                                             \
+  template void RunningStats::extend<T>(const T*, std::ptrdiff_t, std::ptrdiff_t,               \
+                                        Interrupt*) noexcept;
 HOTLOOP_FOR_EACH_FLOAT(HOTLOOP_MOMENTS_ENTRY_POINTS)
 
 }  // namespace hotloop

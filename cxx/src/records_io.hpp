@@ -14,11 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -26,9 +28,10 @@
 namespace hotloop {
 namespace records_detail {
 
-// A zeroed array of n T (T trivially constructible). From 2 MiB on it is mapped directly (pages
-// come zeroed, nothing is written twice) and marked for transparent huge pages: random probes
-// into big hash tables otherwise pay a page fault per 4 KiB while growing and a TLB miss per probe.
+// A zeroed array of n T (T trivially constructible), aligned to 64 bytes. From 2 MiB on it is
+// mapped directly (pages come zeroed, nothing is written twice) and marked for transparent huge
+// pages: random probes into big hash tables otherwise pay a page fault per 4 KiB while growing and
+// a TLB miss per probe.
 struct ZeroedMemory {
   std::size_t bytes = 0;  // 0: from calloc
   void operator()(void* p) const noexcept {
@@ -44,16 +47,30 @@ std::unique_ptr<T[], ZeroedMemory> zeroed_array(std::size_t n) {
   const std::size_t bytes = n * sizeof(T);
   constexpr std::size_t kHuge = std::size_t{2} << 20;
   if (bytes < kHuge) {
-    void* p = std::calloc(n ? n : 1, sizeof(T));
+    // Cache-line aligned (hash tables keep one bucket per line); free() releases it.
+    const std::size_t size = (std::max<std::size_t>(bytes, 1) + 63) & ~std::size_t{63};
+    void* p = std::aligned_alloc(64, size);
     if (!p) throw std::bad_alloc();
+    std::memset(p, 0, size);
     return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{0});
   }
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
+  // Whole huge pages at a huge-page boundary: the kernel maps huge pages only over aligned
+  // 2 MiB ranges, so a table that starts elsewhere keeps 4 KiB pages at both ends (mmap aligns
+  // only lengths that are multiples of 2 MiB, and only on recent kernels). Reserve one huge
+  // page more, then give back the ends.
+  const std::size_t size = (bytes + kHuge - 1) & ~(kHuge - 1);
+  void* raw =
+      ::mmap(nullptr, size + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<std::uintptr_t>(raw);
+  const std::uintptr_t aligned = (start + kHuge - 1) & ~std::uintptr_t{kHuge - 1};
+  if (aligned > start) ::munmap(raw, aligned - start);
+  ::munmap(reinterpret_cast<void*>(aligned + size), kHuge - (aligned - start));
+  void* p = reinterpret_cast<void*>(aligned);
 #ifdef MADV_HUGEPAGE
-  ::madvise(p, bytes, MADV_HUGEPAGE);
+  ::madvise(p, size, MADV_HUGEPAGE);
 #endif
-  return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{bytes});
+  return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{size});
 }
 
 class AtomicFile {

@@ -1,24 +1,61 @@
-// NegativeJob: the keys of one key file that are not in another, streamed.
+// NegativeJob: the keys of one key file that are not in another, streamed in chunks that a team
+// of threads parses.
 //
-// Phase 1 reads in_path into a hash set (open addressing, linear probing, kept at most 70% full;
-// key 0 is the empty-slot marker, so a separate flag says whether 0 is in the set). Phase 2
-// streams all_path and writes each key that is not in the set. Keys are inserted and looked up
-// in groups of kGroup, each key's slot prefetched as soon as it is parsed (a big set lives in
-// DRAM). The set's memory comes in huge pages (records_io.hpp). Lines are split with memchr; a
-// line cut by a chunk boundary is carried over in a small buffer. Keys are parsed 8 digits at a
-// time (SWAR) once leading zeros are skipped; only a 20th digit needs an overflow check.
+// Each file is cut into chunks of whole lines (about kChunk decoded bytes, read(2) straight into
+// the chunk when the file is not compressed; the piece of a line cut by a chunk's end is carried
+// into the next chunk) by whichever task of hotloop's pool (threads.hpp) holds the reader's
+// lock; the task then processes its chunk without locks. A run works in batches of a few chunks
+// per thread, so memory stays bounded by a batch whatever the files' sizes (plus the set).
+//
+// Phase 1 parses in_path's chunks into arrays of keys and inserts them into a hash set (KeySet:
+// buckets of 8 slots, at most 70% full; key 0 is the empty-slot marker, so a flag says whether
+// 0 is in the set), each key's bucket prefetched kAhead keys before its insert (a big set lives
+// in DRAM: measured 80% of the time of reading a 2.5M-key set went to waiting for misses without
+// prefetching). With a team, a task inserts its chunk's keys itself (compare-and-swap) when it
+// can claim room for them; otherwise, and always when alone, the caller inserts them after the
+// batch, growing the set as needed. Phase 2 parses all_path's chunks, looks their keys up (each
+// bucket prefetched kAhead keys before) and copies the digits of each key not in the set into
+// the chunk's output; the caller writes the outputs in chunk order. The set is only read in
+// phase 2, so tasks share it without locks. Errors are reported in file order: the first bad
+// line of the first failing chunk, its number counted from the lines of the chunks before it.
+//
+// Parsing (scan_lines): the common line, up to 20 digits and its line end, is checked with two
+// 16-byte SSE2 compares (the first byte that is not a digit must end the line) and converted 8
+// digits at a time (SWAR), three unaligned 8-byte loads; only a 20-digit key pays for an overflow
+// check. Every chunk keeps kSlack readable bytes past its end, so these loads need no bounds
+// check. Other lines (leading zeros, errors, a last line without '\n') take memchr and a
+// byte-wise check. A key is written back as its own digits (leading zeros dropped), not
+// re-formatted. Measured on 3M vs 2.5M 64-bit keys, one thread: 30% less time than splitting
+// lines with memchr, probing slot by slot and formatting keys with divisions.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "hotloop/threads.hpp"
 #include "records_io.hpp"
 #include "records_stream.hpp"
 
 namespace hotloop {
 
 namespace {
+
+constexpr const char* kNotNumber = "not an unsigned decimal number";
+constexpr const char* kEmptyLine = "an empty line is not a key";
+constexpr const char* kOver64 = "the key does not fit in 64 bits";
+constexpr const char* kOver32 = "the key does not fit in 32 bits (pass key64=True for 64-bit keys)";
 
 // Whether the 8 bytes in x (little-endian) are all ASCII digits.
 inline bool eight_digits(std::uint64_t x) noexcept {
@@ -36,42 +73,83 @@ inline std::uint64_t parse_eight(std::uint64_t x) noexcept {
          32;
 }
 
-// parse_key, inline for the jobs below (a call per key showed as 10% of a set difference).
-inline const char* parse_line(const std::uint8_t* p, std::size_t n, bool key64,
-                              std::uint64_t* key) noexcept {
+// The first k (1..8) bytes of x as the last k of eight digits, after 8 - k '0's: parse_eight then
+// gives the value of those k digits, and eight_digits checks only them.
+inline std::uint64_t last_digits(std::uint64_t x, std::size_t k) noexcept {
+  const unsigned shift = static_cast<unsigned>(64 - 8 * k);  // 0..56
+  return (x << shift) | ((0x3030303030303030ull >> (56 - shift)) >> 8);
+}
+
+// The digits of a line after its '\r' and leading zeros are gone: n >= 1 bytes at p. Any byte
+// that is not a digit makes it "not a number", whatever its length.
+const char* slow_digits(const std::uint8_t* p, std::size_t n, bool key64,
+                        std::uint64_t* key) noexcept {
+  std::uint64_t v = 0;
+  bool over = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    const unsigned d = static_cast<unsigned>(p[i]) - '0';
+    if (d > 9) return kNotNumber;
+    if (__builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, d, &v)) over = true;
+  }
+  if (over) return kOver64;
+  if (!key64 && v > 0xFFFFFFFFull) return kOver32;
+  *key = v;
+  return nullptr;
+}
+
+// One line (without its '\n'; one trailing '\r' allowed) of n bytes at p: its key, or why not.
+// Reads only [p, p + n).
+const char* parse_line(const std::uint8_t* p, std::size_t n, bool key64,
+                       std::uint64_t* key) noexcept {
   if (n > 0 && p[n - 1] == '\r') --n;
-  if (n == 0) return "an empty line is not a key";
+  if (n == 0) return kEmptyLine;
   while (n > 1 && p[0] == '0') {  // leading zeros
     ++p;
     --n;
   }
-  // Up to 19 digits cannot overflow 64 bits; a 20th is checked.
-  const std::size_t fast = n < 19 ? n : 19;
-  std::uint64_t v = 0;
-  std::size_t i = 0;
-  for (; i + 8 <= fast; i += 8) {
-    std::uint64_t x;
-    std::memcpy(&x, p + i, 8);
-    if (!eight_digits(x)) return "not an unsigned decimal number";
-    v = v * 100000000u + parse_eight(x);
-  }
-  for (; i < fast; ++i) {
-    const unsigned d = static_cast<unsigned>(p[i]) - '0';
-    if (d > 9) return "not an unsigned decimal number";
-    v = v * 10 + d;
-  }
-  for (; i < n; ++i) {
-    const unsigned d = static_cast<unsigned>(p[i]) - '0';
-    if (d > 9) return "not an unsigned decimal number";
-    if (v > (~std::uint64_t{0} - d) / 10) {
-      for (++i; i < n; ++i)  // the rest must be digits too, for the right message
-        if (static_cast<unsigned>(p[i]) - '0' > 9) return "not an unsigned decimal number";
-      return "the key does not fit in 64 bits";
+  return slow_digits(p, n, key64, key);
+}
+
+constexpr std::uint64_t kPow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+// parse_line for lines in a chunk: the same verdicts, and the key's digits without leading zeros
+// (*digits, *count). Reads up to 24 bytes from p (after leading zeros), which the chunk's slack
+// makes readable.
+inline const char* parse_fast(const std::uint8_t* p, std::size_t n, bool key64, std::uint64_t* key,
+                              const std::uint8_t** digits, std::size_t* count) noexcept {
+  if (n > 0 && p[n - 1] == '\r') --n;
+  if (n == 0) return kEmptyLine;
+  if (p[0] == '0') {
+    while (n > 1 && p[0] == '0') {
+      ++p;
+      --n;
     }
-    v = v * 10 + d;
   }
-  if (!key64 && v > 0xFFFFFFFFull)
-    return "the key does not fit in 32 bits (pass key64=True for 64-bit keys)";
+  *digits = p;
+  *count = n;
+  if (n > 20) return slow_digits(p, n, key64, key);
+  std::uint64_t a, b, c, v;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + 8, 8);
+  std::memcpy(&c, p + 16, 8);
+  if (n <= 8) {
+    a = last_digits(a, n);
+    if (!eight_digits(a)) return kNotNumber;
+    v = parse_eight(a);
+  } else if (n <= 16) {
+    b = last_digits(b, n - 8);
+    if (!(eight_digits(a) & eight_digits(b))) return kNotNumber;
+    v = parse_eight(a) * kPow10[n - 8] + parse_eight(b);
+  } else {
+    c = last_digits(c, n - 16);
+    if (!(eight_digits(a) & eight_digits(b) & eight_digits(c))) return kNotNumber;
+    // At most 16 digits before the last 1-4: only a 20-digit key can overflow.
+    const std::uint64_t hi = parse_eight(a) * 100000000u + parse_eight(b);
+    if (__builtin_mul_overflow(hi, kPow10[n - 16], &v) ||
+        __builtin_add_overflow(v, parse_eight(c), &v))
+      return kOver64;
+  }
+  if (!key64 && v > 0xFFFFFFFFull) return kOver32;
   *key = v;
   return nullptr;
 }
@@ -85,6 +163,7 @@ const char* parse_key(const std::uint8_t* p, std::size_t n, bool key64,
 
 namespace {
 
+using records_detail::Buffer;
 using records_detail::Decoder;
 
 inline std::uint64_t mix(std::uint64_t x) noexcept {
@@ -96,21 +175,62 @@ inline std::uint64_t mix(std::uint64_t x) noexcept {
   return x;
 }
 
+// Keys between the prefetch of a slot and its use: a miss to DRAM takes ~100 ns, parsing or
+// inserting a key a few.
+constexpr std::size_t kAhead = 32;
+
+// A set of 64-bit keys: buckets of kWays slots (one cache line when the table is mapped, see
+// zeroed_array) probed linearly, bucket after bucket. A key sits in the first bucket from its
+// home that had a free slot when it was inserted, and keys are never removed, so a lookup stops
+// at the first bucket that holds the key or a free slot: one cache line almost always (the
+// table is at most 70% full), and the slots of a bucket are compared without branches. (Probing
+// slot by slot mispredicted a branch at the end of almost every probe.)
 class KeySet {
  public:
+  static constexpr std::size_t kWays = 8;
+
   void insert(std::uint64_t k) {
     if (k == 0) {
-      has_zero_ = true;
+      has_zero_.store(true, std::memory_order_relaxed);
       return;
     }
     if ((size_ + 1) * 10 > cap() * 7) grow(next_capacity());
-    std::size_t i = static_cast<std::size_t>(mix(k)) & mask_;
-    while (slots_[i] != 0) {
-      if (slots_[i] == k) return;
-      i = (i + 1) & mask_;
+    size_ += place(slots_.get(), mask_, k);
+  }
+
+  // Insertion by several threads at once, without growing: a thread claims room for n keys
+  // (false: not enough room left, insert them later with insert_all), then add_concurrent puts
+  // them in with compare-and-swap and returns how many were new. When the threads are done,
+  // settle(the sum of those counts) makes size() exact again. Nothing else may run meanwhile.
+  bool try_claim(std::size_t n) noexcept {
+    const std::size_t limit = cap() * 7 / 10;
+    std::size_t c = claimed_.load(std::memory_order_relaxed);
+    do {
+      if (c + n > limit) return false;
+    } while (!claimed_.compare_exchange_weak(c, c + n, std::memory_order_relaxed));
+    return true;
+  }
+  std::size_t add_concurrent(const std::uint64_t* keys, std::size_t n) noexcept {
+    std::size_t added = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) prefetch(keys[i + kAhead]);
+      if (keys[i] == 0)
+        has_zero_.store(true, std::memory_order_relaxed);
+      else
+        added += place_concurrent(keys[i]);
     }
-    slots_[i] = k;
-    ++size_;
+    return added;
+  }
+  void settle(std::size_t added) noexcept {
+    size_ += added;
+    claimed_.store(size_, std::memory_order_relaxed);
+  }
+  // Inserts n keys at keys (read), each bucket prefetched kAhead keys before.
+  void insert_all(const std::uint64_t* keys, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) prefetch(keys[i + kAhead]);
+      insert(keys[i]);
+    }
   }
   // Progress through the input, for growth: `seen` of about `expected` bytes read (0: unknown).
   void set_progress(std::uint64_t seen, std::uint64_t expected) noexcept {
@@ -118,21 +238,68 @@ class KeySet {
     expected_ = expected;
   }
   void prefetch(std::uint64_t k) const noexcept {
-    if (slots_) __builtin_prefetch(&slots_[static_cast<std::size_t>(mix(k)) & mask_]);
+    if (slots_) __builtin_prefetch(&slots_[bucket(k, mask_) * kWays]);
   }
   bool contains(std::uint64_t k) const noexcept {
-    if (k == 0) return has_zero_;
+    if (k == 0) return has_zero_.load(std::memory_order_relaxed);
     if (!size_) return false;
-    std::size_t i = static_cast<std::size_t>(mix(k)) & mask_;
-    while (slots_[i] != 0) {
-      if (slots_[i] == k) return true;
-      i = (i + 1) & mask_;
+    for (std::size_t b = bucket(k, mask_);; b = (b + 1) & mask_) {
+      const std::uint64_t* s = &slots_[b * kWays];
+      unsigned eq = 0, empty = 0;
+      for (std::size_t i = 0; i < kWays; ++i) {
+        eq |= static_cast<unsigned>(s[i] == k) << i;
+        empty |= static_cast<unsigned>(s[i] == 0) << i;
+      }
+      if (eq | empty) return eq != 0;
     }
-    return false;
   }
 
  private:
-  std::size_t cap() const noexcept { return slots_ ? mask_ + 1 : 0; }
+  static std::size_t bucket(std::uint64_t k, std::size_t mask) noexcept {
+    return static_cast<std::size_t>(mix(k)) & mask;
+  }
+  // Puts k (not 0) into the first bucket from its home with a free slot, unless it is there.
+  // Returns whether it was new.
+  static bool place(std::uint64_t* slots, std::size_t mask, std::uint64_t k) noexcept {
+    for (std::size_t b = bucket(k, mask);; b = (b + 1) & mask) {
+      std::uint64_t* s = &slots[b * kWays];
+      unsigned eq = 0, empty = 0;
+      for (std::size_t i = 0; i < kWays; ++i) {
+        eq |= static_cast<unsigned>(s[i] == k) << i;
+        empty |= static_cast<unsigned>(s[i] == 0) << i;
+      }
+      if (eq) return false;
+      if (empty) {
+        s[__builtin_ctz(empty)] = k;
+        return true;
+      }
+    }
+  }
+  // place() when other threads may be placing keys too. Every thread fills a bucket's free
+  // slots in order, so two threads placing the same key race for the same slot: the loser's
+  // compare-and-swap fails, and it finds the key when it looks at the bucket again.
+  bool place_concurrent(std::uint64_t k) noexcept {
+    std::uint64_t* const slots = slots_.get();
+    for (std::size_t b = bucket(k, mask_);; b = (b + 1) & mask_) {
+      std::uint64_t* s = &slots[b * kWays];
+      for (;;) {
+        unsigned eq = 0, empty = 0;
+        for (std::size_t i = 0; i < kWays; ++i) {
+          const std::uint64_t v = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+          eq |= static_cast<unsigned>(v == k) << i;
+          empty |= static_cast<unsigned>(v == 0) << i;
+        }
+        if (eq) return false;
+        if (!empty) break;  // full: the next bucket
+        std::uint64_t seen = 0;
+        if (__atomic_compare_exchange_n(&s[__builtin_ctz(empty)], &seen, k, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED))
+          return true;
+        if (seen == k) return false;
+      }
+    }
+  }
+  std::size_t cap() const noexcept { return slots_ ? (mask_ + 1) * kWays : 0; }
   // Double, or up to 8 times when the keys so far, projected to the input's size, need more:
   // doubling alone copied every key about twice and faulted in twice the final table (as for
   // the Counters tables in records_counters.cpp). Duplicate keys late in the file can leave the
@@ -147,142 +314,203 @@ class KeySet {
     while (n < 8 * cap() && static_cast<double>(n) < need) n *= 2;
     return n;
   }
-  void grow(std::size_t n) {
+  void grow(std::size_t n) {  // n: slots, a power of two >= kWays
     auto fresh = records_detail::zeroed_array<std::uint64_t>(n);
-    const std::size_t m = n - 1;
-    for (std::size_t j = 0, old = cap(); j < old; ++j) {
-      const std::uint64_t k = slots_[j];
-      if (!k) continue;
-      std::size_t i = static_cast<std::size_t>(mix(k)) & m;
-      while (fresh[i] != 0) i = (i + 1) & m;
-      fresh[i] = k;
-    }
+    const std::size_t m = n / kWays - 1;
+    for (std::size_t j = 0, old = cap(); j < old; ++j)
+      if (slots_[j]) place(fresh.get(), m, slots_[j]);
     slots_ = std::move(fresh);
     mask_ = m;
+    claimed_.store(size_, std::memory_order_relaxed);
   }
 
   std::unique_ptr<std::uint64_t[], records_detail::ZeroedMemory> slots_;
-  std::size_t mask_ = 0, size_ = 0;
-  bool has_zero_ = false;
+  std::size_t mask_ = 0, size_ = 0;  // mask_: buckets - 1
+  std::atomic<std::size_t> claimed_{0};
+  std::atomic<bool> has_zero_{false};
   std::uint64_t seen_ = 0, expected_ = 0;
 };
 
-// Lines of a decoded stream. A line is returned without its '\n'; the last one may lack it.
-class LineReader {
- public:
-  static constexpr std::size_t kMaxLine = std::size_t{1} << 20;
+constexpr std::size_t kMaxLine = std::size_t{1} << 20;  // longer lines are errors
+constexpr std::size_t kChunk = std::size_t{1} << 20;    // decoded bytes per chunk
+constexpr std::size_t kSlack = 64;   // readable bytes after a chunk's text and output
+constexpr int kChunksPerThread = 2;  // chunks per thread in a batch
 
-  explicit LineReader() : dec_(1) {}
+// The text of one chunk and what its task made of it.
+struct Chunk {
+  Buffer text;  // whole lines (the file's last chunk may end without '\n'), then kSlack bytes
+  std::size_t len = 0;
+  std::uint64_t offset = 0;  // uncompressed offset of text[0] in its file
+  bool first = false;        // starts with the file's first line
+  // Results.
+  std::uint64_t lines = 0;  // lines processed, up to and including a bad one
+  Buffer out;               // phase 2: the output lines
+  std::size_t out_len = 0;
+  std::uint64_t written = 0;
+  std::vector<std::uint64_t> keys;  // phase 1
+  bool inserted = false;            // phase 1: keys already in the set (added: how many new)
+  std::size_t added = 0;
+  bool bad = false;  // a bad line: the lines-th, at bad_offset
+  std::uint64_t bad_offset = 0;
+  std::string bad_text;  // what follows "line N" in the message
+};
+
+// Cuts the decoded bytes of one file into chunks of whole lines. Used by one thread at a time.
+class Feeder {
+ public:
   Decoder& decoder() noexcept { return dec_; }
 
-  // 1: a line in (*p, *n); 0: end of stream; -1: error (fault(): decoder error or a line longer
-  // than kMaxLine).
-  int next(const std::uint8_t** p, std::size_t* n) {
-    if (carried_) {  // the previous line was returned from carry_
-      carry_.clear();
-      carried_ = false;
-    }
+  // Fills c with the next whole lines (the last piece of the file ends without '\n'). false:
+  // nothing more (the end, or an error: failed()). A stream error or an over-long line stops the
+  // feed after the whole lines before it, which come first.
+  bool fill(Chunk& c, std::size_t chunk) {
+    if (done_) return false;
+    c.offset = offset_;
+    c.first = first_;
+    c.text.grow(std::max(chunk, carry_n_) + kSlack);
+    if (carry_n_) std::memcpy(c.text.data(), carry_.data(), carry_n_);
+    std::size_t len = carry_n_, scanned = carry_n_;  // the carried piece holds no '\n'
+    carry_n_ = 0;
+    std::size_t want = std::max<std::size_t>(chunk, 1);
     for (;;) {
-      if (pos_ < size_) {
-        const std::uint8_t* start = data_ + pos_;
-        const void* nl = std::memchr(start, '\n', size_ - pos_);
-        if (nl) {
-          const std::size_t len =
-              static_cast<std::size_t>(static_cast<const std::uint8_t*>(nl) - start);
-          pos_ += len + 1;
-          if (carry_.empty()) {
-            *p = start;
-            *n = len;
-          } else {
-            if (!append(start, len)) return -1;
-            *p = carry_.data();
-            *n = carry_.size();
-            carried_ = true;
+      while (len < want) {
+        if (raw_ != 0) {  // unknown or uncompressed: try reading straight into the chunk
+          const std::ptrdiff_t r = dec_.read_raw(c.text.data() + len, want - len);
+          if (r == Decoder::kCompressed) {
+            raw_ = 0;
+            continue;
           }
-          finish_line(len + 1);
-          return 1;
+          raw_ = 1;
+          if (r < 0) {
+            fault_ = dec_.fault();
+            failed_ = true;
+            break;
+          }
+          if (r == 0) {
+            eof_ = true;
+            break;
+          }
+          len += static_cast<std::size_t>(r);
+          continue;
         }
-        // No line end in this chunk: keep the piece for the next one.
-        if (!append(start, size_ - pos_)) return -1;
-        pending_ += size_ - pos_;
-        pos_ = size_;
+        if (pend_n_ == 0) {
+          const int r = dec_.next(&pend_, &pend_n_);
+          if (r < 0) {
+            fault_ = dec_.fault();
+            failed_ = true;
+            break;
+          }
+          if (r == 0) {
+            eof_ = true;
+            break;
+          }
+        }
+        const std::size_t n = std::min(pend_n_, want - len);
+        std::memcpy(c.text.data() + len, pend_, n);
+        len += n;
+        pend_ += n;
+        pend_n_ -= n;
       }
-      const int r = dec_.next(&data_, &size_);
-      pos_ = 0;
-      if (r < 0) return -1;
-      if (r == 0) {
-        size_ = 0;
-        if (carry_.empty()) return 0;
-        *p = carry_.data();
-        *n = carry_.size();
-        carried_ = true;
-        finish_line(0);
-        return 1;
+      if (eof_) {
+        done_ = true;
+        break;
       }
+      const void* nl =
+          len > scanned ? memrchr(c.text.data() + scanned, '\n', len - scanned) : nullptr;
+      if (nl) {
+        const std::size_t cut =
+            static_cast<std::size_t>(static_cast<const std::uint8_t*>(nl) - c.text.data()) + 1;
+        if (!failed_) {
+          carry_.grow(len - cut);
+          if (len > cut) std::memcpy(carry_.data(), c.text.data() + cut, len - cut);
+          carry_n_ = len - cut;
+        }
+        len = cut;
+        if (failed_) done_ = true;
+        break;
+      }
+      if (failed_) {  // the piece of a line before the error is dropped
+        len = 0;
+        done_ = true;
+        break;
+      }
+      scanned = len;
+      // The chunk is one unfinished line: read on until it ends or is known to be too long.
+      if (len > kMaxLine) {
+        long_line_ = true;
+        failed_ = done_ = true;
+        long_line_offset_ = c.offset;
+        len = 0;
+        break;
+      }
+      want = kMaxLine + 1;
+      c.text.grow(want + kSlack);
     }
-  }
-
-  std::uint64_t line() const noexcept { return line_; }           // of the last line returned
-  std::uint64_t line_offset() const noexcept { return offset_; }  // its uncompressed offset
-  std::uint64_t consumed() const noexcept { return consumed_ + pending_; }
-  const RecordsFault& fault() const noexcept { return own_.ok() ? dec_.fault() : own_; }
-
- private:
-  // A line ends: `tail` more bytes of it were consumed now (after `pending_` carried ones).
-  void finish_line(std::size_t tail) {
-    ++line_;
-    offset_ = consumed_;
-    consumed_ += pending_ + tail;
-    pending_ = 0;
-  }
-  bool append(const std::uint8_t* p, std::size_t n) {
-    if (carry_.size() + n > kMaxLine) {
-      own_.kind = FaultKind::key;
-      own_.line = line_ + 1;
-      own_.offset = consumed_;
-      own_.reason = "line " + std::to_string(line_ + 1) + " is longer than 1 MiB";
-      return false;
-    }
-    carry_.insert(carry_.end(), p, p + n);
+    c.len = len;
+    offset_ += len;
+    if (len == 0) return false;
+    first_ = false;
     return true;
   }
 
-  Decoder dec_;
-  const std::uint8_t* data_ = nullptr;
-  std::size_t size_ = 0, pos_ = 0;
-  std::vector<std::uint8_t> carry_;
-  bool carried_ = false;
-  std::uint64_t line_ = 0, offset_ = 0, consumed_ = 0, pending_ = 0;
-  RecordsFault own_;
+  bool done() const noexcept { return done_; }
+  bool failed() const noexcept { return failed_; }
+  // After done() and failed(): the stream's fault, or (long_line()) an over-long line that starts
+  // at long_line_offset().
+  const RecordsFault& fault() const noexcept { return fault_; }
+  bool long_line() const noexcept { return long_line_; }
+  std::uint64_t long_line_offset() const noexcept { return long_line_offset_; }
+  std::uint64_t consumed() const noexcept { return offset_; }
+
+ private:
+  Decoder dec_{1};
+  int raw_ = -1;  // whether the stream is uncompressed (read_raw), -1 before the first read
+  const std::uint8_t* pend_ = nullptr;  // decoded bytes not yet copied into a chunk
+  std::size_t pend_n_ = 0;
+  Buffer carry_;  // the start of a line cut by the last chunk's end
+  std::size_t carry_n_ = 0;
+  std::uint64_t offset_ = 0;  // bytes handed out in chunks
+  bool first_ = true, eof_ = false, failed_ = false, done_ = false, long_line_ = false;
+  std::uint64_t long_line_offset_ = 0;
+  RecordsFault fault_;
 };
 
-// Appends the decimal digits of v and '\n' at p; returns the end.
-inline char* put_decimal(std::uint64_t v, char* p) noexcept {
-  static const char digits[] =
-      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-      "8081828384858687888990919293949596979899";
-  char tmp[24];
-  char* e = tmp + sizeof tmp;
-  char* q = e;
-  while (v >= 100) {
-    const unsigned r = static_cast<unsigned>(v % 100);
-    v /= 100;
-    q -= 2;
-    q[0] = digits[2 * r];
-    q[1] = digits[2 * r + 1];
+// A bit per byte of the 32 bytes at p (read): set where the byte is not an ASCII digit.
+inline std::uint32_t non_digits(const std::uint8_t* p) noexcept {
+#if defined(__SSE2__)
+  // Signed compares: bytes from 0x80 are negative, so below '0'.
+  const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8('9');
+  const auto half = [&](const std::uint8_t* q) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    return static_cast<std::uint32_t>(static_cast<std::uint16_t>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(v, zero), _mm_cmpgt_epi8(v, nine)))));
+  };
+  return half(p) | half(p + 16) << 16;
+#else
+  std::uint32_t m = 0;
+  for (int i = 0; i < 32; ++i) m |= static_cast<std::uint32_t>(p[i] - '0' > 9u) << i;
+  return m;
+#endif
+}
+
+// The value of the d (1..20) ASCII digits at p, which has 24 readable bytes; false when it does
+// not fit in 64 bits (only possible with 20 digits).
+inline bool digits_value(const std::uint8_t* p, std::size_t d, std::uint64_t* v) noexcept {
+  std::uint64_t a, b, c;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + 8, 8);
+  std::memcpy(&c, p + 16, 8);
+  if (d <= 8) {
+    *v = parse_eight(last_digits(a, d));
+    return true;
   }
-  if (v >= 10) {
-    q -= 2;
-    q[0] = digits[2 * v];
-    q[1] = digits[2 * v + 1];
-  } else {
-    *--q = static_cast<char>('0' + v);
+  if (d <= 16) {
+    *v = parse_eight(a) * kPow10[d - 8] + parse_eight(last_digits(b, d - 8));
+    return true;
   }
-  const std::size_t n = static_cast<std::size_t>(e - q);
-  std::memcpy(p, q, n);
-  p[n] = '\n';
-  return p + n + 1;
+  const std::uint64_t hi = parse_eight(a) * 100000000u + parse_eight(b);
+  return !__builtin_mul_overflow(hi, kPow10[d - 16], v) &&
+         !__builtin_add_overflow(*v, parse_eight(last_digits(c, d - 16)), v);
 }
 
 // The line quoted for an error message: at most 40 bytes, non-printable bytes as '?'.
@@ -294,53 +522,87 @@ std::string quote(const std::uint8_t* p, std::size_t n) {
   return s + "'";
 }
 
-constexpr std::size_t kGroup = 16;
-constexpr std::size_t kOutBuffer = std::size_t{1} << 20;
+// Calls on_key(key, digits, count) for each key line of c and stops at the first bad line
+// (recorded in c). header: whether c's first line is a header (on_header(p, n) is called with
+// it, '\r' removed).
+//
+// The common line, 1 to 20 digits without leading zeros and a line end, takes one pass: the
+// first byte that is not a digit (non_digits) must be a '\n', or a '\r' and a '\n', inside the
+// chunk. Anything else (the file's last line without '\n', leading zeros, errors) goes through
+// memchr and parse_fast, which find the same key or say why there is none.
+template <class OnKey, class OnHeader>
+void scan_lines(Chunk& c, bool header, bool key64, OnKey&& on_key, OnHeader&& on_header) {
+  const std::uint8_t* p = c.text.data();
+  const std::uint8_t* const begin = p;
+  const std::uint8_t* const end = p + c.len;
+  std::uint64_t line = 0;
+  c.bad = false;
+  const auto bad = [&](const std::uint8_t* s, std::string text) {
+    c.bad = true;
+    c.bad_offset = c.offset + static_cast<std::uint64_t>(s - begin);
+    c.bad_text = std::move(text);
+  };
+  const std::uint64_t limit = key64 ? ~std::uint64_t{0} : 0xFFFFFFFFull;
+  while (p < end) {
+    ++line;
+    if (!(header && line == 1)) {
+      const std::uint32_t nd = non_digits(p);
+      const std::size_t d = nd ? static_cast<std::size_t>(__builtin_ctz(nd)) : 32;
+      const std::size_t e = d + (p[d] == '\r');  // p[d + 1] is readable: d <= 32 < kSlack - 1
+      std::uint64_t k;
+      if (d - 1 < 20 && p[0] != '0' && e < static_cast<std::size_t>(end - p) && p[e] == '\n' &&
+          digits_value(p, d, &k) && k <= limit) {
+        on_key(k, p, d);
+        p += e + 1;
+        continue;
+      }
+    }
+    const auto* nl = static_cast<const std::uint8_t*>(std::memchr(p, '\n', end - p));
+    const std::uint8_t* s = p;
+    const std::size_t n = static_cast<std::size_t>((nl ? nl : end) - s);
+    p = nl ? nl + 1 : end;
+    if (n > kMaxLine) {
+      bad(s, " is longer than 1 MiB");
+      break;
+    }
+    if (header && line == 1) {
+      on_header(s, n > 0 && s[n - 1] == '\r' ? n - 1 : n);
+      continue;
+    }
+    std::uint64_t k;
+    const std::uint8_t* digits;
+    std::size_t count;
+    if (const char* why = parse_fast(s, n, key64, &k, &digits, &count)) {
+      bad(s, ": " + quote(s, n) + ": " + why);
+      break;
+    }
+    on_key(k, digits, count);
+  }
+  c.lines = line;
+}
 
 }  // namespace
 
 struct NegativeJob::Impl {
   bool has_header, key64;
-  LineReader in_lines, all_lines;
+  int n_threads;
+  std::size_t chunk;
+  Feeder feed[2];                      // 0: all_path, 1: in_path
+  std::uint64_t expected[2] = {0, 0};  // estimated decompressed sizes (0: unknown)
+  std::uint64_t lines_done[2] = {0, 0};
   KeySet set;
   records_detail::AtomicFile out;
-  // Output buffer, left uninitialized (zeroing 1 MiB per call showed in small calls).
-  std::unique_ptr<char[]> buf;
-  static constexpr std::size_t kBufSize = kOutBuffer + 64;
-  std::size_t buf_fill = 0;
+  std::vector<std::unique_ptr<Chunk>> chunks;
+  std::mutex feed_mu;
   int phase = 0;  // 0: reading in_path, 1: all_path, 2: done
-  bool header_seen[2] = {false, false};
   bool failed = false;
   RecordsFault err;
   int err_file = 0;
   std::uint64_t written = 0;
-  int in_fd = -1, all_fd = -1;
-  std::uint64_t in_expected = 0;  // in_path's estimated decompressed size (0: unknown)
 
-  Impl(bool h, bool k) : has_header(h), key64(k), buf(new char[kBufSize]) {}
+  Impl(bool h, bool k, int nt, std::size_t ch)
+      : has_header(h), key64(k), n_threads(std::max(nt, 1)), chunk(ch ? ch : kChunk) {}
 
-  bool fail_key(LineReader& lr, int which, const std::uint8_t* p, std::size_t n, const char* why) {
-    err = RecordsFault{};
-    err.kind = FaultKind::key;
-    err.line = lr.line();
-    err.offset = lr.line_offset();
-    err.reason = "line " + std::to_string(lr.line()) + ": " + quote(p, n) + ": " + why;
-    err_file = which;
-    failed = true;
-    return true;
-  }
-  bool fail_stream(LineReader& lr, int which) {
-    err = lr.fault();
-    err_file = which;
-    failed = true;
-    return true;
-  }
-
-  int flush() {
-    const int e = out.write(reinterpret_cast<const std::uint8_t*>(buf.get()), buf_fill);
-    buf_fill = 0;
-    return e;
-  }
   bool fail_os(int e) {
     err = RecordsFault{};
     err.kind = FaultKind::os;
@@ -350,111 +612,165 @@ struct NegativeJob::Impl {
     return true;
   }
 
-  // Phase 1 until budget bytes are consumed. true: finished or failed.
-  bool read_set(std::uint64_t stop_at) {
-    const std::uint8_t* p;
-    std::size_t n;
-    for (;;) {
-      if (in_lines.consumed() >= stop_at) {
-        insert_group();
-        return false;
+  // Threads must pay for themselves: one per chunk of input at most (a pipe's size is unknown).
+  int team(int file) const {
+    if (expected[file] == 0) return n_threads;
+    const std::uint64_t pieces = (expected[file] + chunk - 1) / chunk;
+    return static_cast<int>(std::min<std::uint64_t>(std::max<std::uint64_t>(pieces, 1),
+                                                    static_cast<std::uint64_t>(n_threads)));
+  }
+
+  // One batch of file `file` (0 all_path, 1 in_path): chunks fed and processed by a team, then
+  // their results taken in order. true: the file is finished (or failed).
+  int team_of_batch = 1;
+  bool batch(int file) {
+    const int t = team(file);
+    team_of_batch = t;
+    const std::size_t n = static_cast<std::size_t>(t) * kChunksPerThread;
+    while (chunks.size() < n) chunks.emplace_back(new Chunk());
+    std::size_t fed = 0;
+    std::atomic<bool> oom{false};
+    Feeder& f = feed[file];
+    const bool header = has_header;
+    const auto body = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+      for (std::ptrdiff_t i = b; i < e; ++i) {
+        try {
+          Chunk* c;
+          {
+            std::lock_guard<std::mutex> lock(feed_mu);
+            if (fed == n || !f.fill(*chunks[fed], chunk)) return;
+            c = chunks[fed++].get();
+          }
+          if (file == 1)
+            process_in(*c, header);
+          else
+            process_all(*c, header);
+        } catch (const std::bad_alloc&) {
+          oom.store(true);
+          return;
+        }
       }
-      const int r = in_lines.next(&p, &n);
-      if (r < 0) return fail_stream(in_lines, 1);
-      if (r == 0) {
-        insert_group();
+    };
+    hotloop::parallel_for(static_cast<std::ptrdiff_t>(n), t, 1, body);
+    if (oom.load()) return fail_os(ENOMEM);
+    if (file == 1) {
+      std::size_t added = 0;
+      for (std::size_t i = 0; i < fed; ++i) added += chunks[i]->inserted ? chunks[i]->added : 0;
+      set.settle(added);
+    }
+    for (std::size_t i = 0; i < fed; ++i) {
+      Chunk& c = *chunks[i];
+      if (c.bad) {
+        const std::uint64_t line = lines_done[file] + c.lines;
+        err = RecordsFault{};
+        err.kind = FaultKind::key;
+        err.line = line;
+        err.offset = c.bad_offset;
+        err.reason = "line " + std::to_string(line) + c.bad_text;
+        err_file = file;
+        failed = true;
         return true;
       }
-      if (has_header && !header_seen[1]) {
-        header_seen[1] = true;
-        continue;
-      }
-      std::uint64_t k;
-      if (const char* why = parse_line(p, n, key64, &k)) {
-        insert_group();
-        return fail_key(in_lines, 1, p, n, why);
-      }
-      set.prefetch(k);
-      group[n_group++] = k;
-      if (n_group == kGroup) insert_group();
-    }
-  }
-
-  // Keys wait in groups, their slots prefetched as they are parsed (the set lives in DRAM:
-  // measured 80% of the time of reading a 2.5M-key set went to waiting for misses without this).
-  std::uint64_t group[kGroup];
-  std::size_t n_group = 0;
-  void insert_group() {
-    set.set_progress(in_lines.consumed(), in_expected);
-    for (std::size_t i = 0; i < n_group; ++i) set.insert(group[i]);
-    n_group = 0;
-  }
-
-  bool emit_group(const std::uint64_t* keys, std::size_t g) {
-    for (std::size_t i = 0; i < g; ++i) {
-      if (set.contains(keys[i])) continue;
-      if (buf_fill > kOutBuffer) {
-        if (const int e = flush()) return fail_os(e);
-      }
-      buf_fill = static_cast<std::size_t>(put_decimal(keys[i], buf.get() + buf_fill) - buf.get());
-      ++written;
-    }
-    return false;
-  }
-
-  // Phase 2 until budget bytes are consumed. true: finished or failed.
-  bool write_difference(std::uint64_t stop_at) {
-    const std::uint8_t* p;
-    std::size_t n;
-    std::uint64_t keys[kGroup];
-    std::size_t g = 0;
-    for (;;) {
-      const bool pause = all_lines.consumed() >= stop_at;
-      const int r = pause ? 2 : all_lines.next(&p, &n);
-      if (r != 1) {
-        if (g && emit_group(keys, g)) return true;
-        if (r < 0) return fail_stream(all_lines, 0);
-        return r == 0;
-      }
-      if (has_header && !header_seen[0]) {
-        header_seen[0] = true;
-        if (n > 0 && p[n - 1] == '\r') --n;
-        if (n + 1 > kBufSize - buf_fill) {
-          if (const int e = flush()) return fail_os(e);
-          if (const int e = out.write(p, n)) return fail_os(e);
-          const std::uint8_t nl = '\n';
-          if (const int e = out.write(&nl, 1)) return fail_os(e);
-        } else {
-          std::memcpy(buf.get() + buf_fill, p, n);
-          buf_fill += n;
-          buf[buf_fill++] = '\n';
-        }
-        continue;
-      }
-      std::uint64_t k;
-      if (const char* why = parse_line(p, n, key64, &k)) {
-        // Keys before it still go out in order (the file is discarded anyway).
-        if (g && emit_group(keys, g)) return true;
-        return fail_key(all_lines, 0, p, n, why);
-      }
-      set.prefetch(k);
-      keys[g++] = k;
-      if (g == kGroup) {
-        if (emit_group(keys, g)) return true;
-        g = 0;
+      lines_done[file] += c.lines;
+      if (file == 1) {
+        set.set_progress(c.offset + c.len, expected[1]);
+        if (!c.inserted) set.insert_all(c.keys.data(), c.keys.size());
+      } else if (c.out_len) {
+        if (const int e = out.write(c.out.data(), c.out_len)) return fail_os(e);
+        written += c.written;
       }
     }
+    if (!f.done()) return false;
+    if (f.failed()) {
+      err_file = file;
+      failed = true;
+      if (f.long_line()) {
+        const std::uint64_t line = lines_done[file] + 1;
+        err = RecordsFault{};
+        err.kind = FaultKind::key;
+        err.line = line;
+        err.offset = f.long_line_offset();
+        err.reason = "line " + std::to_string(line) + " is longer than 1 MiB";
+      } else {
+        err = f.fault();
+      }
+    }
+    return true;
+  }
+
+  void process_in(Chunk& c, bool header) {
+    c.keys.clear();
+    c.keys.reserve(c.len / 16 + 16);
+    scan_lines(
+        c, header && c.first, key64,
+        [&](std::uint64_t k, const std::uint8_t*, std::size_t) { c.keys.push_back(k); },
+        [](const std::uint8_t*, std::size_t) {});
+    // With a team, tasks insert their keys themselves while the set has room (the caller
+    // grows it between batches); alone, the caller inserts after the batch either way.
+    c.inserted = team_of_batch > 1 && !c.bad && set.try_claim(c.keys.size());
+    if (c.inserted) c.added = set.add_concurrent(c.keys.data(), c.keys.size());
+  }
+
+  void process_all(Chunk& c, bool header) {
+    // Each output line is at most as long as its input line plus a '\n' the last one may lack
+    // (the header's too), and a key's digits are copied 24 bytes at a time.
+    c.out.grow(c.len + 2 + kSlack);
+    std::uint8_t* o = c.out.data();
+    std::size_t at = 0;
+    std::uint64_t written = 0;
+    // A key is looked up kAhead keys after its slot was prefetched (a ring of pending keys).
+    struct Pending {
+      std::uint64_t key;
+      const std::uint8_t* digits;
+      std::size_t count;
+    } ring[kAhead];
+    std::size_t head = 0, pending = 0;
+    // Written whether or not it is kept: whether a key is in the set is a coin toss for the
+    // branch predictor.
+    const auto emit = [&](const Pending& e) {
+      const bool keep = !set.contains(e.key);
+      std::memcpy(o + at, e.digits, 24);
+      o[at + e.count] = '\n';
+      at += keep ? e.count + 1 : 0;
+      written += keep;
+    };
+    const auto flush = [&] {
+      for (; pending > 0; --pending) {
+        emit(ring[head]);
+        head = (head + 1) % kAhead;
+      }
+    };
+    scan_lines(
+        c, header && c.first, key64,
+        [&](std::uint64_t k, const std::uint8_t* digits, std::size_t count) {
+          set.prefetch(k);
+          if (pending == kAhead) {
+            emit(ring[head]);
+            ring[head] = Pending{k, digits, count};
+            head = (head + 1) % kAhead;
+          } else {
+            ring[(head + pending++) % kAhead] = Pending{k, digits, count};
+          }
+        },
+        [&](const std::uint8_t* p, std::size_t n) {
+          std::memcpy(o + at, p, n);
+          at += n;
+          o[at++] = '\n';
+        });
+    flush();  // keys before a bad line still go out in order (the file is discarded anyway)
+    c.out_len = at;
+    c.written = written;
   }
 };
 
-NegativeJob::NegativeJob(bool has_header, bool key64) : impl_(new Impl(has_header, key64)) {}
+NegativeJob::NegativeJob(bool has_header, bool key64, int n_threads, std::size_t chunk)
+    : impl_(new Impl(has_header, key64, n_threads, chunk)) {}
 NegativeJob::~NegativeJob() { abort(); }
 
 int NegativeJob::open(const char* all_path, const char* in_path, const char* out_path,
                       int* which) noexcept {
   Impl& s = *impl_;
   const char* paths[2] = {all_path, in_path};
-  LineReader* readers[2] = {&s.all_lines, &s.in_lines};
   for (int i = 0; i < 2; ++i) {
     const int fd = ::open(paths[i], O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -468,15 +784,17 @@ int NegativeJob::open(const char* all_path, const char* in_path, const char* out
       *which = i;
       return EISDIR;
     }
-    if (i == 1 && have_stat && S_ISREG(st.st_mode)) {
-      // A compressed key file is taken as 4 times its size: a guess that only steers growth.
+    if (have_stat && S_ISREG(st.st_mode)) {
+      // A compressed key file is taken as 4 times its size: a guess that only steers the set's
+      // growth and the number of threads.
       std::uint8_t head[4] = {};
       const ssize_t got = ::pread(fd, head, sizeof head, 0);
       const bool packed =
           got > 0 && detect_compression(head, static_cast<std::size_t>(got)) != Compression::none;
-      s.in_expected = static_cast<std::uint64_t>(st.st_size) * (packed ? 4 : 1);
+      s.expected[i] =
+          std::max<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), 1) * (packed ? 4 : 1);
     }
-    readers[i]->decoder().start_fd(fd, true);
+    s.feed[i].decoder().start_fd(fd, true);
   }
   const int e = s.out.open(out_path);
   if (e) *which = 2;
@@ -486,25 +804,19 @@ int NegativeJob::open(const char* all_path, const char* in_path, const char* out
 bool NegativeJob::run(std::uint64_t budget) noexcept {
   Impl& s = *impl_;
   try {
-    if (s.failed) return true;
-    if (s.phase == 0) {
-      const bool done = s.read_set(s.in_lines.consumed() + budget);
+    for (;;) {
+      if (s.failed) return true;
+      if (s.phase == 2) return true;
+      const int file = s.phase == 0 ? 1 : 0;
+      Feeder& f = s.feed[file];
+      const std::uint64_t stop_at = f.consumed() + budget;
+      bool done = false;
+      while (!done && f.consumed() < stop_at) done = s.batch(file);
       if (s.failed) return true;
       if (!done) return false;
-      s.phase = 1;
-      return false;
+      ++s.phase;
+      if (s.phase == 1) return false;
     }
-    if (s.phase == 1) {
-      const bool done = s.write_difference(s.all_lines.consumed() + budget);
-      if (s.failed) return true;
-      if (!done) return false;
-      if (const int e = s.flush()) {
-        s.fail_os(e);
-        return true;
-      }
-      s.phase = 2;
-    }
-    return true;
   } catch (const std::bad_alloc&) {
     s.fail_os(ENOMEM);
     return true;

@@ -3,9 +3,9 @@
 // uncompressed file, or the rest of a stream that cannot be split).
 #pragma once
 
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <lz4frame.h>
-#include <zlib.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +24,7 @@ constexpr std::size_t kMaxHintedTotal = kMaxHintedContent + (kMaxHintedContent >
 constexpr std::size_t kLz4HintSize = 20;  // magic, size, 12-byte payload
 constexpr std::size_t kReadChunk = std::size_t{256} << 10;
 constexpr std::size_t kDecodeChunk = std::size_t{256} << 10;
+constexpr std::size_t kInflateChunk = std::size_t{1} << 20;  // output room per ISA-L call
 
 inline std::uint32_t le32(const std::uint8_t* p) noexcept {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
@@ -96,13 +97,20 @@ class Decoder {
   // next call. Returns 1 with bytes (*size > 0), 0 at the end, -1 on error (fault()).
   int next(const std::uint8_t** data, std::size_t* size) noexcept;
 
+  // For uncompressed streams, instead of next(): up to cap decoded bytes copied to dst
+  // (written), read(2) straight into it once the buffered bytes are gone (no copy through the
+  // internal buffers). Returns the count, 0 at the end, -1 on error (fault()), or kCompressed
+  // (nothing done) when the stream is compressed: then use next().
+  static constexpr std::ptrdiff_t kCompressed = -2;
+  std::ptrdiff_t read_raw(std::uint8_t* dst, std::size_t cap) noexcept;
+
   Compression compression() const noexcept { return comp_; }
   const RecordsFault& fault() const noexcept { return err_; }
   std::uint64_t delivered() const noexcept { return delivered_; }
   void close() noexcept;
 
  private:
-  enum class State { detect, raw, gz_member, gz_zlib, lz4_frame, lz4_data, done, failed };
+  enum class State { detect, raw, gz_member, gz_stream, lz4_frame, lz4_data, done, failed };
 
   bool fill_input();
   bool ensure_input(std::size_t n);
@@ -114,6 +122,7 @@ class Decoder {
   void produce_raw();
   void gz_start_member();
   bool gz_fast_member();
+  bool gz_skip_header();
   void gz_inflate_some();
   void lz4_start_frame();
   void lz4_decode_some();
@@ -151,8 +160,7 @@ class Decoder {
   std::uint32_t lz4_hint_frame_ = 0, lz4_hint_content_ = 0;
   std::uint64_t lz4_skip_ = 0;  // bytes of a skippable frame still to skip
 
-  z_stream zs_{};
-  bool zs_ready_ = false;
+  std::unique_ptr<inflate_state> isal_;  // ~100 KiB: allocated for the first foreign member
   libdeflate_decompressor* dd_ = nullptr;
   LZ4F_dctx* lz4_ = nullptr;
   RecordsFault err_;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -174,6 +175,130 @@ TEST(GeoPolygon, EmptyAndCovering) {
   EXPECT_TRUE(covered);
 }
 
+// cover() answers the coverer's tests itself (one pass for MayIntersect and Contains, a
+// budget, Ctrl-C): the cells must be S2's own, for every option that changes which cells the
+// coverer tests.
+void expect_same_cells(const S2Polygon& polygon, const std::string& name) {
+  for (int max_cells : {1, 8, 300}) {
+    for (int min_level : {0, 5}) {
+      for (int level_mod : {1, 2, 3}) {
+        for (int span : {6, 20}) {
+          S2RegionCoverer::Options options;
+          options.set_max_cells(max_cells);
+          options.set_min_level(min_level);
+          options.set_max_level(min_level + span);
+          options.set_level_mod(level_mod);
+          S2RegionCoverer coverer(options);
+          for (bool interior : {false, true}) {
+            std::vector<S2CellId> want, got;
+            if (interior) {
+              coverer.GetInteriorCovering(polygon, &want);
+            } else {
+              coverer.GetCovering(polygon, &want);
+            }
+            std::int64_t tests = -1;
+            ASSERT_EQ(hotloop::geo::cover(&coverer, polygon, interior, {}, &got, &tests),
+                      hotloop::geo::CoverStatus::kCovered);
+            ASSERT_EQ(got, want) << name << ": " << max_cells << " cells, levels " << min_level
+                                 << ".." << min_level + span << " by " << level_mod << ", interior "
+                                 << interior;
+            EXPECT_GE(tests, 0);
+            EXPECT_LT(tests, 200000);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(GeoCover, SameCellsAsTheCovererOnThePolygon) {
+  std::string error;
+  for (const std::vector<Ring>& rings :
+       {std::vector<Ring>{kSquare, kHole, kIsland}, std::vector<Ring>{kFarSquare}}) {
+    auto loops = loops_of(rings, &error);
+    const std::int64_t shell_of[] = {0, 0, 2};
+    auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+    ASSERT_TRUE(polygon) << error;
+    expect_same_cells(*polygon, "squares");
+  }
+  // Star-shaped rings of 5 to 40 vertices, 1e-5 to 5 degrees across, anywhere.
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int k = 0; k < 12; ++k) {
+    const double lat0 = 170 * u(rng) - 85, lon0 = 360 * u(rng) - 180;
+    const double radius = std::pow(10.0, -5 + 5.7 * u(rng));
+    const int n = 5 + static_cast<int>(36 * u(rng));
+    Ring ring;
+    for (int j = 0; j < n; ++j) {
+      const double a = 2 * M_PI * j / n, r = radius * (0.3 + 0.7 * u(rng));
+      ring.push_back(lon0 + r * std::cos(a) / std::cos(lat0 * M_PI / 180));
+      ring.push_back(lat0 + r * std::sin(a));
+    }
+    auto loops = loops_of({ring}, &error);
+    if (loops.empty()) continue;  // a vertex past +-180 or +-90: not this test's subject
+    const std::int64_t shell_of[] = {0};
+    auto polygon = hotloop::geo::make_polygon(&loops, shell_of, &error);
+    if (!polygon) continue;
+    expect_same_cells(*polygon, "star " + std::to_string(k));
+  }
+}
+
+// A ring whose vertices lie on one meridian: valid for S2, and with no cell inside it.
+std::unique_ptr<S2Polygon> sliver() {
+  std::string error;
+  auto loops = loops_of({{0, -60, 0, 0, 0, 60}}, &error);
+  const std::int64_t shell_of[] = {0};
+  return hotloop::geo::make_polygon(&loops, shell_of, &error);
+}
+
+TEST(GeoCover, SliverStopsAtTheBudget) {
+  auto polygon = sliver();
+  ASSERT_TRUE(polygon);
+  S2RegionCoverer::Options options;
+  options.set_max_cells(8);
+  options.set_max_level(30);
+  S2RegionCoverer coverer(options);
+  hotloop::geo::CoverBudget budget;
+  budget.max_tests = 20000;
+  std::vector<S2CellId> cells;
+  std::int64_t tests = 0;
+  EXPECT_EQ(hotloop::geo::cover(&coverer, *polygon, true, budget, &cells, &tests),
+            hotloop::geo::CoverStatus::kOverBudget);
+  EXPECT_EQ(tests, budget.max_tests + 1);
+  // The coverer is left reusable: an exterior covering of the same sliver is S2's.
+  std::vector<S2CellId> want;
+  coverer.GetCovering(*polygon, &want);
+  EXPECT_EQ(hotloop::geo::cover(&coverer, *polygon, false, budget, &cells, &tests),
+            hotloop::geo::CoverStatus::kCovered);
+  EXPECT_EQ(cells, want);
+  EXPECT_FALSE(cells.empty());
+  // At max_level 8 the whole interior search fits: no cell, and S2's answer.
+  options.set_max_level(8);
+  S2RegionCoverer shallow(options);
+  EXPECT_EQ(hotloop::geo::cover(&shallow, *polygon, true, budget, &cells, &tests),
+            hotloop::geo::CoverStatus::kCovered);
+  EXPECT_TRUE(cells.empty());
+  EXPECT_LT(tests, budget.max_tests);
+}
+
+TEST(GeoCover, InterruptStopsTheCovering) {
+  auto polygon = sliver();
+  ASSERT_TRUE(polygon);
+  S2RegionCoverer::Options options;
+  options.set_max_cells(8);
+  S2RegionCoverer coverer(options);
+  hotloop::Interrupt interrupt(nullptr, nullptr);
+  interrupt.request_stop();
+  hotloop::geo::CoverBudget budget;
+  budget.max_tests = hotloop::geo::CoverBudget::kNoMaxTests;  // only the interrupt can stop it
+  budget.interrupt = &interrupt;
+  std::vector<S2CellId> cells;
+  std::int64_t tests = 0;
+  EXPECT_EQ(hotloop::geo::cover(&coverer, *polygon, true, budget, &cells, &tests),
+            hotloop::geo::CoverStatus::kInterrupted);
+  EXPECT_LE(tests, static_cast<std::int64_t>(hotloop::geo::kPollTests));
+}
+
 TEST(GeoToken, RoundTripAndMalformed) {
   const S2CellId id(S2LatLng::FromDegrees(40.7, -74.0));
   const std::string token = id.ToToken();
@@ -330,6 +455,46 @@ TEST(GeoDrivers, CoverGeometriesMatchesOneCoverer) {
                                                &got, &failure))
         << failure.message;
     EXPECT_EQ(got, want);
+  }
+  std::vector<std::vector<S2CellId>> want_interior;
+  {
+    hotloop::geo::CoverFailure failure;
+    ASSERT_TRUE(hotloop::geo::cover_geometries(lonlat.data(), ring_start.data(), shell_of.data(),
+                                               geom_start.data(), 200, options, true, 2,
+                                               &want_interior, &failure));
+    for (int g = 0; g < 200; g += 7) {
+      std::string error;
+      std::vector<std::unique_ptr<S2Loop>> loops;
+      for (std::int64_t r = geom_start[g]; r < geom_start[g + 1]; ++r) {
+        loops.push_back(loop_of(
+            Ring(lonlat.begin() + 2 * ring_start[r], lonlat.begin() + 2 * ring_start[r + 1]),
+            &error));
+        loops.back()->Normalize();
+      }
+      auto polygon = hotloop::geo::make_polygon(&loops, &shell_of[geom_start[g]], &error);
+      std::vector<S2CellId> cells;
+      coverer.GetInteriorCovering(*polygon, &cells);
+      EXPECT_EQ(want_interior[g], cells) << "geometry " << g;
+    }
+  }
+  // A budget too small for some geometries: the first of them is named, whatever the threads.
+  {
+    hotloop::geo::CoverBudget budget;
+    budget.max_tests = 20;
+    std::vector<std::vector<S2CellId>> got;
+    hotloop::geo::CoverFailure failure;
+    EXPECT_FALSE(hotloop::geo::cover_geometries(lonlat.data(), ring_start.data(), shell_of.data(),
+                                                geom_start.data(), 200, options, false, 2, &got,
+                                                &failure, budget));
+    EXPECT_TRUE(failure.over_budget);
+    EXPECT_GE(failure.geometry, 0);
+    for (int threads : {1, 2}) {
+      hotloop::geo::CoverFailure again;
+      EXPECT_FALSE(hotloop::geo::cover_geometries(lonlat.data(), ring_start.data(), shell_of.data(),
+                                                  geom_start.data(), 200, options, false, threads,
+                                                  &got, &again, budget));
+      EXPECT_EQ(again.geometry, failure.geometry);
+    }
   }
   // Geometry 40's shell repeats its first vertex as its third; 150's gets NaN: the first
   // failure is reported whichever thread meets which.

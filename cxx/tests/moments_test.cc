@@ -620,4 +620,118 @@ TEST(RunningStats, VarDdofAndCount) {
   EXPECT_TRUE(std::isnan(q.var(2)));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C: inputs above one block of 2^20 values poll an Interrupt between blocks.
+
+constexpr std::ptrdiff_t kBlock = std::ptrdiff_t{1} << 20;
+
+// An Interrupt whose check runs at every poll (interval 0), counts its calls and says stop at
+// call number stop_at (never when 0).
+struct CountingCheck {
+  int calls = 0;
+  int stop_at = 0;
+  static int check(void* p) {
+    auto* c = static_cast<CountingCheck*>(p);
+    return ++c->calls == c->stop_at ? 1 : 0;
+  }
+};
+
+// Data for every path: ordinary, NaN (skipped or not), tiny (the passes run again scaled),
+// with an infinity (the extremes' scan for its sign).
+std::vector<std::vector<double>> poll_cases(std::ptrdiff_t n) {
+  std::mt19937_64 gen(7);
+  std::vector<std::vector<double>> cases(4, std::vector<double>(static_cast<std::size_t>(n)));
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    const double v = static_cast<double>(gen() >> 11) * 0x1p-53 - 0.5;  // uniform, cheap
+    cases[0][i] = 1e9 + v;
+    cases[1][i] = i % 100 == 99 ? kNaN : v;
+    cases[2][i] = 1e-300 * v;
+    cases[3][i] = i == n / 2 ? kInf : 1e300 * v;
+  }
+  return cases;
+}
+
+bool same_moments(const Moments& a, const Moments& b) {
+  return same_bits(a.mean, b.mean) && same_bits(a.m2, b.m2) && a.count == b.count &&
+         a.m2_exp == b.m2_exp;
+}
+
+// Blocks carry the lane sums over: in blocks of any multiple of 8 values the result is the
+// one of a single loop, bit for bit, in every pass (plain, NaN-skipping, scaled, extremes).
+TEST(MomentsInterrupt, BlocksChangeNoBit) {
+  for (std::ptrdiff_t n : {1, 7, 8, 63, 64, 65, 200, 1029}) {
+    for (const auto& x : poll_cases(n)) {
+      for (std::ptrdiff_t block : {8, 64, 1024}) {
+        for (bool skipna : {false, true}) {
+          for (bool need_m2 : {false, true}) {
+            CountingCheck c;
+            hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+            const Moments a =
+                hotloop::detail::moments_in_blocks(x.data(), n, 1, skipna, need_m2, &intr, block);
+            EXPECT_TRUE(same_moments(a, hotloop::moments(x.data(), n, 1, skipna, need_m2)))
+                << n << " " << block;
+            EXPECT_FALSE(intr.stopped());
+            const Moments r = hotloop::detail::moments_in_blocks(x.data() + n - 1, (n + 1) / 2, -2,
+                                                                 skipna, need_m2, &intr, block);
+            const Moments q = hotloop::moments(x.data() + n - 1, (n + 1) / 2, -2, skipna, need_m2);
+            EXPECT_TRUE(same_moments(r, q)) << n << " " << block;
+            if (n > 2 * block) {
+              EXPECT_GE(c.calls, 2);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Stopped at any poll, in any pass, the call returns and reports the stop.
+TEST(MomentsInterrupt, StopsAtEveryPoll) {
+  const std::ptrdiff_t n = 1029;
+  for (const auto& x : poll_cases(n)) {
+    CountingCheck all;
+    hotloop::Interrupt full(&CountingCheck::check, &all, 0);
+    hotloop::detail::moments_in_blocks(x.data(), n, 1, false, true, &full, 64);
+    EXPECT_GE(all.calls, 16);
+    for (int k = 1; k <= all.calls; ++k) {
+      CountingCheck c;
+      c.stop_at = k;
+      hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+      hotloop::detail::moments_in_blocks(x.data(), n, 1, false, true, &intr, 64);
+      EXPECT_TRUE(intr.stopped()) << k;
+      EXPECT_EQ(c.calls, k);  // nothing polled the check once it said stop
+    }
+  }
+}
+
+// The real block, 2^20 values: one block never polls (not even a clock read), two do, and the
+// result is the same; RunningStats::extend likewise, and a stopped one reports it (its
+// accumulator then holds part of the values: the caller drops it).
+TEST(MomentsInterrupt, OneBlockNeverPollsTwoDo) {
+  std::vector<double> x(static_cast<std::size_t>(kBlock + 1029));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 1e9 + static_cast<double>(i % 1000);
+  std::vector<double> y = x;
+  y[0] = kInf;  // extend then pushes value by value: that loop polls too
+  for (std::ptrdiff_t n : {kBlock, kBlock + 1029}) {
+    CountingCheck c;
+    hotloop::Interrupt intr(&CountingCheck::check, &c, 0);
+    const Moments a = hotloop::moments(x.data(), n / 2, 1, false, true, &intr);
+    EXPECT_TRUE(same_moments(a, hotloop::moments(x.data(), n / 2, 1, false, true)));
+    EXPECT_EQ(c.calls, 0);
+    const Moments b = hotloop::moments(x.data() + 1, n - 1, 1, false, true, &intr);
+    EXPECT_TRUE(same_moments(b, hotloop::moments(x.data() + 1, n - 1, 1, false, true)));
+    EXPECT_EQ(c.calls > 0, n > kBlock) << n;
+    RunningStats e1, e2;
+    e1.extend(x.data(), n, 1, &intr);
+    e2.extend(x.data(), n, 1);
+    EXPECT_TRUE(same_bits(e1.mean(), e2.mean()) && e1.count() == e2.count());
+    CountingCheck s;
+    s.stop_at = 1;
+    hotloop::Interrupt stop(&CountingCheck::check, &s, 0);
+    RunningStats part;
+    part.extend(y.data(), n, 1, &stop);
+    EXPECT_EQ(stop.stopped(), n > kBlock) << n;
+  }
+}
+
 }  // namespace

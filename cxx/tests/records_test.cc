@@ -13,6 +13,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,31 @@ Bytes gzip_of(const Bytes& raw, int level = 6) {
   z_stream zs{};
   EXPECT_EQ(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
   Bytes out(deflateBound(&zs, raw.size()) + 64);
+  zs.next_in = const_cast<Bytef*>(raw.data());
+  zs.avail_in = static_cast<uInt>(raw.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// One gzip member by zlib with optional header fields (FEXTRA, FNAME, FCOMMENT, FHCRC).
+Bytes gzip_member_of(const Bytes& raw, int level, const char* name, const char* comment,
+                     std::size_t extra, bool hcrc) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string name_s = name ? name : "", comment_s = comment ? comment : "";
+  Bytes extra_b(extra, 0x5a);
+  gz_header h{};
+  h.name = name ? reinterpret_cast<Bytef*>(&name_s[0]) : Z_NULL;
+  h.comment = comment ? reinterpret_cast<Bytef*>(&comment_s[0]) : Z_NULL;
+  h.extra = extra ? extra_b.data() : Z_NULL;
+  h.extra_len = static_cast<uInt>(extra);
+  h.hcrc = hcrc;
+  EXPECT_EQ(deflateSetHeader(&zs, &h), Z_OK);
+  Bytes out(deflateBound(&zs, raw.size()) + 256 + extra + name_s.size() + comment_s.size());
   zs.next_in = const_cast<Bytef*>(raw.data());
   zs.avail_in = static_cast<uInt>(raw.size());
   zs.next_out = out.data();
@@ -170,6 +196,91 @@ TEST(RecordsStream, DamagedAtEveryByte) {
       }
     }
   }
+}
+
+// Members of other writers go through ISA-L's streaming inflater: hundreds of members of every
+// header shape (name, comment, extra field, header CRC), zero padding between some, in a stream
+// longer than the decoder's input buffer, so that members, headers and trailers straddle its
+// refills; then damage in each part of a member.
+TEST(RecordsStream, ForeignGzipMembers) {
+  std::mt19937_64 rng(21);
+  const Bytes raw = pack(sample(80000, 8));  // 960 KB, 500 KB compressed
+  Bytes file;
+  std::vector<std::size_t> member_at;
+  for (std::size_t at = 0; at < raw.size();) {
+    const std::size_t n = std::min<std::size_t>(raw.size() - at, 1 + rng() % 6000);
+    const Bytes part(raw.begin() + at, raw.begin() + at + n);
+    const int shape = static_cast<int>(rng() % 16);
+    const std::string name(rng() % 300, 'n'), comment(rng() % 40, 'c');
+    const Bytes m = gzip_member_of(
+        part, static_cast<int>(rng() % 10), shape & 1 ? name.c_str() : nullptr,
+        shape & 2 ? comment.c_str() : nullptr, shape & 4 ? rng() % 200 : 0, shape & 8);
+    member_at.push_back(file.size());
+    file.insert(file.end(), m.begin(), m.end());
+    if (rng() % 7 == 0) file.insert(file.end(), rng() % 20, 0);
+    at += n;
+  }
+  ASSERT_GT(file.size(), std::size_t{300} << 10);
+  Bytes out;
+  hotloop::RecordsFault f;
+  ASSERT_TRUE(decode(file, 12, &out, &f)) << f.reason;
+  EXPECT_EQ(out, raw);
+
+  // A small file of three members with every header field: each change of a byte and each cut
+  // is an error or gives back the records (a cut between members: those before it).
+  const Bytes small = pack(sample(30, 9));
+  Bytes three;
+  std::vector<std::size_t> ends;
+  for (int k = 0; k < 3; ++k) {
+    const Bytes part(small.begin() + k * 120, small.begin() + (k + 1) * 120);
+    const Bytes m = gzip_member_of(part, 6, "name", "comment", 5, true);
+    three.insert(three.end(), m.begin(), m.end());
+    ends.push_back(three.size());
+  }
+  for (std::size_t i = 0; i <= three.size(); ++i) {
+    for (int variant = 0; variant < 3; ++variant) {
+      Bytes d = three;
+      if (variant == 2)
+        d.resize(i);
+      else if (i < d.size())
+        d[i] ^= variant == 0 ? 0xFF : 0x01;
+      else
+        continue;
+      if (hotloop::detect_compression(d.data(), d.size()) != Compression::gzip) continue;
+      const bool ok = decode(d, 12, &out, &f);
+      if (variant == 2) {
+        const auto cut = std::find(ends.begin(), ends.end(), i);
+        EXPECT_EQ(ok, cut != ends.end()) << "cut at " << i;
+        if (ok) {
+          EXPECT_EQ(out, Bytes(small.begin(), small.begin() + (cut - ends.begin() + 1) * 120));
+        } else {
+          EXPECT_EQ(f.kind, FaultKind::gzip) << f.reason;
+        }
+      } else if (ok) {
+        EXPECT_EQ(out, small) << "damage at byte " << i;  // e.g. the MTIME or OS byte
+      } else {
+        EXPECT_TRUE(f.kind == FaultKind::gzip || f.kind == FaultKind::truncated) << f.reason;
+      }
+    }
+  }
+  // The reasons, by part of the member.
+  Bytes bad = three;
+  bad[ends[0] - 8] ^= 1;  // the first member's CRC-32
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("CRC-32 or length"), std::string::npos) << f.reason;
+  EXPECT_EQ(f.file_offset, 0u);
+  bad = three;
+  bad[ends[0] + 3] |= 0x80;  // a reserved flag in the second member's header
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("unknown header flags"), std::string::npos) << f.reason;
+  EXPECT_EQ(f.file_offset, ends[0]);
+  bad = three;
+  bad[ends[1] + 10 + 2 + 5 + 5 + 8] ^= 1;  // the third member's header CRC (after the comment)
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("header crc"), std::string::npos) << f.reason;
+  bad.assign(three.begin(), three.begin() + static_cast<std::ptrdiff_t>(ends[0] - 3));
+  EXPECT_FALSE(decode(bad, 12, &out, &f));
+  EXPECT_NE(f.reason.find("truncated gzip stream"), std::string::npos) << f.reason;
 }
 
 TEST(RecordsCounters, MatchExactTotalsAndMergeExactly) {
@@ -366,6 +477,190 @@ TEST(RecordsJobs, NegativeJob) {
   const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text, "id\n5\n5\n8\n");
   for (const auto& p : {all, in, out}) std::remove(p.c_str());
+}
+
+// The key files' reference: lines split on '\n', parse_key on each (itself checked against a
+// digit loop by the keys fuzzer), a std::set.
+struct NegativeResult {
+  bool failed = false;
+  int file = -1;
+  std::uint64_t line = 0;
+  std::string text;
+  std::uint64_t written = 0;
+};
+
+NegativeResult reference_negative(const std::string& all, const std::string& in, bool header,
+                                  bool key64) {
+  NegativeResult r;
+  auto lines = [](const std::string& t) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < t.size(); ++i)
+      if (t[i] == '\n') {
+        out.push_back(t.substr(start, i - start));
+        start = i + 1;
+      }
+    if (start < t.size()) out.push_back(t.substr(start));
+    return out;
+  };
+  auto keys = [&](const std::string& t, int file, std::vector<std::uint64_t>* ks,
+                  std::string* head) {
+    const auto ls = lines(t);
+    for (std::size_t i = 0; i < ls.size(); ++i) {
+      if (header && i == 0) {
+        *head = ls[0];
+        if (!head->empty() && head->back() == '\r') head->pop_back();
+        *head += '\n';
+        continue;
+      }
+      std::uint64_t k;
+      if (hotloop::parse_key(reinterpret_cast<const std::uint8_t*>(ls[i].data()), ls[i].size(),
+                             key64, &k)) {
+        r.failed = true;
+        r.file = file;
+        r.line = i + 1;
+        return false;
+      }
+      ks->push_back(k);
+    }
+    return true;
+  };
+  std::vector<std::uint64_t> ka, ki;
+  std::string ha, hi;
+  if (!keys(in, 1, &ki, &hi) || !keys(all, 0, &ka, &ha)) return r;
+  const std::set<std::uint64_t> drop(ki.begin(), ki.end());
+  r.text = ha;
+  for (std::uint64_t k : ka)
+    if (!drop.count(k)) {
+      r.text += std::to_string(k) + "\n";
+      ++r.written;
+    }
+  return r;
+}
+
+NegativeResult run_negative(const std::string& all, const std::string& in, bool header, bool key64,
+                            int threads, std::size_t chunk) {
+  const std::string pa = temp_name("neg_all"), pi = temp_name("neg_in"), po = temp_name("neg_out");
+  std::ofstream(pa, std::ios::binary) << all;
+  std::ofstream(pi, std::ios::binary) << in;
+  std::remove(po.c_str());
+  hotloop::NegativeJob job(header, key64, threads, chunk);
+  int which = -1;
+  NegativeResult r;
+  EXPECT_EQ(job.open(pa.c_str(), pi.c_str(), po.c_str(), &which), 0);
+  while (!job.run(chunk ? 3 * chunk : 1 << 20)) {
+  }
+  if (job.failed()) {
+    r.failed = true;
+    r.file = job.error_file();
+    r.line = job.error().line;
+    EXPECT_EQ(job.error().kind, FaultKind::key) << job.error().reason;
+    EXPECT_NE(job.error().reason.find("line " + std::to_string(r.line)), std::string::npos)
+        << job.error().reason;
+    job.abort();
+    EXPECT_NE(::access(po.c_str(), F_OK), 0);
+  } else {
+    EXPECT_EQ(job.commit(), 0);
+    std::ifstream f(po, std::ios::binary);
+    r.text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    r.written = job.written();
+  }
+  for (const auto& p : {pa, pi, po}) std::remove(p.c_str());
+  return r;
+}
+
+// Keys of every length (1-22 digits, leading zeros, the ends of the 32- and 64-bit ranges) in
+// files cut into chunks of a few bytes up to the default, parsed by 1-3 threads (the pool's
+// gate closed too: the caller alone), with and without a header, '\n' or "\r\n", with and
+// without a last line end, and with one bad line at varied places.
+TEST(RecordsJobs, NegativeJobChunksAndThreadsAgree) {
+  std::mt19937_64 rng(11);
+  const char* specials[] = {"0",
+                            "00",
+                            "0007",
+                            "4294967295",
+                            "4294967296",
+                            "18446744073709551615",
+                            "018446744073709551615",
+                            "00000000000000000000000000042",
+                            "9999999999999999999",
+                            "10000000000000000000",
+                            "12345678",
+                            "123456789",
+                            "1234567890123456",
+                            "12345678901234567"};
+  auto key_text = [&](bool key64) {
+    if (rng() % 8 == 0) return std::string(specials[rng() % (sizeof specials / sizeof *specials)]);
+    const std::uint64_t v = key64 ? rng() >> (rng() % 64) : (rng() >> 32) >> (rng() % 32);
+    return std::string(rng() % 10 == 0 ? "0" : "") + std::to_string(v);
+  };
+  const std::string bad_lines[] = {"",
+                                   "x",
+                                   "1 ",
+                                   "-1",
+                                   "18446744073709551616",
+                                   "99999999999999999999999",
+                                   "12\r3",
+                                   std::string(40, '7')};
+  auto& pool = hotloop::detail::Pool::global();
+  int failures = 0;
+  for (int round = 0; round < 24; ++round) {
+    const bool header = round % 2, key64 = round % 3 != 0, crlf = round % 4 == 1,
+               last_nl = round % 5 != 2;
+    const std::string nl = crlf ? "\r\n" : "\n";
+    std::vector<std::string> all_keys, in_keys;
+    const std::size_t n = round < 4 ? round : 50 + rng() % 3000;
+    for (std::size_t i = 0; i < n; ++i) all_keys.push_back(key_text(key64));
+    for (std::size_t i = 0; i < n; ++i)
+      in_keys.push_back(rng() % 2 ? all_keys[rng() % n] : key_text(key64));
+    if (round % 6 == 5 && n) all_keys[rng() % n] = bad_lines[rng() % 8];
+    if (round % 6 == 3 && n) in_keys[rng() % n] = bad_lines[rng() % 8];
+    auto text = [&](const std::vector<std::string>& ks) {
+      std::string t = header ? "id" + nl : "";
+      for (const auto& k : ks) t += k + nl;
+      if (!last_nl && !t.empty()) t.resize(t.size() - nl.size());
+      return t;
+    };
+    const std::string all = text(all_keys), in = text(in_keys);
+    const NegativeResult want = reference_negative(all, in, header, key64);
+    failures += want.failed;
+    for (int threads : {1, 2, 3})
+      for (std::size_t chunk : {std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{0}})
+        for (bool gate : {true, false}) {
+          if (!gate && threads == 1) continue;
+          pool.set_gate_for_testing(gate);
+          const NegativeResult got = run_negative(all, in, header, key64, threads, chunk);
+          pool.set_gate_for_testing(true);
+          const std::string where = "round " + std::to_string(round) + ", " +
+                                    std::to_string(threads) + " threads, chunk " +
+                                    std::to_string(chunk);
+          ASSERT_EQ(got.failed, want.failed) << where;
+          EXPECT_EQ(got.file, want.file) << where;
+          EXPECT_EQ(got.line, want.line) << where;
+          EXPECT_EQ(got.text, want.text) << where;
+          EXPECT_EQ(got.written, want.written) << where;
+        }
+  }
+  EXPECT_GE(failures, 4);
+  EXPECT_GT(pool.helpers_started(), 0);
+}
+
+// A line longer than 1 MiB is an error wherever it is; one of exactly 1 MiB is not (it is not
+// a key either: 1 MiB of digits does not fit in 64 bits).
+TEST(RecordsJobs, NegativeJobLongLines) {
+  const std::string mib(std::size_t{1} << 20, '1');
+  for (std::size_t chunk : {std::size_t{100}, std::size_t{0}}) {
+    NegativeResult r = run_negative("id\n1\n" + mib + "1\n2\n", "id\n", true, true, 2, chunk);
+    EXPECT_TRUE(r.failed);
+    EXPECT_EQ(r.line, 3u);
+    r = run_negative("id\n1\n2\n" + mib + "1", "id\n", true, true, 1, chunk);
+    EXPECT_TRUE(r.failed);
+    EXPECT_EQ(r.line, 4u);
+    r = run_negative("1\n", "0\n" + mib, false, true, 1, chunk);
+    EXPECT_TRUE(r.failed);
+    EXPECT_EQ(r.file, 1);
+    EXPECT_EQ(r.line, 2u);
+  }
 }
 
 }  // namespace

@@ -567,3 +567,619 @@ TEST(RollingOrder, MatchesSortedTwinAndThreadCounts) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Exponentially weighted statistics against a twin that keeps every observation's weight in
+// long double and computes each output by a two-pass over them (pandas' conventions).
+
+namespace {
+
+using hotloop::EwmParams;
+using hotloop::EwmStat;
+
+struct EwmRef {
+  double mean = kNaN, var = kNaN;  // var: biased or not as asked
+};
+
+std::vector<EwmRef> ewm_twin(const std::vector<double>& x, const EwmParams& p) {
+  const long double f = static_cast<long double>(1.0 - p.alpha);
+  const long double nw = p.adjust ? 1.0L : static_cast<long double>(p.alpha);
+  std::vector<long double> w, v;
+  std::vector<EwmRef> out(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const bool obs = std::isfinite(x[i]);
+    if (!w.empty() && (obs || !p.ignore_na)) {
+      for (auto& wk : w) wk *= f;
+    }
+    if (obs) {
+      w.push_back(w.empty() ? 1.0L : nw);
+      v.push_back(x[i]);
+      if (!p.adjust) {  // pandas' adjust=false: y = (f^k y' + alpha x) / (f^k + alpha)
+        long double t = 0;
+        for (long double wk : w) t += wk;
+        for (auto& wk : w) wk /= t;
+      }
+    }
+    if (static_cast<std::ptrdiff_t>(w.size()) < std::max<std::ptrdiff_t>(p.min_periods, 1))
+      continue;
+    // U = 1 - sum(w^2) / W^2 as 2 sum_{j<k} w_j w_k / W^2: no cancellation (after a long gap
+    // the old weights are tiny and 1 - sum(w^2) / W^2 would lose most digits).
+    long double W = 0, S = 0, U2 = 0, C = 0;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      U2 += 2 * w[k] * W;
+      W += w[k];
+      S += w[k] * (v[k] - v[0]);
+    }
+    if (W == 0) {  // every weight decayed to 0 (alpha = 1 and a NaN): pandas keeps the last
+      out[i] = out[i - 1];
+      continue;
+    }
+    const long double m = S / W;
+    for (std::size_t k = 0; k < w.size(); ++k) {
+      const long double d = (v[k] - v[0]) - m;
+      C += w[k] * d * d;
+    }
+    out[i].mean = static_cast<double>(v[0] + m);
+    long double var = C / W;
+    if (!p.bias) {
+      const long double u = U2 / (W * W);
+      var = u > 0 ? var / u : static_cast<long double>(kNaN);
+    }
+    out[i].var = static_cast<double>(var);
+  }
+  return out;
+}
+
+EwmParams pandas_params(double alpha, bool adjust, bool ignore_na, bool bias,
+                        std::ptrdiff_t min_periods) {
+  return EwmParams{alpha, adjust, ignore_na, bias, false, min_periods, 0.0};
+}
+
+template <class T>
+std::vector<T> ewm_run(const std::vector<T>& x, EwmStat stat, const EwmParams& p,
+                       std::ptrdiff_t stride = 1) {
+  const Strided<T> xs(x, stride, static_cast<T>(kNaN));
+  std::vector<T> out(x.size());
+  hotloop::ewm_series(xs.base(), xs.stride(), static_cast<const T*>(nullptr), 0, nullptr, 0,
+                      static_cast<std::ptrdiff_t>(x.size()), stat, p, out.data(), 1);
+  return out;
+}
+
+void expect_close(double got, double ref, double rel, const std::string& what) {
+  if (std::isnan(ref)) {
+    EXPECT_TRUE(std::isnan(got)) << what << " got " << got;
+  } else {
+    EXPECT_LE(std::fabs(got - ref), rel * std::fabs(ref))
+        << what << " got " << got << " ref " << ref;
+  }
+}
+
+}  // namespace
+
+TEST(Ewm, MatchesLongDoubleTwinWithNaNs) {
+  std::vector<double> x = normal<double>(900, 21, 3.0);
+  std::mt19937_64 rng(5);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (rng() % 9 == 0 || (i >= 300 && i < 340)) x[i] = kNaN;
+  }
+  x[7] = kInf;  // dropped like a NaN (pandas)
+  for (double alpha : {1.0, 0.5, 0.1, 0.01}) {
+    for (bool adjust : {true, false}) {
+      for (bool ignore_na : {false, true}) {
+        for (bool bias : {false, true}) {
+          const EwmParams p = pandas_params(alpha, adjust, ignore_na, bias, 3);
+          const auto ref = ewm_twin(x, p);
+          const auto mean = ewm_run(x, EwmStat::mean, p);
+          const auto var = ewm_run(x, EwmStat::var, p);
+          const auto sd = ewm_run(x, EwmStat::std, p, -3);
+          for (std::size_t i = 0; i < x.size(); ++i) {
+            std::ostringstream what;
+            what << "alpha " << alpha << " adjust " << adjust << " ignore_na " << ignore_na
+                 << " bias " << bias << " i " << i;
+            expect_close(mean[i], ref[i].mean, 1e-14, what.str() + " mean");
+            expect_close(var[i], ref[i].var, 1e-12, what.str() + " var");
+            expect_close(sd[i], std::sqrt(ref[i].var), 1e-12, what.str() + " std");
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(Ewm, OffsetDataWithin1e12AndFloat32) {
+  const std::vector<double> x = normal<double>(3000, 8, 1e9);
+  for (double alpha : {0.5, 0.05, 0.005}) {
+    const EwmParams p = pandas_params(alpha, true, false, false, 0);
+    const auto ref = ewm_twin(x, p);
+    const auto var = ewm_run(x, EwmStat::var, p);
+    for (std::size_t i = 1; i < x.size(); ++i) {
+      expect_close(var[i], ref[i].var, 1e-12, "var at " + std::to_string(i));
+    }
+  }
+  const std::vector<float> xf = normal<float>(2000, 9, 10.0);
+  const std::vector<double> xd(xf.begin(), xf.end());
+  const EwmParams p = pandas_params(0.1, true, false, false, 0);
+  const auto got = ewm_run(xf, EwmStat::std, p);
+  const auto ref = ewm_run(xd, EwmStat::std, p);
+  for (std::size_t i = 1; i < xf.size(); ++i) expect_close(got[i], ref[i], kUf, "float32");
+}
+
+TEST(Ewm, RowsAreBitIdenticalForAnyThreadCount) {
+  const std::ptrdiff_t rows = 7, n = 5000;
+  std::vector<double> x = normal<double>(rows * n, 4), y = normal<double>(rows * n, 6);
+  for (std::size_t i = 0; i < x.size(); i += 13) x[i] = kNaN;
+  std::vector<std::ptrdiff_t> off(rows);
+  for (std::ptrdiff_t r = 0; r < rows; ++r) off[r] = r * n;
+  const hotloop::RollingRows rr{rows, n, off.data(), 1, off.data(), 1};
+  const hotloop::EwmOperands more{off.data(), 1, nullptr, 0};
+  for (EwmStat stat : {EwmStat::mean, EwmStat::std, EwmStat::cov, EwmStat::corr}) {
+    std::vector<double> one(x.size()), two(x.size());
+    const EwmParams p = pandas_params(0.05, true, false, false, 0);
+    hotloop::ewm_rows(x.data(), y.data(), nullptr, one.data(), rr, more, stat, p, 1);
+    hotloop::ewm_rows(x.data(), y.data(), nullptr, two.data(), rr, more, stat, p, 2);
+    EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(double)));
+    // each row as one series
+    std::vector<double> single(n);
+    hotloop::ewm_series(x.data() + 3 * n, 1, y.data() + 3 * n, 1, nullptr, 0, n, stat, p,
+                        single.data(), 1);
+    EXPECT_EQ(0, std::memcmp(single.data(), one.data() + 3 * n, n * sizeof(double)));
+  }
+}
+
+TEST(Ewm, ConstantSeriesAndAlphaOne) {
+  std::vector<double> x(500, 1e9 + 0.1);
+  x[0] = kNaN;
+  const EwmParams p = pandas_params(0.1, true, false, true, 0);
+  const auto mean = ewm_run(x, EwmStat::mean, p);
+  const auto var = ewm_run(x, EwmStat::var, p);
+  for (std::size_t i = 1; i < x.size(); ++i) {
+    EXPECT_EQ(mean[i], 1e9 + 0.1);
+    EXPECT_EQ(var[i], 0.0);
+  }
+  const std::vector<double> y = {1.0, 5.0, kNaN, 2.0};
+  const EwmParams one = pandas_params(1.0, false, false, false, 0);
+  const auto m1 = ewm_run(y, EwmStat::mean, one);
+  const auto v1 = ewm_run(y, EwmStat::var, one);
+  EXPECT_EQ(m1[1], 5.0);
+  EXPECT_EQ(m1[2], 5.0);
+  EXPECT_EQ(m1[3], 2.0);
+  for (double v : v1) EXPECT_TRUE(std::isnan(v));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape statistics (skew, kurt, sem) and pair statistics (cov, corr) against a long double
+// reference that recomputes every window: deviations from the window's first value (exact), their
+// mean, then central sums corrected for the mean's own rounding (M3 - 3 r M2 + ..., r the
+// residual mean of the deviations), so the reference is good to ~1e-18 even at an offset of 1e9.
+
+namespace {
+
+using hotloop::kRollingShapeTolerance;
+using hotloop::RollingPair;
+using hotloop::RollingShape;
+
+struct ShapeRef {
+  std::ptrdiff_t cnt = 0, ninf = 0;
+  long double m2 = 0, m3 = 0, m4 = 0;  // central sums over the finite values
+};
+
+ShapeRef shape_ref(const std::vector<long double>& v, std::ptrdiff_t ninf) {
+  ShapeRef r;
+  r.cnt = static_cast<std::ptrdiff_t>(v.size());
+  r.ninf = ninf;
+  if (v.empty()) return r;
+  const long double c = static_cast<long double>(v.size()), K = v[0];
+  long double s = 0;
+  for (long double a : v) s += a - K;
+  const long double mean_d = s / c;
+  long double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+  for (long double a : v) {
+    const long double e = (a - K) - mean_d;
+    s1 += e;
+    s2 += e * e;
+    s3 += e * e * e;
+    s4 += e * e * e * e;
+  }
+  const long double q = s1 / c;  // the mean's residual
+  r.m2 = s2 - c * q * q;
+  r.m3 = s3 - 3 * q * s2 + 2 * c * q * q * q;
+  r.m4 = s4 - 4 * q * s3 + 6 * q * q * s2 - 3 * c * q * q * q * q;
+  return r;
+}
+
+template <class T>
+std::vector<ShapeRef> shape_windows(const std::vector<T>& x, std::ptrdiff_t W) {
+  std::vector<ShapeRef> out;
+  std::vector<long double> v;
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(x.size()); ++i) {
+    v.clear();
+    std::ptrdiff_t ninf = 0;
+    for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - W + 1); j <= i; ++j) {
+      const long double a = static_cast<long double>(x[static_cast<std::size_t>(j)]);
+      if (std::isnan(a)) continue;
+      if (std::isinf(a)) {
+        ++ninf;
+      } else {
+        v.push_back(a);
+      }
+    }
+    out.push_back(shape_ref(v, ninf));
+  }
+  return out;
+}
+
+// The expected output and the documented error bound for it (rolling.hpp), NaN bound = exact.
+struct Expect {
+  long double value;
+  long double bound;
+};
+
+Expect shape_expected(const ShapeRef& w, RollingShape stat, std::ptrdiff_t mp,
+                      std::ptrdiff_t ddof) {
+  const long double tol = kRollingShapeTolerance;
+  const std::ptrdiff_t need = stat == RollingShape::skew ? 3 : stat == RollingShape::kurt ? 4 : 1;
+  if (w.cnt + w.ninf < std::max(mp, need) || w.ninf > 0) return {kNaN, 0};
+  const long double c = static_cast<long double>(w.cnt);
+  // Rounding each (x - K)^k once: a few ulps times sqrt(n), charged to the statistic.
+  const long double ulps = 64 * kU * (std::sqrt(c) + 4);
+  if (stat == RollingShape::sem) {
+    if (w.cnt <= ddof) return {kNaN, 0};
+    const long double s = std::sqrt(w.m2 / ((c - ddof) * c));
+    return {s, (tol / 2 + 16 * kU) * s};
+  }
+  if (w.m2 == 0) return {kNaN, 0};
+  if (stat == RollingShape::skew) {
+    const long double g = c * std::sqrt(c - 1) / (c - 2) * w.m3 / (w.m2 * std::sqrt(w.m2));
+    return {g, tol * (2.5L * std::fabs(g) + 2.5L) + ulps * (std::fabs(g) + 1)};
+  }
+  const long double k =
+      ((c * c - 1) * (c * w.m4 / (w.m2 * w.m2)) - 3 * (c - 1) * (c - 1)) / ((c - 2) * (c - 3));
+  return {k, 3 * tol * (std::fabs(k) + 14) + ulps * (std::fabs(k) + 14)};
+}
+
+const char* shape_name(RollingShape s) {
+  return s == RollingShape::skew ? "skew" : s == RollingShape::kurt ? "kurt" : "sem";
+}
+
+// out[i * os] for begin <= i < end against the reference; float outputs add one rounding.
+template <class T, class Ref, class F>
+::testing::AssertionResult check_against(const T* out, std::ptrdiff_t os, std::ptrdiff_t begin,
+                                         std::ptrdiff_t end, const std::vector<Ref>& ref, F expect,
+                                         const std::string& what) {
+  std::ptrdiff_t bad = 0;
+  std::ostringstream why;
+  why.precision(17);
+  const long double out_round = sizeof(T) == 4 ? kUf : 0.0;
+  for (std::ptrdiff_t i = begin; i < end; ++i) {
+    const Expect e = expect(ref[static_cast<std::size_t>(i)]);
+    const double got = static_cast<double>(out[i * os]);
+    bool ok;
+    if (std::isnan(e.value)) {
+      ok = std::isnan(got);
+    } else {
+      ok = std::fabs(static_cast<long double>(got) - e.value) <=
+           e.bound + out_round * (std::fabs(e.value) + 1);
+    }
+    if (!ok && bad++ < 5) {
+      why << "\n  " << what << "[" << i << "] = " << got << ", expected "
+          << static_cast<double>(e.value) << " +- " << static_cast<double>(e.bound);
+    }
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << bad << " bad outputs of " << end - begin << why.str();
+}
+
+constexpr RollingShape kShapes[] = {RollingShape::skew, RollingShape::kurt, RollingShape::sem};
+
+class RollingShapeGrid : public ::testing::TestWithParam<std::ptrdiff_t> {};
+
+template <class T>
+void run_shape_grid(std::ptrdiff_t W, bool dirty) {
+  const std::ptrdiff_t block = rolling_block_size(W);
+  const std::ptrdiff_t n_max = block + 300;
+  std::vector<T> data = normal<T>(n_max, 31 * W + dirty, 0.25, 1.0);
+  if (dirty) make_dirty(data, W, W + 5);
+  // Skewed data too: the exponential of a normal (heavy right tail).
+  for (std::ptrdiff_t i = n_max / 2; i < n_max; ++i) {
+    data[static_cast<std::size_t>(i)] = static_cast<T>(std::exp(data[static_cast<std::size_t>(i)]));
+  }
+  const std::vector<ShapeRef> ref = shape_windows(data, W);
+  for (std::ptrdiff_t n : {std::ptrdiff_t{1}, std::ptrdiff_t{5}, std::ptrdiff_t{129}, block - 1,
+                           block, block + 1, n_max}) {
+    const std::vector<T> x(data.begin(), data.begin() + n);
+    std::vector<T> out(static_cast<std::size_t>(n));
+    for (RollingShape stat : kShapes) {
+      for (std::ptrdiff_t mp : {std::ptrdiff_t{0}, std::ptrdiff_t{1}, W}) {
+        for (std::ptrdiff_t ddof : {0, 1}) {
+          if (ddof >= W || (ddof == 1 && stat != RollingShape::sem)) continue;
+          std::fill(out.begin(), out.end(), static_cast<T>(-12345.0));
+          hotloop::rolling_shape(x.data(), n, 1, W, mp, ddof, stat, out.data(), 1);
+          ASSERT_TRUE(check_against(
+              out.data(), 1, 0, n, ref,
+              [&](const ShapeRef& w) { return shape_expected(w, stat, mp, ddof); },
+              shape_name(stat)))
+              << "n=" << n << " window=" << W << " mp=" << mp << " ddof=" << ddof
+              << " dirty=" << dirty;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(RollingShapeGrid, CleanFloat64) { run_shape_grid<double>(GetParam(), false); }
+TEST_P(RollingShapeGrid, CleanFloat32) { run_shape_grid<float>(GetParam(), false); }
+TEST_P(RollingShapeGrid, NonFiniteFloat64) { run_shape_grid<double>(GetParam(), true); }
+
+INSTANTIATE_TEST_SUITE_P(Windows, RollingShapeGrid, ::testing::Values(1, 2, 3, 4, 5, 50, 129, 700),
+                         [](const ::testing::TestParamInfo<std::ptrdiff_t>& info) {
+                           return "Window" + std::to_string(info.param);
+                         });
+
+// 1e9 + N(0, 1): where add/remove formulas lose most of their digits.
+TEST(RollingShape, OffsetDataWithinBound) {
+  const std::ptrdiff_t n = 100000;
+  for (std::ptrdiff_t W : {10, 50, 1000}) {
+    std::vector<double> x = normal<double>(n, 77 + W, 1e9, 1.0);
+    const std::vector<ShapeRef> ref = shape_windows(x, W);
+    std::vector<double> out(static_cast<std::size_t>(n));
+    for (RollingShape stat : kShapes) {
+      hotloop::rolling_shape(x.data(), n, 1, W, 0, 1, stat, out.data(), 1);
+      double worst = 0.0;
+      for (std::ptrdiff_t i = W; i < n; ++i) {
+        const Expect e = shape_expected(ref[static_cast<std::size_t>(i)], stat, 0, 1);
+        worst = std::max(
+            worst, static_cast<double>(std::fabs(out[i] - e.value) / (std::fabs(e.value) + 1)));
+      }
+      EXPECT_TRUE(check_against(
+          out.data(), 1, 0, n, ref,
+          [&](const ShapeRef& w) { return shape_expected(w, stat, 0, 1); }, shape_name(stat)))
+          << "window " << W;
+      EXPECT_LE(worst, 1e-11) << shape_name(stat) << " window " << W;
+      std::ostringstream measured;
+      measured << worst;
+      RecordProperty(std::string("max_err_") + shape_name(stat) + "_w" + std::to_string(W),
+                     measured.str());
+    }
+  }
+}
+
+// Windows inside a run of equal values: skew and kurt NaN, sem exactly 0, whatever came before;
+// values differing by one ulp are not equal.
+TEST(RollingShape, EqualValuesAreRecognised) {
+  for (std::ptrdiff_t W : {4, 5, 50, 300}) {
+    std::vector<double> x = normal<double>(2000, W, 1e6, 1e3);
+    const double level = 1e9 + 0.1;
+    for (std::ptrdiff_t i = 700; i < 1500; ++i) x[static_cast<std::size_t>(i)] = level;
+    x[1200] = kNaN;
+    std::vector<double> out(x.size());
+    for (RollingShape stat : kShapes) {
+      hotloop::rolling_shape(x.data(), 2000, 1, W, 0, 1, stat, out.data(), 1);
+      for (std::ptrdiff_t i = 700 + W - 1; i < 1500; ++i) {
+        if (stat == RollingShape::sem) {
+          ASSERT_EQ(out[static_cast<std::size_t>(i)], 0.0) << i << " window " << W;
+        } else {
+          ASSERT_TRUE(std::isnan(out[static_cast<std::size_t>(i)])) << i << " window " << W;
+        }
+      }
+    }
+    // One value one ulp away: skew of (0, ..., 0, 1) pattern, exactly computable.
+    std::vector<double> y(static_cast<std::size_t>(4 * W), level);
+    y[static_cast<std::size_t>(2 * W)] = std::nextafter(level, 2e9);
+    hotloop::rolling_shape(y.data(), 4 * W, 1, W, 0, 0, RollingShape::skew, out.data(), 1);
+    const double c = static_cast<double>(W);
+    const double skew = (c - 2) > 0 ? c * std::sqrt(c - 1) / (c - 2) *
+                                          ((c - 1) * (c - 2) / (c * c)) / std::pow((c - 1) / c, 1.5)
+                                    : kNaN;
+    EXPECT_NEAR(out[static_cast<std::size_t>(2 * W)], skew, 1e-12 * std::fabs(skew));
+    EXPECT_TRUE(std::isnan(out[static_cast<std::size_t>(4 * W - 1)]));
+  }
+}
+
+// The whole range of doubles: skew and kurt do not change when the data are scaled by a power of
+// two (exactly), from 2^-1000 to 2^1000; sem scales with it.
+TEST(RollingShape, ScaleInvariantOverTheRange) {
+  const std::ptrdiff_t n = 3000, W = 40;
+  const std::vector<double> base = normal<double>(n, 8, 3.0, 1.0);
+  std::vector<double> ref(n), out(n), x(n);
+  for (RollingShape stat : kShapes) {
+    hotloop::rolling_shape(base.data(), n, 1, W, 0, 1, stat, ref.data(), 1);
+    for (int p : {-1060, -1000, -600, -300, 300, 600, 1000, 1020}) {
+      for (std::ptrdiff_t i = 0; i < n; ++i) x[i] = std::ldexp(base[i], p);
+      hotloop::rolling_shape(x.data(), n, 1, W, 0, 1, stat, out.data(), 1);
+      for (std::ptrdiff_t i = W - 1; i < n; ++i) {
+        const double expect = stat == RollingShape::sem ? std::ldexp(ref[i], p) : ref[i];
+        // Subnormal inputs (p = -1060) lose digits in the input itself.
+        const double tol = p < -1022 ? 1e-2 : 4e-11;
+        ASSERT_NEAR(out[i], expect, tol * (std::fabs(expect) + (stat == RollingShape::sem ? 0 : 1)))
+            << shape_name(stat) << " p=" << p << " i=" << i;
+      }
+    }
+  }
+}
+
+// Any schedule of the blocks gives the same bits, and the threaded driver matches.
+TEST(RollingShape, BlocksAndThreadsAreBitIdentical) {
+  std::mt19937_64 rng(3);
+  for (std::ptrdiff_t W : {3, 50, 1500}) {
+    const std::ptrdiff_t B = rolling_block_size(W), n = 3 * B + 11;
+    std::vector<double> x = normal<double>(n, 90 + W, 1e4, 1.0);
+    make_dirty(x, W, 91 + W);
+    x[static_cast<std::size_t>(B + W)] = 1e15;
+    std::vector<std::ptrdiff_t> starts;
+    for (std::ptrdiff_t b = 0; b < n; b += B) starts.push_back(b);
+    const std::ptrdiff_t zero = 0;
+    const hotloop::RollingRows rows{1, n, &zero, 1, &zero, 1};
+    for (RollingShape stat : kShapes) {
+      std::vector<double> whole(n), pieces(n, -7.0), threaded(n);
+      hotloop::rolling_shape(x.data(), n, 1, W, 1, 1, stat, whole.data(), 1);
+      std::shuffle(starts.begin(), starts.end(), rng);
+      for (std::ptrdiff_t b : starts) {
+        hotloop::rolling_shape_block(x.data(), 1, W, 1, 1, stat, pieces.data(), 1, b,
+                                     std::min(b + B, n));
+      }
+      hotloop::rolling_shape_rows(x.data(), threaded.data(), rows, W, 1, 1, stat, 2);
+      EXPECT_TRUE(same_bytes(whole, pieces)) << shape_name(stat) << " window " << W;
+      EXPECT_TRUE(same_bytes(whole, threaded)) << shape_name(stat) << " window " << W;
+    }
+  }
+}
+
+// Strided input and output, float and double.
+template <class T>
+void run_shape_strided() {
+  const std::ptrdiff_t W = 20, n = 700;
+  std::vector<T> data = normal<T>(n, 12, 5.0, 2.0);
+  make_dirty(data, W, 13);
+  const std::vector<ShapeRef> ref = shape_windows(data, W);
+  const Strided<T> x(data, -3, static_cast<T>(1e30));
+  for (RollingShape stat : kShapes) {
+    Strided<T> out(std::vector<T>(static_cast<std::size_t>(n), T(0)), 2, T(-5));
+    hotloop::rolling_shape(x.base(), n, -3, W, 2, 1, stat, out.base(), 2);
+    EXPECT_TRUE(check_against(
+        out.base(), 2, 0, n, ref, [&](const ShapeRef& w) { return shape_expected(w, stat, 2, 1); },
+        shape_name(stat)));
+    for (std::size_t k = 1; k < out.buffer().size(); k += 2) ASSERT_EQ(out.buffer()[k], T(-5));
+  }
+}
+
+TEST(RollingShape, StridedFloat64) { run_shape_strided<double>(); }
+TEST(RollingShape, StridedFloat32) { run_shape_strided<float>(); }
+
+// ---------------------------------------------------------------------------------------------
+// Pairs
+
+struct PairRef {
+  std::ptrdiff_t cnt = 0, nbad = 0;
+  long double mxx = 0, myy = 0, cxy = 0;
+};
+
+template <class T>
+std::vector<PairRef> pair_windows(const std::vector<T>& x, const std::vector<T>& y,
+                                  std::ptrdiff_t W) {
+  std::vector<PairRef> out;
+  std::vector<long double> u, v;
+  for (std::ptrdiff_t i = 0; i < static_cast<std::ptrdiff_t>(x.size()); ++i) {
+    PairRef r;
+    u.clear();
+    v.clear();
+    for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - W + 1); j <= i; ++j) {
+      const long double a = x[static_cast<std::size_t>(j)], b = y[static_cast<std::size_t>(j)];
+      if (std::isnan(a) || std::isnan(b)) continue;
+      if (std::isinf(a) || std::isinf(b)) {
+        ++r.nbad;
+        continue;
+      }
+      u.push_back(a);
+      v.push_back(b);
+    }
+    r.cnt = static_cast<std::ptrdiff_t>(u.size());
+    if (r.cnt > 0) {
+      const long double c = static_cast<long double>(r.cnt), Kx = u[0], Ky = v[0];
+      long double sx = 0, sy = 0;
+      for (std::size_t k = 0; k < u.size(); ++k) {
+        sx += u[k] - Kx;
+        sy += v[k] - Ky;
+      }
+      long double ex = 0, ey = 0, xx = 0, yy = 0, xy = 0;
+      for (std::size_t k = 0; k < u.size(); ++k) {
+        const long double a = (u[k] - Kx) - sx / c, b = (v[k] - Ky) - sy / c;
+        ex += a;
+        ey += b;
+        xx += a * a;
+        yy += b * b;
+        xy += a * b;
+      }
+      r.mxx = xx - ex * ex / c;
+      r.myy = yy - ey * ey / c;
+      r.cxy = xy - ex * ey / c;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+Expect pair_expected(const PairRef& w, RollingPair stat, std::ptrdiff_t mp, std::ptrdiff_t ddof) {
+  const long double tol = kRollingShapeTolerance;
+  if (w.cnt + w.nbad < std::max<std::ptrdiff_t>(mp, 1) || w.nbad > 0) return {kNaN, 0};
+  const long double g = std::sqrt(w.mxx * w.myy);
+  const long double c = static_cast<long double>(w.cnt);
+  if (stat == RollingPair::cov) {
+    if (w.cnt <= ddof) return {kNaN, 0};
+    return {w.cxy / (c - ddof), (tol + 16 * kU * (std::sqrt(c) + 4)) * g / (c - ddof)};
+  }
+  if (w.mxx == 0 || w.myy == 0) return {kNaN, 0};
+  return {w.cxy / g, 2 * tol + 16 * kU * (std::sqrt(c) + 4)};
+}
+
+const char* pair_name(RollingPair s) { return s == RollingPair::cov ? "cov" : "corr"; }
+
+template <class T>
+void run_pair_grid(std::ptrdiff_t W, bool dirty) {
+  const std::ptrdiff_t n = rolling_block_size(W) + 300;
+  std::vector<T> x = normal<T>(n, 5 * W, 1e6, 1.0), y = normal<T>(n, 5 * W + 1, -3.0, 1e-3);
+  for (std::ptrdiff_t i = 0; i < n; ++i) {  // correlated in the second half
+    if (i > n / 2) y[i] = static_cast<T>(0.001 * (x[i] - 1e6) + 0.3 * y[i]);
+  }
+  if (dirty) {
+    make_dirty(x, W, W + 1);
+    make_dirty(y, W, W + 2);
+  }
+  // Runs where one series is constant.
+  for (std::ptrdiff_t i = 2000; i < 2000 + 3 * W; ++i) x[static_cast<std::size_t>(i)] = T(7.5);
+  for (std::ptrdiff_t i = 5000; i < 5000 + 3 * W; ++i) y[static_cast<std::size_t>(i)] = T(-1);
+  const std::vector<PairRef> ref = pair_windows(x, y, W);
+  std::vector<T> out(static_cast<std::size_t>(n));
+  for (RollingPair stat : {RollingPair::cov, RollingPair::corr}) {
+    for (std::ptrdiff_t mp : {std::ptrdiff_t{0}, std::ptrdiff_t{2}, W}) {
+      for (std::ptrdiff_t ddof : {0, 1}) {
+        if (ddof >= W || mp > W) continue;
+        std::fill(out.begin(), out.end(), T(-12345));
+        hotloop::rolling_pair(x.data(), 1, y.data(), 1, n, W, mp, ddof, stat, out.data(), 1);
+        ASSERT_TRUE(check_against(
+            out.data(), 1, 0, n, ref,
+            [&](const PairRef& w) { return pair_expected(w, stat, mp, ddof); }, pair_name(stat)))
+            << "window=" << W << " mp=" << mp << " ddof=" << ddof << " dirty=" << dirty;
+        // Constant x: cov exactly 0, corr NaN (where the window is clean).
+        for (std::ptrdiff_t i = 2000 + W - 1; i < 2000 + 3 * W; ++i) {
+          const PairRef& w = ref[static_cast<std::size_t>(i)];
+          if (w.nbad > 0 || w.cnt <= std::max<std::ptrdiff_t>({ddof, 1, mp - 1})) continue;
+          if (stat == RollingPair::cov) {
+            ASSERT_EQ(out[static_cast<std::size_t>(i)], T(0)) << i;
+          } else {
+            ASSERT_TRUE(std::isnan(out[static_cast<std::size_t>(i)])) << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+class RollingPairGrid : public ::testing::TestWithParam<std::ptrdiff_t> {};
+TEST_P(RollingPairGrid, CleanFloat64) { run_pair_grid<double>(GetParam(), false); }
+TEST_P(RollingPairGrid, CleanFloat32) { run_pair_grid<float>(GetParam(), false); }
+TEST_P(RollingPairGrid, NonFiniteFloat64) { run_pair_grid<double>(GetParam(), true); }
+INSTANTIATE_TEST_SUITE_P(Windows, RollingPairGrid, ::testing::Values(1, 2, 3, 50, 129, 700),
+                         [](const ::testing::TestParamInfo<std::ptrdiff_t>& info) {
+                           return "Window" + std::to_string(info.param);
+                         });
+
+TEST(RollingPair, SelfCorrelationIsOneAndThreadsAgree) {
+  const std::ptrdiff_t n = 40000, W = 30;
+  std::vector<double> x = normal<double>(n, 4, 1e9, 1.0), out(n), two(n);
+  make_dirty(x, W, 6);
+  hotloop::rolling_pair(x.data(), 1, x.data(), 1, n, W, 3, 1, RollingPair::corr, out.data(), 1);
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    ASSERT_TRUE(std::isnan(out[i]) || out[i] == 1.0) << i << " " << out[i];
+  }
+  // Rows with different strides for x and y, one and two threads.
+  const Strided<double> ys(x, -2, 0.0);
+  const std::ptrdiff_t zero = 0, yoff = 0;
+  const hotloop::RollingRows rows{1, n, &zero, 1, &zero, 1};
+  for (RollingPair stat : {RollingPair::cov, RollingPair::corr}) {
+    hotloop::rolling_pair_rows(x.data(), ys.base(), out.data(), rows, &yoff, -2, W, 3, 1, stat, 1);
+    hotloop::rolling_pair_rows(x.data(), ys.base(), two.data(), rows, &yoff, -2, W, 3, 1, stat, 2);
+    EXPECT_TRUE(same_bytes(out, two)) << pair_name(stat);
+  }
+}
+
+}  // namespace

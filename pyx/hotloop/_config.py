@@ -14,7 +14,17 @@ HERE = Path(__file__).resolve().parent
 # auditwheel puts the shared libraries a binary wheel bundles in <site-packages>/hotloop.libs.
 BUNDLE = HERE.parent / "hotloop.libs"
 # Libraries show_config reports where the process loaded them from (file-name prefixes).
-WATCHED = ("libgomp", "libiomp", "libomp", "libdeflate", "liblz4", "libz.", "libz-", "libhotloop_c")
+WATCHED = (
+    "libgomp",
+    "libiomp",
+    "libomp",
+    "libdeflate",
+    "liblz4",
+    "libisal",
+    "libz.",
+    "libz-",
+    "libhotloop_c",
+)
 OPENMP = ("libgomp", "libiomp", "libomp")
 # Run-time version functions: file-name prefix -> (symbol, it returns a C string).
 VERSION_FUNCTIONS = {"libz": "zlibVersion", "liblz4": "LZ4_versionString"}
@@ -86,4 +96,17 @@ def details() -> dict:
         "bundled": bundled,
         "loaded": loaded,
         "openmp runtime": [p for p in mapped if Path(p).name.startswith(OPENMP)],
+        "notes": notes(BUILD),
     }
+
+
+def notes(build: dict) -> list[str]:
+    """What a user of this build should know, with what to install: a build without OpenMP
+    (serial kernels), optional modules the build skipped. The build wrote them (pip hides a
+    successful build's warnings); [] for a complete build."""
+    from hotloop._threads import openmp_enabled
+
+    found = list(build.get("notes", []))
+    if not openmp_enabled() and not any("OpenMP" in n for n in found):
+        found.insert(0, "built without OpenMP: every kernel runs on one thread")
+    return found

@@ -8,7 +8,7 @@ validated here with the GIL held, then the loops run in C++ with the GIL release
 the process's one thread pool (hotloop::parallel_for, shared with hotloop._threads at import: the
 caller works and never waits for a helper that has not started, so a busy machine or a forked
 child costs no waiting); nothing raises inside them (failures are returned and raised
-afterwards).
+afterwards). Coverings poll Ctrl-C and stop at a work budget (hotloop::geo::CoverBudget).
 """
 import numpy as np
 
@@ -16,12 +16,12 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.vector cimport vector
 
 from hotloop._cxx.geo cimport (
-    CoverFailure, cell_parents, cells_to_latlng, cells_to_tokens, cover_geometries,
-    latlng_to_cells, tokens_to_cells,
+    CoverBudget, CoverFailure, auto_max_tests, cell_parents, cells_to_latlng, cells_to_tokens,
+    cover_geometries, kNoMaxTests, latlng_to_cells, tokens_to_cells,
 )
 from hotloop._cxx.s2.s2cell_id cimport S2CellId as CppS2CellId
 from hotloop._cxx.s2.s2region_coverer cimport S2RegionCoverer as CppS2RegionCoverer
-from hotloop._cxx.threads cimport share_pool
+from hotloop._cxx.threads cimport Interrupt, check_signals, share_pool
 from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport as_float_array, as_int
 
@@ -59,7 +59,8 @@ cdef object as_cell_ids(object ids, str name):
         raise ValueError(
             f"{name} must hold S2 cell ids (unsigned 64-bit), got the negative value {arr.min()}"
         )
-    return np.ascontiguousarray(arr, dtype=U64)
+    # Not np.ascontiguousarray: it turns a 0-d array into a 1-d one.
+    return np.asarray(arr, dtype=U64, order="C")
 
 
 cdef object as_token_bytes(object tokens, str name):
@@ -81,7 +82,7 @@ cdef object as_token_bytes(object tokens, str name):
         raise TypeError(f"{name} must hold str or bytes tokens, got dtype {arr.dtype}")
     if arr.dtype.itemsize == 0:
         arr = arr.astype("S1")
-    return np.ascontiguousarray(arr)
+    return np.asarray(arr, order="C")
 
 
 cdef object check_options(object max_cells, object min_level, object max_level, object level_mod):
@@ -99,6 +100,39 @@ cdef object check_options(object max_cells, object min_level, object max_level, 
 
 # --------------------------------------------------------------------------------------------
 # Points and cells
+#
+# Shapes, for every function below: the result has the shape of its input (lat and lon broadcast
+# together), and a scalar input gives a scalar result, as NumPy's functions do. A Python or NumPy
+# scalar (a number, an id, a str or bytes token) gives a NumPy scalar (np.uint64, np.int8,
+# np.float64, np.str_); a 0-d ndarray gives a 0-d ndarray (an array in, an array out; NumPy's
+# ufuncs would unwrap it to a scalar).
+
+
+cdef inline bint is_scalar(object x):
+    """Whether x is a scalar argument (not an ndarray, list or tuple, and without dimensions)."""
+    # The type test first: np.ndim of a list converts the whole list to an array.
+    return not isinstance(x, (np.ndarray, list, tuple)) and np.ndim(x) == 0
+
+
+cdef object shaped(object flat, object shape, bint scalar):
+    """A kernel's flat result in the input's shape, or its one value as a NumPy scalar."""
+    cdef object out = flat.reshape(shape)
+    return out[()] if scalar else out
+
+
+cdef str element(str name, object shape, Py_ssize_t i):
+    """How messages name element i (flat, C order) of an argument: ids, ids[3], ids[1, 2]."""
+    if len(shape) == 0:
+        return name
+    return f"{name}[{', '.join(str(int(k)) for k in np.unravel_index(i, shape))}]"
+
+
+cdef object as_degrees(object x, str name):
+    """lat or lon as a float64/float32 ndarray of 0 to 32 dimensions; a Python or NumPy scalar
+    is converted as the items of a list are (ints accepted, strings refused)."""
+    if is_scalar(x):
+        return as_float_array((x,), name, 1, 1).reshape(())
+    return as_float_array(x, name, 0, 32)
 
 
 def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
@@ -106,9 +140,11 @@ def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
 
     Parameters
     ----------
-    lat, lon : array_like of float64 or float32, same shape
-        Latitudes in [-90, 90] and longitudes in [-180, 180], degrees. float32 input is
-        widened to float64 exactly.
+    lat, lon : float or array_like of float64 or float32
+        Latitudes in [-90, 90] and longitudes in [-180, 180], degrees, of any shapes that
+        broadcast together (NumPy's rules: one latitude with many longitudes, a column of
+        latitudes with a row of longitudes). float32 input is widened to float64 exactly; lists
+        and Python or NumPy scalars may hold ints.
     level : int, default 30
         The cells' level, 0 (a cube face) to 30 (leaf cells, about 1 cm).
     n_threads : int or None, default None
@@ -116,15 +152,17 @@ def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
 
     Returns
     -------
-    ndarray of uint64, shape of ``lat``
-        The cell ids, identical to ``S2CellId(S2LatLng.FromDegrees(lat, lon)).parent(level)``
-        of current S2 releases (the official Python binding) and to s2cell.
+    ndarray of uint64, or numpy.uint64
+        The cell ids, of the broadcast shape of ``lat`` and ``lon``; a NumPy scalar if both
+        are scalars (a 0-d ndarray if either is a 0-d ndarray). Identical to
+        ``S2CellId(S2LatLng.FromDegrees(lat, lon)).parent(level)`` of current S2 releases (the
+        official Python binding) and to s2cell.
 
     Raises
     ------
     ValueError
         If a latitude lies outside [-90, 90], a longitude outside [-180, 180], or a value is
-        NaN (the first such point is named), or if the shapes differ.
+        NaN (the first such point is named), or if the shapes do not broadcast together.
 
     Notes
     -----
@@ -134,13 +172,22 @@ def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
     face's (s, t) coordinates (S2 0.11 and later take ``floor(2**30 * s)``; S2 0.10, which
     Debian ships, rounded half to even there and so disagrees on such points).
     """
-    cdef object la = as_float_array(lat, "lat", 1, 32)
-    cdef object lo = as_float_array(lon, "lon", 1, 32)
-    if la.shape != lo.shape:
-        raise ValueError(f"lat and lon must have the same shape, got {la.shape} and {lo.shape}")
+    cdef bint scalar = is_scalar(lat) and is_scalar(lon)
+    cdef object la = as_degrees(lat, "lat")
+    cdef object lo = as_degrees(lon, "lon")
+    cdef object shape = la.shape
+    if lo.shape != shape:
+        try:
+            shape = np.broadcast_shapes(la.shape, lo.shape)
+        except ValueError:
+            raise ValueError(
+                "lat and lon must have the same shape or shapes that broadcast together, got "
+                f"{la.shape} and {lo.shape}"
+            ) from None
+        la = np.broadcast_to(la, shape)  # views; the copies below make them contiguous
+        lo = np.broadcast_to(lo, shape)
     cdef int lvl = as_level(level, "level")
     cdef int nt = effective_n_threads(n_threads)
-    shape = la.shape
     la = np.ascontiguousarray(la, dtype=np.float64).reshape(-1)
     lo = np.ascontiguousarray(lo, dtype=np.float64).reshape(-1)
     out = np.empty(la.shape[0], dtype=U64)
@@ -152,11 +199,15 @@ def latlng_to_cell(lat, lon, level=30, *, n_threads=None):
             bad = latlng_to_cells(&la_v[0], &lo_v[0], n, lvl, &o[0], nt)
     if bad:
         i = int(np.flatnonzero(~((np.abs(la) <= 90) & (np.abs(lo) <= 180)))[0])
+        where = (
+            "the point" if len(shape) == 0 else f"point {i}" if len(shape) == 1
+            else f"point {tuple(int(k) for k in np.unravel_index(i, shape))}"
+        )
         raise ValueError(
-            f"point {i} has lat={float(la[i])!r}, lon={float(lo[i])!r}: latitudes must lie in "
+            f"{where} has lat={float(la[i])!r}, lon={float(lo[i])!r}: latitudes must lie in "
             "[-90, 90] and longitudes in [-180, 180]"
         )
-    return out.reshape(shape)
+    return shaped(out, shape, scalar)
 
 
 cdef Py_ssize_t first_invalid(const uint64_t[::1] ids, int min_level) noexcept nogil:
@@ -171,23 +222,25 @@ cdef Py_ssize_t first_invalid(const uint64_t[::1] ids, int min_level) noexcept n
 
 
 cdef object raise_invalid(object arr, Py_ssize_t i, str name, int level):
-    cdef uint64_t v = arr[i]
+    cdef uint64_t v = arr.reshape(-1)[i]
+    cdef str what = element(name, arr.shape, i)
     if not CppS2CellId(v).is_valid():
-        raise ValueError(f"{name}[{i}] = {v} is not a valid S2 cell id")
+        raise ValueError(f"{what} = {v} is not a valid S2 cell id")
     raise ValueError(
-        f"level={level} is deeper than the level {CppS2CellId(v).level()} of {name}[{i}] = {v}; "
+        f"level={level} is deeper than the level {CppS2CellId(v).level()} of {what} = {v}; "
         "a parent's level must be <= its cell's"
     )
 
 
 cdef object checked_ids(object ids, int min_level):
+    """ids (as_cell_ids) once every one is a valid cell of level >= min_level."""
     cdef object arr = as_cell_ids(ids, "ids")
     cdef const uint64_t[::1] flat = arr.reshape(-1)
     cdef Py_ssize_t bad
     with nogil:
         bad = first_invalid(flat, min_level)
     if bad >= 0:
-        raise_invalid(arr.reshape(-1), bad, "ids", min_level)
+        raise_invalid(arr, bad, "ids", min_level)
     return arr
 
 
@@ -196,14 +249,15 @@ def cell_to_latlng(ids, *, n_threads=None):
 
     Parameters
     ----------
-    ids : array_like of uint64
-        Valid S2 cell ids of any level (non-negative signed integers are accepted too).
+    ids : int or array_like of uint64
+        Valid S2 cell ids of any level and any shape (non-negative signed integers are accepted
+        too).
     n_threads : int or None, default None
         See :func:`hotloop.effective_n_threads`.
 
     Returns
     -------
-    lat, lon : ndarray of float64, shape of ``ids``
+    lat, lon : ndarray of float64 of the shape of ``ids``, or numpy.float64 for a scalar id
         ``S2CellId(id).ToLatLng()``: the centre of the cell on the sphere, longitudes in
         [-180, 180].
 
@@ -212,6 +266,7 @@ def cell_to_latlng(ids, *, n_threads=None):
     ValueError
         If an id is not a valid S2 cell id (the first one is named).
     """
+    cdef bint scalar = is_scalar(ids)
     cdef object arr = checked_ids(ids, 0)
     cdef const uint64_t[::1] flat = arr.reshape(-1)
     cdef Py_ssize_t n = flat.shape[0]
@@ -222,7 +277,7 @@ def cell_to_latlng(ids, *, n_threads=None):
     if n:
         with nogil:
             cells_to_latlng(&flat[0], n, &la[0], &lo[0], nt)
-    return lat.reshape(arr.shape), lon.reshape(arr.shape)
+    return shaped(lat, arr.shape, scalar), shaped(lon, arr.shape, scalar)
 
 
 def cell_parent(ids, level, *, n_threads=None):
@@ -230,8 +285,8 @@ def cell_parent(ids, level, *, n_threads=None):
 
     Parameters
     ----------
-    ids : array_like of uint64
-        Valid S2 cell ids whose levels are all >= ``level``.
+    ids : int or array_like of uint64
+        Valid S2 cell ids, of any shape, whose levels are all >= ``level``.
     level : int
         0..30; a cell is its own parent at its own level.
     n_threads : int or None, default None
@@ -239,13 +294,14 @@ def cell_parent(ids, level, *, n_threads=None):
 
     Returns
     -------
-    ndarray of uint64, shape of ``ids``
+    ndarray of uint64 of the shape of ``ids``, or numpy.uint64 for a scalar id
 
     Raises
     ------
     ValueError
         If an id is not a valid cell, or is coarser than ``level`` (the first one is named).
     """
+    cdef bint scalar = is_scalar(ids)
     cdef int lvl = as_level(level, "level")
     cdef object arr = checked_ids(ids, lvl)
     cdef const uint64_t[::1] flat = arr.reshape(-1)
@@ -256,7 +312,7 @@ def cell_parent(ids, level, *, n_threads=None):
     if n:
         with nogil:
             cell_parents(&flat[0], n, lvl, &o[0], nt)
-    return out.reshape(arr.shape)
+    return shaped(out, arr.shape, scalar)
 
 
 def cell_level(ids):
@@ -264,18 +320,19 @@ def cell_level(ids):
 
     Parameters
     ----------
-    ids : array_like of uint64
-        Valid S2 cell ids.
+    ids : int or array_like of uint64
+        Valid S2 cell ids of any shape.
 
     Returns
     -------
-    ndarray of int8, shape of ``ids``
+    ndarray of int8 of the shape of ``ids``, or numpy.int8 for a scalar id
 
     Raises
     ------
     ValueError
         If an id is not a valid cell (the first one is named).
     """
+    cdef bint scalar = is_scalar(ids)
     cdef object arr = checked_ids(ids, 0)
     cdef const uint64_t[::1] flat = arr.reshape(-1)
     cdef Py_ssize_t i, n = flat.shape[0]
@@ -284,7 +341,7 @@ def cell_level(ids):
     with nogil:
         for i in range(n):
             o[i] = <signed char>CppS2CellId(flat[i]).level()
-    return out.reshape(arr.shape)
+    return shaped(out, arr.shape, scalar)
 
 
 def cell_to_token(ids, *, n_threads=None):
@@ -292,17 +349,18 @@ def cell_to_token(ids, *, n_threads=None):
 
     Parameters
     ----------
-    ids : array_like of uint64
-        Any 64-bit values: tokens are defined for invalid ids too, and ``token_to_cell``
-        inverts this function for every value.
+    ids : int or array_like of uint64
+        Any 64-bit values, of any shape: tokens are defined for invalid ids too, and
+        ``token_to_cell`` inverts this function for every value.
     n_threads : int or None, default None
         See :func:`hotloop.effective_n_threads`.
 
     Returns
     -------
-    ndarray of str (dtype ``<U16``), shape of ``ids``
+    ndarray of str (dtype ``<U16``) of the shape of ``ids``, or numpy.str_ for a scalar id
         Lower-case hexadecimal without trailing zeros (``"89c25"``); ``"X"`` for id 0.
     """
+    cdef bint scalar = is_scalar(ids)
     cdef object arr = as_cell_ids(ids, "ids")
     cdef const uint64_t[::1] flat = arr.reshape(-1)
     cdef Py_ssize_t n = flat.shape[0]
@@ -315,7 +373,7 @@ def cell_to_token(ids, *, n_threads=None):
             ok = cells_to_tokens(&flat[0], n, <char*>&buf[0, 0], nt)
     if not ok:
         raise MemoryError("out of memory while formatting S2 cell tokens")
-    return out.astype("U16").reshape(arr.shape)
+    return shaped(out.astype("U16"), arr.shape, scalar)
 
 
 def token_to_cell(tokens, *, n_threads=None):
@@ -324,13 +382,13 @@ def token_to_cell(tokens, *, n_threads=None):
     Parameters
     ----------
     tokens : str, bytes or array_like of them
-        Up to 16 hexadecimal digits, either case (``"89c25"``); ``"X"`` is id 0.
+        Up to 16 hexadecimal digits, either case (``"89c25"``); ``"X"`` is id 0. Any shape.
     n_threads : int or None, default None
         See :func:`hotloop.effective_n_threads`.
 
     Returns
     -------
-    ndarray of uint64, shape of ``tokens``
+    ndarray of uint64 of the shape of ``tokens``, or numpy.uint64 for one str or bytes token
         The ids, which may be invalid cells: S2 maps any 64-bit value to a token and back.
 
     Raises
@@ -339,6 +397,7 @@ def token_to_cell(tokens, *, n_threads=None):
         If a token is empty, longer than 16 characters, or not hexadecimal (the first one is
         named).
     """
+    cdef bint scalar = is_scalar(tokens)
     cdef object arr = as_token_bytes(tokens, "tokens")
     cdef object flat_arr = arr.reshape(-1)
     cdef Py_ssize_t width = arr.dtype.itemsize
@@ -353,29 +412,43 @@ def token_to_cell(tokens, *, n_threads=None):
             j = tokens_to_cells(<const char*>&buf[0, 0], width, n, &o[0], nt)
     if j >= 0:
         raise ValueError(
-            f"tokens[{j}] = {flat_arr[j].decode('ascii')!r} is not an S2 cell token "
-            "(1 to 16 hexadecimal digits, or 'X')"
+            f"{element('tokens', arr.shape, j)} = {flat_arr[j].decode('ascii')!r} is not an S2 "
+            "cell token (1 to 16 hexadecimal digits, or 'X')"
         )
-    return out.reshape(arr.shape)
+    return shaped(out, arr.shape, scalar)
 
 
 # --------------------------------------------------------------------------------------------
 # Coverings
 
 
+cdef int64_t as_max_tests(object max_cell_tests, int max_cells) except -3:
+    """cover_geojson's max_cell_tests as a CoverBudget::max_tests count (or kNoMaxTests)."""
+    if max_cell_tests is None:
+        return kNoMaxTests
+    if isinstance(max_cell_tests, str) and max_cell_tests == "auto":
+        return auto_max_tests(max_cells)
+    if isinstance(max_cell_tests, str):
+        raise ValueError(f"max_cell_tests must be 'auto', None or an int, got {max_cell_tests!r}")
+    return as_int(max_cell_tests, "max_cell_tests", 1, 2**63 - 1)
+
+
 def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
                  const int64_t[::1] shell_of, const int64_t[::1] geom_start, max_cells,
-                 min_level, max_level, level_mod, bint interior, n_threads):
+                 min_level, max_level, level_mod, bint interior, max_cell_tests, n_threads):
     """Cover geometries given as flat rings (hotloop.geo.cover_geojson's kernel).
 
     coords: (n_vertices, 2) lon, lat in degrees; ring r is coords[ring_start[r]:ring_start[r+1]];
     geometry g owns rings geom_start[g]:geom_start[g+1]; shell_of[r] is the index of ring r's
-    shell counted from the geometry's first ring. Returns (cells, offsets, error) with
-    cells[offsets[g]:offsets[g+1]] geometry g's covering, and error None or
-    (geometry, ring or -1, message) for the first invalid geometry.
+    shell counted from the geometry's first ring. max_cell_tests: the most cells one covering
+    may test (hotloop::geo::CoverBudget), "auto" or None (see cover_geojson). Returns
+    (cells, offsets, error) with cells[offsets[g]:offsets[g+1]] geometry g's covering, and error
+    None or (geometry, ring or -1, message) for the first geometry that could not be covered.
+    Ctrl-C stops the coverings (KeyboardInterrupt) within about 0.05 s.
     """
     cdef int lo
     cells_, lo, hi, mod = check_options(max_cells, min_level, max_level, level_mod)
+    cdef int64_t tests = as_max_tests(max_cell_tests, cells_)
     cdef int nt = effective_n_threads(n_threads)
     cdef Py_ssize_t n_geoms = geom_start.shape[0] - 1
     if n_geoms < 0 or ring_start.shape[0] != shell_of.shape[0] + 1:
@@ -389,12 +462,35 @@ def _cover_rings(const double[:, ::1] coords, const int64_t[::1] ring_start,
     cdef CoverFailure failure
     cdef const double* xy = &coords[0, 0] if coords.shape[0] else NULL
     cdef const int64_t* so = &shell_of[0] if shell_of.shape[0] else NULL
-    with nogil:
-        cover_geometries(xy, &ring_start[0], so, &geom_start[0], n_geoms, options, interior, nt,
-                         &cells, &failure)
+    cdef list raised = []
+    cdef CoverBudget budget
+    budget.max_tests = tests
+    budget.interrupt = new Interrupt(check_signals, <void*>raised)
+    try:
+        with nogil:
+            cover_geometries(xy, &ring_start[0], so, &geom_start[0], n_geoms, options, interior,
+                             nt, &cells, &failure, budget)
+    finally:
+        del budget.interrupt
+    if raised:
+        raise raised[0]
+    if failure.interrupted:  # only a raised exception stops the coverings: not expected
+        raise KeyboardInterrupt("the coverings were interrupted")
     if failure.out_of_memory:
         where = f"geometry {failure.geometry}" if failure.geometry >= 0 else "the geometries"
         raise MemoryError(f"out of memory while covering {where}")
+    if failure.over_budget:
+        why = (
+            f"S2 finds fewer than max_cells={cells_} cells inside it down to max_level={hi} (a "
+            "very thin polygon: its interior covering tests twice as many cells along the "
+            "boundary at each level); lower max_level, or raise max_cell_tests"
+            if interior else "raise max_cell_tests or lower max_cells"
+        )
+        return None, None, (
+            failure.geometry, -1,
+            f"its {'interior ' if interior else ''}covering needs more than "
+            f"max_cell_tests={tests} cell tests: {why} (None: no limit; Ctrl-C stops a covering)"
+        )
     if failure.geometry >= 0:
         return None, None, (failure.geometry, failure.ring,
                             failure.message.decode("utf-8", "replace"))

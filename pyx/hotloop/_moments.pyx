@@ -20,10 +20,21 @@ from libc.math cimport NAN
 
 from hotloop._cxx.moments cimport Moments, moments, stddev, variance
 from hotloop._cxx.moments cimport RunningStats as CppRunningStats
-from hotloop._validate cimport FLOAT64, as_float_array, as_int, float_kind
+from hotloop._cxx.threads cimport Interrupt, check_signals
+from hotloop._validate cimport (
+    FLOAT64,
+    as_float_array,
+    as_int,
+    float_kind,
+    float_overflow_message,
+)
 
 # Below this many values the GIL is kept: releasing it costs more than the kernel.
 cdef Py_ssize_t NOGIL_MIN = 8192
+# Above this many values the kernels poll for Ctrl-C (a hotloop::Interrupt): they do so between
+# blocks of 2**20 values (moments.cpp's kPollBlock), so smaller inputs would never poll and
+# skip the Interrupt's set-up (~50 ns).
+cdef Py_ssize_t POLL_MIN = 1 << 20
 cdef enum:
     # Python sequences up to this length are converted into a buffer on the C stack.
     STACK_N = 256
@@ -53,14 +64,14 @@ cdef double item_as_double(object item, Py_ssize_t i, str name) except? -1.0:
             f"(accepted: float, int or anything with __float__)"
         ) from None
     except OverflowError:
-        raise OverflowError(f"{name}[{i}] is too large for a float: {item!r:.40}") from None
+        raise OverflowError(float_overflow_message(f"{name}[{i}]", item)) from None
 
 
 cdef double int_as_double(object item, Py_ssize_t i) except? -1.0:
     try:
         return PyLong_AsDouble(item)
     except OverflowError:
-        raise OverflowError(f"x[{i}] is too large for a float: {item!r:.40}") from None
+        raise OverflowError(float_overflow_message(f"x[{i}]", item)) from None
 
 
 cdef extern from "Python.h":
@@ -100,44 +111,72 @@ cdef Py_ssize_t fill_from_sequence(object seq, double* buf, Py_ssize_t n) except
 # Whole-array reductions
 
 
-cdef Moments moments_of_buffer(const floating* x, Py_ssize_t n, Py_ssize_t stride, bint skipna,
-                               bint need_m2) noexcept:
-    cdef Moments r
+cdef inline int moments_of_buffer(const floating* x, Py_ssize_t n, Py_ssize_t stride,
+                                  bint skipna, bint need_m2, Moments* r) except -1:
+    """r[0] = the kernel's result; KeyboardInterrupt (Ctrl-C) stops inputs above POLL_MIN.
+    Inline: small calls then cost what they did before it could raise."""
     if n < NOGIL_MIN:
-        return moments(x, n, stride, skipna, need_m2)
-    with nogil:
-        r = moments(x, n, stride, skipna, need_m2)
-    return r
+        r[0] = moments(x, n, stride, skipna, need_m2, NULL)
+    elif n <= POLL_MIN:
+        with nogil:
+            r[0] = moments(x, n, stride, skipna, need_m2, NULL)
+    else:
+        moments_polling(x, n, stride, skipna, need_m2, r)
+    return 0
 
 
-cdef Moments moments_of_array(const floating[:] x, bint skipna, bint need_m2) noexcept:
-    cdef Moments r
+cdef int moments_polling(const floating* x, Py_ssize_t n, Py_ssize_t stride, bint skipna,
+                         bint need_m2, Moments* r) except -1:
+    cdef list raised = []
+    cdef Interrupt* interrupt = new Interrupt(check_signals, <void*>raised)
+    try:
+        with nogil:
+            r[0] = moments(x, n, stride, skipna, need_m2, interrupt)
+    finally:
+        del interrupt
+    if raised:
+        raise raised[0]
+    return 0
+
+
+cdef int moments_of_array(const floating[:] x, bint skipna, bint need_m2,
+                          Moments* r) except -1:
     if x.shape[0] == 0:
         r.count = 0
         r.mean = NAN
         r.m2 = NAN
         r.m2_exp = 0
-        return r
+        return 0
     return moments_of_buffer(&x[0], x.shape[0], x.strides[0] // <Py_ssize_t>sizeof(floating),
-                             skipna, need_m2)
+                             skipna, need_m2, r)
 
 
-cdef Moments moments_of_sequence(object seq, bint skipna, bint need_m2) except *:
+cdef Py_ssize_t moments_of_any(object x, bint skipna, bint need_m2, Moments* r) except -1:
+    """r[0] = the moments of anything as_float_array takes; returns the number of values. Out
+    of reduce(): its memoryview temporaries would cost every small call their set-up."""
+    arr = as_float_array(x, "x", 1, 1)
+    if float_kind(arr) == FLOAT64:
+        moments_of_array[double](arr, skipna, need_m2, r)
+    else:
+        moments_of_array[float](arr, skipna, need_m2, r)
+    return arr.shape[0]
+
+
+cdef int moments_of_sequence(object seq, bint skipna, bint need_m2, Moments* r) except -1:
     cdef Py_ssize_t n = len(seq)
     cdef double stack_buf[STACK_N]
     cdef double* buf = stack_buf
-    cdef Moments r
     if n > STACK_N:
         buf = <double*>PyMem_Malloc(n * sizeof(double))
         if buf == NULL:
             raise MemoryError(f"cannot allocate a buffer for {n} values")
     try:
         fill_from_sequence(seq, buf, n)
-        r = moments_of_buffer(buf, n, 1, skipna, need_m2)
+        moments_of_buffer(buf, n, 1, skipna, need_m2, r)
     finally:
         if buf != stack_buf:
             PyMem_Free(buf)
-    return r
+    return 0
 
 
 cpdef int check_ddof(Py_ssize_t ddof, Py_ssize_t n) except -1:
@@ -153,7 +192,6 @@ cpdef int check_ddof(Py_ssize_t ddof, Py_ssize_t n) except -1:
 cdef object reduce(object x, object ddof, bint skipna, Reduction what):
     cdef Py_ssize_t n, dd = 0
     cdef Moments r
-    cdef object arr
     cdef bint need_m2 = what != R_MEAN
     cdef int kind
     if need_m2:
@@ -165,21 +203,16 @@ cdef object reduce(object x, object ddof, bint skipna, Reduction what):
     if kind and cnp.PyArray_NDIM(<cnp.ndarray>x) == 1:
         n = cnp.PyArray_DIM(<cnp.ndarray>x, 0)
         if kind == FLOAT64:
-            r = moments_of_buffer(<const double*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
-                                  cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 8, skipna, need_m2)
+            moments_of_buffer(<const double*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
+                              cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 8, skipna, need_m2, &r)
         else:
-            r = moments_of_buffer(<const float*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
-                                  cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 4, skipna, need_m2)
+            moments_of_buffer(<const float*>cnp.PyArray_DATA(<cnp.ndarray>x), n,
+                              cnp.PyArray_STRIDE(<cnp.ndarray>x, 0) // 4, skipna, need_m2, &r)
     elif type(x) is list or type(x) is tuple:
         n = len(x)
-        r = moments_of_sequence(x, skipna, need_m2)
+        moments_of_sequence(x, skipna, need_m2, &r)
     else:
-        arr = as_float_array(x, "x", 1, 1)
-        n = arr.shape[0]
-        if float_kind(arr) == FLOAT64:
-            r = moments_of_array[double](arr, skipna, need_m2)
-        else:
-            r = moments_of_array[float](arr, skipna, need_m2)
+        n = moments_of_any(x, skipna, need_m2, &r)
     if n == 0:
         warnings.warn("empty input: the result is NaN", RuntimeWarning, stacklevel=3)
         return NAN
@@ -248,6 +281,9 @@ def mean(x):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, 0, False, R_MEAN)
 
@@ -299,6 +335,9 @@ def var(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, False, R_VAR)
 
@@ -350,6 +389,9 @@ def std(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, False, R_STD)
 
@@ -399,6 +441,9 @@ def nanmean(x):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, 0, True, R_MEAN)
 
@@ -451,6 +496,9 @@ def nanvar(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, True, R_VAR)
 
@@ -503,6 +551,9 @@ def nanstd(x, *, ddof=0):
     below 2.2e-308 are subnormal, so there an ulp is the absolute 4.9e-324. Above 2**401 the
     scaling drops the parts of values below 1e-444 times the largest magnitude, which shows
     only in a mean that cancels to nearly 0.
+
+    Ctrl-C stops a call on more than 2**20 values (polled every 2**20 values, about a
+    millisecond) with KeyboardInterrupt.
     """
     return reduce(x, ddof, True, R_STD)
 
@@ -547,7 +598,8 @@ cdef class RunningStats:
     not hold: serialise the calls with a lock.
 
     Ctrl-C: ``extend`` over an iterable checks for signals every 1024 items, so
-    ``extend(itertools.repeat(1.0))`` stops with KeyboardInterrupt.
+    ``extend(itertools.repeat(1.0))`` stops with KeyboardInterrupt; over an array of more than
+    2**20 values, every 2**20 values (about a millisecond).
 
     Instances pickle and copy (``copy.copy``) exactly.
 
@@ -613,8 +665,7 @@ cdef class RunningStats:
             ) from None
         except OverflowError:
             raise OverflowError(
-                f"RunningStats.push: value is too large for a float: {value!r:.40} "
-                f"(accepted: magnitudes up to 1.8e308)"
+                "RunningStats.push: " + float_overflow_message("value", value)
             ) from None
         self.acc.push(v)
 
@@ -682,15 +733,33 @@ cdef class RunningStats:
 
 
 cdef int extend_array(CppRunningStats* acc, const floating[:] x) except -1:
+    """Adds x to acc; on KeyboardInterrupt (Ctrl-C, polled above POLL_MIN values) acc holds
+    part of x and the caller drops it."""
     cdef Py_ssize_t n = x.shape[0]
     if n == 0:
         return 0
     cdef Py_ssize_t stride = x.strides[0] // <Py_ssize_t>sizeof(floating)
     if n < NOGIL_MIN:
-        acc.extend(&x[0], n, stride)
-        return 0
-    with nogil:
-        acc.extend(&x[0], n, stride)
+        acc.extend(&x[0], n, stride, NULL)
+    elif n <= POLL_MIN:
+        with nogil:
+            acc.extend(&x[0], n, stride, NULL)
+    else:
+        extend_polling(acc, &x[0], n, stride)
+    return 0
+
+
+cdef int extend_polling(CppRunningStats* acc, const floating* x, Py_ssize_t n,
+                        Py_ssize_t stride) except -1:
+    cdef list raised = []
+    cdef Interrupt* interrupt = new Interrupt(check_signals, <void*>raised)
+    try:
+        with nogil:
+            acc.extend(x, n, stride, interrupt)
+    finally:
+        del interrupt
+    if raised:
+        raise raised[0]
     return 0
 
 
@@ -705,13 +774,13 @@ cdef int extend_iterable(CppRunningStats* acc, object values) except -1:
         k += 1
         i += 1
         if k == CHUNK_N:
-            acc.extend(buf, k, 1)
+            acc.extend(buf, k, 1, NULL)
             k = 0
             # Iterators written in C (itertools.repeat, ...) never run the interpreter loop
             # that would notice Ctrl-C. Measured: the check costs ~19 ns, 0.15% of a chunk
             # of floats (~12 us).
             PyErr_CheckSignals()
-    acc.extend(buf, k, 1)
+    acc.extend(buf, k, 1, NULL)
     return 0
 
 

@@ -95,6 +95,7 @@ def targets_negative(
     *,
     has_header: bool = True,
     key64: bool = False,
+    n_threads: int | None = None,
 ) -> int: ...
 def iter_counts(
     path: _Path, *, key_size: int = 8, batch_size: int | None = None

@@ -412,16 +412,18 @@ def get_counters(paths, entity_type, entity_id, *, key_size=8, as_json=False, n_
 # Key files
 
 
-def targets_negative(all_path, in_path, out_path, *, has_header=True, key64=False):
+def targets_negative(all_path, in_path, out_path, *, has_header=True, key64=False,
+                     n_threads=None):
     cdef bytes a = as_path(all_path, "all_path")
     cdef bytes b = as_path(in_path, "in_path")
     cdef bytes o = as_path(out_path, "out_path")
     cdef bint header = as_flag(has_header, "has_header")
     cdef bint wide = as_flag(key64, "key64")
+    cdef int nt = effective_n_threads(n_threads)
     # Write through symbolic links: the temporary file goes beside the link's target.
     o = os.fsencode(os.path.realpath(o))
     cdef unique_ptr[CppNegativeJob] job
-    job.reset(new CppNegativeJob(header, wide))
+    job.reset(new CppNegativeJob(header, wide, nt))
     cdef CppNegativeJob* j = job.get()
     cdef int which = 0, err
     cdef const char* ca = a

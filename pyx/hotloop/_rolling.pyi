@@ -167,3 +167,171 @@ def rolling_params(
 ) -> tuple[int, int, int]: ...
 def as_rolling_array(x: object, name: str) -> np.ndarray: ...
 def as_axis(axis: object, ndim: int, name: str) -> int: ...
+
+# Shape and pair statistics.
+def rolling_skew(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_kurt(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_sem(
+    x: _Values,
+    window: SupportsIndex,
+    *,
+    ddof: SupportsIndex = 1,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_cov(
+    x: _Values,
+    y: _Values,
+    window: SupportsIndex,
+    *,
+    ddof: SupportsIndex = 1,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def rolling_corr(
+    x: _Values,
+    y: _Values,
+    window: SupportsIndex,
+    *,
+    ddof: SupportsIndex = 1,
+    min_periods: SupportsIndex | None = None,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+
+# Exponentially weighted statistics: pandas' DataFrame.ewm, and numbagg's signatures.
+_Alpha = SupportsFloat | None
+
+def ewm_mean(
+    x: _Values,
+    *,
+    alpha: _Alpha = None,
+    span: _Alpha = None,
+    halflife: _Alpha = None,
+    com: _Alpha = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: SupportsIndex | None = 0,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def ewm_var(
+    x: _Values,
+    *,
+    alpha: _Alpha = None,
+    span: _Alpha = None,
+    halflife: _Alpha = None,
+    com: _Alpha = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: SupportsIndex | None = 0,
+    bias: bool = False,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def ewm_std(
+    x: _Values,
+    *,
+    alpha: _Alpha = None,
+    span: _Alpha = None,
+    halflife: _Alpha = None,
+    com: _Alpha = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: SupportsIndex | None = 0,
+    bias: bool = False,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def ewm_cov(
+    x: _Values,
+    y: _Values,
+    *,
+    alpha: _Alpha = None,
+    span: _Alpha = None,
+    halflife: _Alpha = None,
+    com: _Alpha = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: SupportsIndex | None = 0,
+    bias: bool = False,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+def ewm_corr(
+    x: _Values,
+    y: _Values,
+    *,
+    alpha: _Alpha = None,
+    span: _Alpha = None,
+    halflife: _Alpha = None,
+    com: _Alpha = None,
+    adjust: bool = True,
+    ignore_na: bool = False,
+    min_periods: SupportsIndex | None = 0,
+    axis: SupportsIndex = -1,
+    out: _F | None = None,
+    n_threads: int | None = None,
+) -> _F: ...
+
+_ExpAlpha = SupportsFloat | npt.NDArray[np.floating] | Sequence[SupportsFloat]
+_ExpAxis = SupportsIndex | tuple[SupportsIndex, ...]
+
+def move_exp_nanmean(
+    a: _Values, /, *, alpha: _ExpAlpha, min_weight: SupportsFloat = 0, axis: _ExpAxis = -1
+) -> _F: ...
+def move_exp_nansum(
+    a: _Values, /, *, alpha: _ExpAlpha, min_weight: SupportsFloat = 0, axis: _ExpAxis = -1
+) -> _F: ...
+def move_exp_nanvar(
+    a: _Values, /, *, alpha: _ExpAlpha, min_weight: SupportsFloat = 0, axis: _ExpAxis = -1
+) -> _F: ...
+def move_exp_nanstd(
+    a: _Values, /, *, alpha: _ExpAlpha, min_weight: SupportsFloat = 0, axis: _ExpAxis = -1
+) -> _F: ...
+def move_exp_nancount(
+    a: _Values, /, *, alpha: _ExpAlpha, min_weight: SupportsFloat = 0, axis: _ExpAxis = -1
+) -> _F: ...
+def move_exp_nancov(
+    a: _Values,
+    b: _Values,
+    /,
+    *,
+    alpha: _ExpAlpha,
+    min_weight: SupportsFloat = 0,
+    axis: _ExpAxis = -1,
+) -> _F: ...
+def move_exp_nancorr(
+    a: _Values,
+    b: _Values,
+    /,
+    *,
+    alpha: _ExpAlpha,
+    min_weight: SupportsFloat = 0,
+    axis: _ExpAxis = -1,
+) -> _F: ...

@@ -11,6 +11,8 @@ cpdef object as_complex_array(object x, str name)
 cpdef object check_out(object out, object arr, str like, bint overlap_ok=*)
 cpdef Py_ssize_t as_int(object value, str name, Py_ssize_t lo, Py_ssize_t hi=*) except? -1
 cpdef object as_pyint(object value, str name, Py_ssize_t lo)
+cpdef str abbreviate(object value)
+cpdef str float_overflow_message(str where, object value, str dtype=*)
 cpdef int threads_for(object n_threads, Py_ssize_t n_tasks) except -1
 cpdef double as_real(object value, str name) except? -1.0
 cpdef complex as_complex(object value, str name) except *

@@ -59,6 +59,35 @@ cdef str describe(object value):
     return f"{type(value).__name__}: {value!r:.40}"
 
 
+cpdef str abbreviate(object value):
+    """A received value for a message, in about 40 characters: a long int by its first and
+    last digits and its number of digits (str() of an int beyond sys.get_int_max_str_digits()
+    fails: then its number of bits)."""
+    cdef str text
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            text = str(value)
+        except ValueError:
+            return f"an int of {value.bit_length()} bits"
+        if len(text) <= 24:
+            return text
+        sign, digits = ("-", text[1:]) if text[0] == "-" else ("", text)
+        # Not digits[-4:]: negative indices are off (wraparound=False).
+        return f"{sign}{digits[:10]}...{digits[len(digits) - 4:]} ({len(digits)} digits)"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+cpdef str float_overflow_message(str where, object value, str dtype="float64"):
+    """The message of the OverflowError for a number beyond the float64 range, e.g. an int
+    such as 10**400 in a list: one wording for the Cython reductions, RunningStats, the array
+    checks and hotloop.ffi (hotloop.cabi, which imports nothing of hotloop, repeats it)."""
+    return (
+        f"{where} is too large for a {dtype}: got {abbreviate(value)}; accepted: finite "
+        f"{dtype} values, magnitudes up to 1.7976931348623157e308"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Integers
 
@@ -253,6 +282,21 @@ cdef object from_sequence(object x, str name, object dtype, str accepted):
         return arr.astype(dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must hold {accepted} only: {exc}") from None
+    except OverflowError:
+        raise overflowing_item(arr, name, dtype) from None
+
+
+cdef object overflowing_item(object arr, str name, object dtype):
+    """The OverflowError naming the first item of the object array arr (ints beyond 64 bits)
+    that does not fit dtype."""
+    convert = complex if dtype == np.complex128 else float
+    for index, item in np.ndenumerate(arr):
+        try:
+            convert(item)
+        except OverflowError:
+            where = f"{name}[{', '.join(map(str, index))}]"
+            return OverflowError(float_overflow_message(where, item, np.dtype(dtype).name))
+    return OverflowError(f"{name} holds a number too large for {np.dtype(dtype).name}")
 
 
 cpdef object as_float_array(object x, str name, int min_ndim, int max_ndim):

@@ -172,6 +172,34 @@ def ws_mask(data, key, *, offset=0) -> bytes:
     return result
 
 
+def _abbreviate(value) -> str:
+    """hotloop._validate.abbreviate, repeated here (this module imports nothing of hotloop)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            text = str(value)
+        except ValueError:  # beyond sys.get_int_max_str_digits()
+            return f"an int of {value.bit_length()} bits"
+        if len(text) <= 24:
+            return text
+        sign, digits = ("-", text[1:]) if text[0] == "-" else ("", text)
+        return f"{sign}{digits[:10]}...{digits[-4:]} ({len(digits)} digits)"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _too_large(x) -> OverflowError:
+    """The OverflowError of hotloop.mean for the first item of x beyond the float64 range."""
+    for i, v in enumerate(x):
+        try:
+            float(v)
+        except OverflowError:
+            return OverflowError(
+                f"x[{i}] is too large for a float64: got {_abbreviate(v)}; accepted: finite "
+                "float64 values, magnitudes up to 1.7976931348623157e308"
+            )
+    return OverflowError("x holds a number too large for a float64")
+
+
 def _doubles(x):
     """(C array, n) of a sequence of real numbers, converted to double."""
     try:
@@ -189,6 +217,8 @@ def _doubles(x):
         raise TypeError(
             f"x must hold real numbers (int or float), got an item of type {type(bad).__name__}"
         ) from None
+    except OverflowError:
+        raise _too_large(x) from None
 
 
 def _ddof(ddof, n: int) -> int:

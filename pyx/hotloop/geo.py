@@ -17,7 +17,9 @@ Functions
 cover_geojson
     The S2 cells covering each polygon of a GeoJSON document, polygons in parallel.
 latlng_to_cell, cell_to_latlng, cell_parent, cell_level, cell_to_token, token_to_cell
-    Vectorised conversions over NumPy arrays, parallel with the GIL released.
+    Vectorised conversions over NumPy arrays, parallel with the GIL released. The result has
+    the input's shape (``lat`` and ``lon`` broadcast together); a scalar (a Python or NumPy
+    number, or one str or bytes token) gives a NumPy scalar, a 0-d array a 0-d array.
 
 Geometry rules (every function)
 -------------------------------
@@ -43,7 +45,13 @@ import numpy as np
 
 try:
     from hotloop import _geo
-except ImportError as exc:  # built without S2: tools/hotloop_build.py skipped the module
+except ImportError as exc:
+    # Built, but a shared library it needs is missing at run time: name its package.
+    from hotloop._native import clearer_import_error
+
+    if (clearer := clearer_import_error(exc)) is not None:
+        raise clearer from exc
+    # Not built: tools/hotloop_build.py skipped the module for want of S2.
     raise ImportError(
         "hotloop.geo needs Google's S2 geometry library, which was not found when hotloop was "
         "built: install the Python package s2geometry (pip install s2geometry; it ships S2's "
@@ -81,6 +89,7 @@ def cover_geojson(
     level_mod=1,
     interior=False,
     per_geometry=False,
+    max_cell_tests="auto",
     n_threads=None,
     only_id=True,
 ):
@@ -102,13 +111,23 @@ def cover_geojson(
     interior : bool, default False
         False: a covering (the cells contain the geometry). True: an interior covering (the
         cells lie inside the geometry; a small or thin polygon may have none). S2 looks for
-        interior cells down to ``max_level`` along the whole boundary, so an interior covering
-        of a sliver (a ring whose vertices lie on one great circle, which S2 accepts) takes
-        time that doubles with each level: about 1 s at ``max_level=14`` and 20 s at 18 for a
-        meridian-long sliver (the official binding alike), and days at 30. Set ``max_level``
-        for interior coverings of untrusted data.
+        interior cells down to ``max_level`` along the whole boundary until it has
+        ``max_cells`` of them, so an interior covering of a sliver (a ring whose vertices lie
+        on one great circle, which S2 accepts, or any polygon too thin to hold ``max_cells``
+        cells of ``max_level``) tests twice as many cells with each level: for a ring along a
+        meridian from -60 to 60 degrees, 0.05 s at ``max_level=12``, 3 s at 18, and days at 30
+        (the official binding alike). ``max_cell_tests`` turns that into an error.
     per_geometry : bool, default False
         Return one array per geometry instead of one concatenated array.
+    max_cell_tests : int, "auto" or None, default "auto"
+        The work budget of one geometry's covering: the most tests of a cell against the
+        geometry (S2's ``MayIntersect`` and ``Contains`` calls, finer than ``min_level``;
+        0.2 to 1 us each) that S2RegionCoverer may make before the covering is abandoned with a
+        ``ValueError``. ``"auto"``: 2**22 (2 to 3 s of work), or ``128 * max_cells`` when
+        larger; ordinary coverings need far fewer (countries at the default options: at most
+        2**16, 2**17 for interior coverings; 10 to 20 per cell at ``max_cells=100_000``), so
+        it changes no result, only stops slivers. None: no limit. Ctrl-C stops any covering
+        (``KeyboardInterrupt``) within about 0.05 s.
     n_threads : int or None, default None
         See :func:`hotloop.effective_n_threads`. Geometries are covered in parallel, one
         S2RegionCoverer per thread; the result does not depend on the thread count.
@@ -137,7 +156,8 @@ def cover_geojson(
         [-90, 90] or longitude outside [-180, 180], NaN, holes outside their shell, overlapping
         polygons. The message names the feature (or geometry) index, the ring, and the reason.
         Also when ``min_level`` would force more than 2**24 cells into one geometry's covering
-        (S2 ignores ``max_cells`` there and would exhaust memory).
+        (S2 ignores ``max_cells`` there and would exhaust memory), and when a covering needs
+        more than ``max_cell_tests`` cell tests (the message names the geometry).
     TypeError, ValueError
         For options outside the ranges above.
 
@@ -175,6 +195,7 @@ def cover_geojson(
         max_level,
         level_mod,
         bool(interior),
+        max_cell_tests,
         n_threads,
     )
     if error is not None:
@@ -297,7 +318,9 @@ def _flatten(items):
         geom_start.append(len(shell_of))
     coords = None
     try:
-        if all(len(xy) == 2 for xy in positions):  # the common case, fastest through fromiter
+        # The common case, fastest through fromiter; map(len) runs in C (a generator over the
+        # positions took half of this function's time).
+        if set(map(len, positions)) <= {2}:
             flat = np.fromiter(chain.from_iterable(positions), np.float64, 2 * len(positions))
             coords = flat.reshape(-1, 2)
         else:

@@ -65,16 +65,17 @@ id for nothing the report shows.) A Counters pickles, and :meth:`Counters.state`
 :meth:`Counters.from_state` move it as arrays.
 
 Memory grows with the number of distinct ids, never with the number of records: files are
-streamed in blocks. Each id takes one 16-byte slot (8 with 4-byte keys) in hash tables kept
-35-70% full, so 23-46 bytes per distinct id (11-23 with 4-byte keys). The tables grow in steps
-of up to 8 times (not only doubling) while the ids seen so far, projected to the files' sizes,
-say that many more are coming: when the new ids then stop, a table may hold up to 8 times the
-slots its ids need. With several threads each id still lives in one table, plus a batch of
-8 MiB of decoded records and one block (768 KiB) per thread in flight. Threads: the blocks of a
-file written by :func:`write_counts` (and slices of an uncompressed file) are shared by up to
-``n_threads`` threads of hotloop's pool, one per MiB of input at most (a thread must pay for its
-wake-up), never waiting for one that has not started; another writer's compressed file is
-decoded by one thread. Results never depend on the number of threads, and calls work in a child
+streamed in blocks. Each id takes one slot in hash tables of 64-byte buckets (6 slots, 10 with
+4-byte keys) kept 35-70% full, so 15-31 bytes per distinct id (9-18 with 4-byte keys). The
+tables grow in steps of up to 8 times (not only doubling) while the ids seen so far, projected
+to the files' sizes, say that many more are coming: when the new ids then stop, a table may
+hold up to 8 times the slots its ids need. With several threads each id still lives in one
+table, plus a batch of 8 MiB of decoded records and one block (768 KiB) per thread in flight.
+Threads: the blocks of a file written by :func:`write_counts` (and slices of an uncompressed
+file) are shared by up to ``n_threads`` threads of hotloop's pool, one per MiB of input at most
+(a thread must pay for its wake-up), never waiting for one that has not started; another
+writer's compressed file is decoded by one thread (its gzip members by ISA-L, hotloop's own by
+libdeflate). Results never depend on the number of threads, and calls work in a child
 process made by ``fork``.
 
 Errors
@@ -220,6 +221,7 @@ def targets_negative(
     *,
     has_header: bool = True,
     key64: bool = False,
+    n_threads: int | None = None,
 ) -> int:
     """Write the keys of ``all_path`` that are not in ``in_path``.
 
@@ -229,8 +231,8 @@ def targets_negative(
     a 0-byte ``all_path`` has none), then each key in plain decimal, every line ending in
     ``\\n``. The whole computation runs with the GIL released (retaken briefly between steps
     for Ctrl-C); memory holds the distinct keys of ``in_path`` (one 8-byte slot per key in a
-    table kept 35-70% full: 11-23 bytes per key) plus fixed buffers. A line longer than 1 MiB
-    is an error.
+    table kept 35-70% full: 11-23 bytes per key) plus a batch of chunks (two of 1 MiB per
+    thread, and their output). A line longer than 1 MiB is an error.
 
     Parameters
     ----------
@@ -245,6 +247,10 @@ def targets_negative(
         Both files start with a header line (skipped in ``in_path``, copied from ``all_path``).
     key64 : bool
         Keys may use 64 bits (otherwise a key above 4294967295 is an error).
+    n_threads : int or None
+        Threads parsing the files (None: :func:`hotloop.effective_n_threads`), one per MiB of
+        input at most. Each file is read in chunks of whole lines (1 MiB) that the threads
+        parse, look up and format; the output does not depend on it.
 
     Returns
     -------
@@ -265,7 +271,7 @@ def targets_negative(
         over it would replace the node itself, and writing into it could not be atomic.
     """
     return _records.targets_negative(
-        all_path, in_path, out_path, has_header=has_header, key64=key64
+        all_path, in_path, out_path, has_header=has_header, key64=key64, n_threads=n_threads
     )
 
 

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "hotloop/interrupt.hpp"
 #include "s2/s2cell_id.h"
 #include "s2/s2loop.h"
 #include "s2/s2polygon.h"
@@ -71,11 +72,55 @@ inline constexpr double kMaxForcedCells = 1 << 24;
 // kMaxForcedCells cells: area / average cell area at min_level, a lower bound of the count.
 bool check_min_level(const S2Polygon& polygon, int min_level, std::string* error) noexcept;
 
-// The covering (or, with interior, the interior covering) of polygon by coverer, into cells.
-// Returns false, with *error = "out of memory", if an allocation fails; never throws, so that
-// it can run inside an OpenMP loop.
-bool cover(S2RegionCoverer* coverer, const S2Polygon& polygon, bool interior,
-           std::vector<S2CellId>* cells, std::string* error) noexcept;
+// How much work one covering may do. S2RegionCoverer tests cells against the region
+// (S2Region::MayIntersect, then Contains for a candidate cell: 0.2 to 1 us each on a small
+// polygon) until it has max_cells cells. An interior covering of a sliver (a polygon with no
+// cell inside it above max_level, e.g. a ring whose vertices lie on one great circle) never gets
+// them: it tests every cell along the boundary down to max_level, twice as many at each level
+// (for a ring along a meridian from -60 to 60 degrees, GeoSliverInterior in
+// cxx/bench/geo_benchmark: 66,000 tests and 30 ms at max_level 12, 4.2 million and 1.8 s at 18,
+// and on to 4**15 times more at 30). S2 has no hook to stop a covering, so cover() answers the
+// coverer's tests itself and, once the budget is spent, answers "disjoint" to every further
+// test: the coverer then runs out of candidates within microseconds and its result is discarded.
+//
+// The count is of calls (a MayIntersect and the Contains that follows it on the same cell are
+// two), for cells finer than min_level: how many cells of min_level or coarser a covering needs
+// is bounded by check_min_level.
+struct CoverBudget {
+  // The most tests one covering may make: a count >= 1, kAutoMaxTests (auto_max_tests of the
+  // coverer's max_cells) or kNoMaxTests.
+  std::int64_t max_tests = kAutoMaxTests;
+  // Polled every kPollTests tests and between geometries; may be null.
+  Interrupt* interrupt = nullptr;
+
+  static constexpr std::int64_t kAutoMaxTests = -2;
+  static constexpr std::int64_t kNoMaxTests = -1;
+};
+
+// The default budget: 2**22 tests (2 to 3 s of work on a sliver, 66 MB of candidate cells), or
+// 128 per requested cell when max_cells asks for more. Measured need on countryinfo's 172 valid
+// country boundaries, the largest over every third one: 2**16 tests for 4096 cells down to level
+// 30 (hotloop.geo's defaults), 2**17 for the interior covering; 2**20 and 2**21 (10 and 20 per
+// cell) for 100,000 cells. So the default leaves ordinary coverings a margin of 6 to 64.
+inline std::int64_t auto_max_tests(int max_cells) noexcept {
+  const std::int64_t per_cell = 128 * static_cast<std::int64_t>(max_cells);
+  return per_cell > (std::int64_t{1} << 22) ? per_cell : std::int64_t{1} << 22;
+}
+
+// Tests between two polls of CoverBudget::interrupt (~0.1 ms of work).
+inline constexpr unsigned kPollTests = 256;
+
+enum class CoverStatus { kCovered, kOverBudget, kInterrupted, kOutOfMemory };
+
+// The covering (or, with interior, the interior covering) of polygon by coverer, into cells,
+// identical to coverer->GetCovering(polygon) (GetInteriorCovering) when kCovered is returned.
+// Otherwise *cells is unspecified: kOverBudget (more tests than budget.max_tests),
+// kInterrupted (budget.interrupt said stop), kOutOfMemory (an allocation failed). *tests (may be
+// null) is set to the number of tests counted. Never throws, so that it can run in the pool's
+// threads.
+CoverStatus cover(S2RegionCoverer* coverer, const S2Polygon& polygon, bool interior,
+                  const CoverBudget& budget, std::vector<S2CellId>* cells,
+                  std::int64_t* tests = nullptr) noexcept;
 
 // S2CellId::ToToken(id) into out[0..16) (not terminated); returns its length (1 to 16), or 0 if
 // the string could not be allocated. Never throws.
@@ -133,6 +178,8 @@ struct CoverFailure {
   std::int64_t geometry = -1;  // -1: every geometry was covered
   std::int64_t ring = -1;      // the ring, counted from the geometry's first one; -1: not one ring
   bool out_of_memory = false;
+  bool over_budget = false;  // the geometry's covering needed more tests than budget allows
+  bool interrupted = false;  // budget.interrupt said stop (geometry is then -1)
   std::string message;
 };
 
@@ -147,14 +194,17 @@ struct CoverFailure {
 //   cells       written: resized to n_geoms; (*cells)[g] is geometry g's covering (interior
 //               covering with interior), in S2's order.
 //   failure     written: the first geometry that make_loop, make_polygon or check_min_level
-//               refused (later ones may not have been covered), or out_of_memory.
-// Geometries are handed out one at a time (a triangle and a coastline differ 1000-fold in cost);
-// each thread keeps one S2RegionCoverer, reused from geometry to geometry. Returns
-// failure->geometry < 0 && !failure->out_of_memory.
+//               refused, or whose covering needed more tests than the budget allows (later
+//               ones may not have been covered); or out_of_memory; or interrupted (the
+//               coverings are then incomplete).
+// Geometries are handed out one at a time (a triangle and a coastline differ 1000-fold in cost),
+// each with its own S2RegionCoverer (one reused for every geometry was no faster:
+// GeoCoverGeometries against GeoCoverSteps in cxx/bench/geo_benchmark). Returns
+// failure->geometry < 0 && !failure->out_of_memory && !failure->interrupted.
 bool cover_geometries(const double* lonlat, const std::int64_t* ring_start,
                       const std::int64_t* shell_of, const std::int64_t* geom_start,
                       std::int64_t n_geoms, const S2RegionCoverer::Options& options, bool interior,
                       int max_threads, std::vector<std::vector<S2CellId>>* cells,
-                      CoverFailure* failure) noexcept;
+                      CoverFailure* failure, const CoverBudget& budget = {}) noexcept;
 
 }  // namespace hotloop::geo

@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hotloop/interrupt.hpp"
 #include "hotloop/threads.hpp"
 
 namespace hotloop {
@@ -72,11 +73,23 @@ inline double stddev(const Moments& r, std::int64_t ddof) noexcept {
 // x: read, n values at x[0], x[stride], ... (stride in elements, may be negative).
 // skipna: drop NaNs. need_m2: run the second pass (otherwise m2 is 0). With no values
 // (n == 0, or only NaNs when skipping) count is 0 and mean and m2 are NaN.
+// interrupt (may be null): polled between blocks of 2^20 values (Ctrl-C on a billion values);
+// once it says stop the function returns early, its result unspecified: the caller checks
+// interrupt->stopped(). Blocks do not change the result (bit for bit), and inputs of one block
+// never poll.
 // T is float or double (the templates of this header are defined in moments.cpp for those
 // two: detail/float_types.hpp). Never throws, never allocates.
 template <class T>
-Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
-                bool need_m2) noexcept;
+Moments moments(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna, bool need_m2,
+                Interrupt* interrupt = nullptr) noexcept;
+
+namespace detail {
+// For tests: moments() polling interrupt (not null) between blocks of `block` values (a positive
+// multiple of 8) whatever n is, so that block edges and stops are tested on small inputs.
+template <class T>
+Moments moments_in_blocks(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride, bool skipna,
+                          bool need_m2, Interrupt* interrupt, std::ptrdiff_t block) noexcept;
+}  // namespace detail
 
 // A running mean/variance accumulator for live streams.
 //
@@ -99,9 +112,12 @@ class RunningStats {
   explicit RunningStats(bool skipna = false) noexcept : skipna_(skipna) {}
 
   void push(double x) noexcept;
-  // x: read, n values (float or double) at the given stride (in elements).
+  // x: read, n values (float or double) at the given stride (in elements). interrupt (may be
+  // null): as in moments(); once stopped, this accumulator holds part of the values (callers
+  // extend a private accumulator and drop it, see the Python wrapper).
   template <class T>
-  void extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride) noexcept;
+  void extend(const T* x, std::ptrdiff_t n, std::ptrdiff_t stride,
+              Interrupt* interrupt = nullptr) noexcept;
   void merge(const RunningStats& other) noexcept;
 
   bool skipna() const noexcept { return skipna_; }

@@ -108,9 +108,9 @@ class ByteStream {
 
 // Per-id totals saturated at kFrequencyCap (what the frequency tables and the distinct counts
 // need: min(a + b, 32) = min(min(a, 32) + min(b, 32), 32), so merging stays exact), plus exact
-// totals over all records. State: one 16-byte slot per id (8 with 4-byte keys) in
-// open-addressing tables kept 35-70% full: 23-46 bytes per distinct id (11-23 with 4-byte keys);
-// up to 8 times that after expect_records() when the ids stop being new (see there).
+// totals over all records. State: one slot per id in open-addressing tables of 64-byte buckets
+// (6 slots, 10 with 4-byte keys) kept 35-70% full: 15-31 bytes per distinct id (9-18 with 4-byte
+// keys); up to 8 times that after expect_records() when the ids stop being new (see there).
 class Counters {
  public:
   explicit Counters(std::size_t key_size);  // 4 or 8; may throw std::bad_alloc
@@ -209,10 +209,15 @@ class CountJob {
 // Writes the keys of all_path that are not in in_path, in all_path's order, to out_path, through
 // a temporary file renamed over out_path at the end. Output: all_path's header line (without its
 // line end) when has_header, then each key in plain decimal; every line ends with '\n'.
+// Each file is read in chunks of whole lines that up to n_threads threads of hotloop's shared
+// pool parse (one per MiB of input at most; the caller never waits for a helper that has not
+// started); the output does not depend on n_threads. chunk: decoded bytes per chunk (0: 1 MiB;
+// small values only to test the chunk boundaries).
 class NegativeJob {
  public:
-  NegativeJob(bool has_header, bool key64);  // may throw std::bad_alloc
-  ~NegativeJob();                            // abort()
+  // May throw std::bad_alloc.
+  NegativeJob(bool has_header, bool key64, int n_threads = 1, std::size_t chunk = 0);
+  ~NegativeJob();  // abort()
   NegativeJob(const NegativeJob&) = delete;
   NegativeJob& operator=(const NegativeJob&) = delete;
 

@@ -187,4 +187,192 @@ int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff
                        std::ptrdiff_t min_periods, RollingOrder kind, double q,
                        RollingInterpolation interpolation, int n_threads) noexcept;
 
+// ---------------------------------------------------------------------------------------------
+// Shape statistics (rolling_shape.cpp): skewness, kurtosis and the standard error of the mean;
+// pair statistics (rolling_pair.cpp): covariance and correlation of two series.
+//
+// Window and NaN policy as above (output i describes x[max(0, i - window + 1) .. i], NaNs
+// skipped). Definitions are pandas' rolling() ones:
+//   skew: the adjusted Fisher-Pearson coefficient, n sqrt(n - 1) / (n - 2) * M3 / M2^1.5 with
+//         Mk = sum((x - mean)^k) over the window's n values; NaN below 3 values, or when the
+//         window's values are all equal (M2 == 0), or when it holds an infinity.
+//   kurt: the unbiased excess kurtosis, ((n^2 - 1) n M4 / M2^2 - 3 (n - 1)^2) / ((n - 2)(n - 3));
+//         NaN below 4 values, for equal values, or with an infinity.
+//   sem:  the standard error of the mean, std(ddof) / sqrt(n) = sqrt(M2 / ((n - ddof) n)); NaN
+//         when n <= ddof or with an infinity; exactly 0 for equal values.
+//   cov:  over the window's complete pairs (x and y both non-NaN; a pair with a NaN is skipped,
+//         as pandas aligns the two series): sum((x - mean_x)(y - mean_y)) / (n - ddof), NaN when
+//         n <= ddof or a pair holds an infinity; exactly 0 when either series is constant.
+//   corr: Cxy / sqrt(Mxx Myy) over the complete pairs, clamped to [-1, 1]; NaN when either series
+//         is constant in the window (Mxx or Myy == 0), or with an infinity. ddof cancels out.
+// Outputs are NaN unless the window holds at least max(min_periods, 1) non-NaN values (pairs);
+// skew and kurt also need 3 and 4 of them (pandas raises min_periods to that).
+//
+// Algorithm: the same design as the moments above (shifted sums with tracked rounding-error
+// bounds, exact recomputation when a bound could exceed the tolerance, blocks that restart
+// exactly), extended to the sums of (x - K)^k up to k = 4, and to the cross sum of a pair. The
+// central moments follow by the binomial formulas, e.g. M3 = S3 - 3 a S2 + 2 a^2 S1 with
+// a = S1 / n; K near the mean keeps a small, so they do not cancel. The error test asks, with
+// tol = kRollingShapeTolerance: error(M2) <= tol M2, error(M3) <= tol max(|M3|, M2^1.5 / sqrt(n)),
+// error(M4) <= tol M4, error(Cxy) <= tol sqrt(Mxx Myy). Hence, besides a few ulps times
+// sqrt(n) from rounding each (x - K)^k once (which no recomputation can remove):
+//   skew: absolute error <= tol (2.5 |skew| + 2.5);  kurt: <= 3 tol (|kurt| + 14);
+//   sem:  relative error <= tol / 2;  cov: <= tol sqrt(var_x var_y);  corr: <= 2 tol.
+// Windows of equal values are recognised exactly (skew, kurt, corr NaN; sem, cov 0). Values are
+// scaled by a power of two per window, so the whole double range works (4th powers included).
+inline constexpr double kRollingShapeTolerance = 1.0 / 274877906944.0;  // 2**-38
+
+enum class RollingShape : int { skew = 0, kurt = 1, sem = 2 };
+enum class RollingPair : int { cov = 0, corr = 1 };
+
+// Outputs begin <= i < end of one series (T float or double), as rolling_moments_block.
+//   x: read; out: written (must not overlap x). ddof is used by sem only.
+// Preconditions (checked by the caller): window >= 1, 0 <= min_periods <= window,
+// 0 <= ddof < window, 0 <= begin <= end. Never throws, never allocates.
+template <class T>
+void rolling_shape_block(const T* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
+                         std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingShape stat, T* out,
+                         std::ptrdiff_t out_stride, std::ptrdiff_t begin,
+                         std::ptrdiff_t end) noexcept;
+
+// Every row, blocks of rolling_block_size(window) outputs over up to n_threads threads
+// (bit-identical output for any thread count). x: read; out: written, not overlapping x.
+template <class T>
+void rolling_shape_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
+                        std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingShape stat,
+                        int n_threads) noexcept;
+
+// The whole series of n values on the calling thread (same output as any parallel split).
+template <class T>
+void rolling_shape(const T* x, std::ptrdiff_t n, std::ptrdiff_t x_stride, std::ptrdiff_t window,
+                   std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingShape stat, T* out,
+                   std::ptrdiff_t out_stride) noexcept {
+  const std::ptrdiff_t block = rolling_block_size(window);
+  for (std::ptrdiff_t b = 0; b < n; b += block) {
+    const std::ptrdiff_t e = b + block < n ? b + block : n;
+    rolling_shape_block(x, x_stride, window, min_periods, ddof, stat, out, out_stride, b, e);
+  }
+}
+
+// Outputs begin <= i < end of the pair series x, y (same length; element i at x[i * x_stride]
+// and y[i * y_stride]).
+//   x, y: read; out: written (must overlap neither). ddof is used by cov only.
+// Preconditions as rolling_shape_block. Never throws, never allocates.
+template <class T>
+void rolling_pair_block(const T* x, std::ptrdiff_t x_stride, const T* y, std::ptrdiff_t y_stride,
+                        std::ptrdiff_t window, std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
+                        RollingPair stat, T* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
+                        std::ptrdiff_t end) noexcept;
+
+// Every row of the pair: rows describes x and out; row r of y is at y[y_offsets[r] + i * y_stride]
+// (read). Bit-identical output for any thread count.
+template <class T>
+void rolling_pair_rows(const T* x, const T* y, T* out, const RollingRows& rows,
+                       const std::ptrdiff_t* y_offsets, std::ptrdiff_t y_stride,
+                       std::ptrdiff_t window, std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
+                       RollingPair stat, int n_threads) noexcept;
+
+// The whole pair of series of n values on the calling thread.
+template <class T>
+void rolling_pair(const T* x, std::ptrdiff_t x_stride, const T* y, std::ptrdiff_t y_stride,
+                  std::ptrdiff_t n, std::ptrdiff_t window, std::ptrdiff_t min_periods,
+                  std::ptrdiff_t ddof, RollingPair stat, T* out,
+                  std::ptrdiff_t out_stride) noexcept {
+  const std::ptrdiff_t block = rolling_block_size(window);
+  for (std::ptrdiff_t b = 0; b < n; b += block) {
+    const std::ptrdiff_t e = b + block < n ? b + block : n;
+    rolling_pair_block(x, x_stride, y, y_stride, window, min_periods, ddof, stat, out, out_stride,
+                       b, e);
+  }
+}
+
+}  // namespace hotloop
+
+namespace hotloop {
+
+// ---------------------------------------------------------------------------------------------
+// Exponentially weighted statistics (rolling_ewm.cpp): pandas' DataFrame.ewm and numbagg's
+// move_exp_nan* over one kernel.
+//
+// Weights. With f = 1 - alpha (rounded to double, as pandas and numbagg compute it) a value
+// observed k steps before output i weighs f^k (adjust=true). adjust=false is pandas' recursion
+// y = (f^k y' + alpha x) / (f^k + alpha), k the steps since the previous observation (1 without
+// NaNs: y = f y' + alpha x), y0 = x0; there alpha is taken as 1 - f (they differ by at most
+// 2^-54, the rounding of f) so that the weights' limit is exact. Steps are every position
+// (ignore_na=false: a NaN decays the earlier weights too) or only the observations
+// (ignore_na=true). mean = sum(w x) / W, with W = sum(w); the biased variance is
+// c = sum(w (x - mean)^2) / W; the unbiased one is c / (1 - sum(w^2) / W^2), NaN where that
+// denominator is 0 (a single observation, alpha = 1); cov likewise with (x - mean_x)(y - mean_y),
+// corr = cov / sqrt(var_x var_y) clamped to [-1, 1]. std = sqrt(var). An observation is a
+// position whose x (and y, for cov and corr) is finite; pandas drops infinities like NaNs.
+//
+// Conventions. pandas (numbagg = false): an output is NaN until max(min_periods, 1) observations
+// have been seen, and NaN before the first one. numbagg (numbagg = true; adjust=true,
+// ignore_na=false): an output is NaN while numbagg's weight sum(alpha f^k) over the observations
+// is below min_weight; infinities are values (a mean holding +inf is +inf, NaN with both signs;
+// variances NaN); sum = sum(w x) (NaN before the first observation) and count = W.
+//
+// Algorithm (why it is accurate). The state is normalised, West's weighted update (West 1979,
+// as pandas' ewmcov): with r = new weight / W the new value's share, mean += r (x - mean) and
+// c = (1 - r) (c + r q^2) with q the deviation from the previous mean, so no sum of squares
+// ever cancels. Values are shifted by K, the first observation (re-centred exactly, by a
+// TwoSum, when the mean drifts more than four standard deviations from it), so x - K is exact
+// at any offset (1e9 + N(0, 1) loses nothing) and a constant series gives exactly 0. For a
+// constant alpha, W is held as its deficit G = 1 - W / W_inf (G -> f G per observation; in
+// double-double in the scalar steps, in double, with G <= 1/2, in vectorised groups) and the
+// bias denominator as its distance to its limit, so neither stagnates a
+// few ulps short of its limit as a plain recurrence does (error ~ eps / alpha): both reach their
+// limit exactly, after which the weights are exactly r = 1 - f and f. Measured on 1e9 + N(0, 1)
+// against a long-double recurrence: std within 5e-16 (alpha = 0.5) to 1.4e-14 (alpha = 1e-4).
+// Per-position alphas (numbagg) use plain recurrences, as numbagg does (O(eps / alpha)).
+// Limits: values are not rescaled (squared deviations under 1e-308 underflow, over 1.8e308
+// overflow); a run of NaNs that decays the old weights below the smallest double restarts the
+// series (pandas too).
+// Outputs are computed eight at a time by composing each value's affine update in registers
+// (Hillis & Steele): in the steady state (weights at their limit, finite values) with constant
+// coefficients, one carried multiply-add per eight outputs per statistic; before it and across
+// NaNs (ignore_na=false) with per-value shares. Groups outside the bounds of either (shares
+// above 1/4, numbagg's infinities, the first few values) run the scalar recurrences.
+//
+// Parallelism: rows (series) in parallel; one series is one task on one thread, since every
+// output depends on all earlier values. Results never depend on the thread count.
+
+enum class EwmStat : int { mean = 0, var = 1, std = 2, cov = 3, corr = 4, sum = 5, count = 6 };
+
+struct EwmParams {
+  double alpha;                // in [0, 1] (0 and per-position alphas: numbagg only)
+  bool adjust;                 // pandas' adjust
+  bool ignore_na;              // pandas' ignore_na
+  bool bias;                   // var, std, cov: biased (true) or unbiased
+  bool numbagg;                // numbagg's conventions (see above)
+  std::ptrdiff_t min_periods;  // pandas: >= 0
+  double min_weight;           // numbagg
+};
+
+// The second operand and per-position alphas of rows laid out as RollingRows: row r's y is at
+// y[y_offsets[r] + i * y_stride], its alpha at alphas[alpha_offsets[r] + i * alpha_stride].
+struct EwmOperands {
+  const std::ptrdiff_t* y_offsets;  // read; cov and corr only
+  std::ptrdiff_t y_stride;
+  const std::ptrdiff_t* alpha_offsets;  // read; only when per-position alphas are given
+  std::ptrdiff_t alpha_stride;
+};
+
+// One series of n values (T float or double; defined in rolling_ewm.cpp for those two).
+//   x: read, element i at x[i * x_stride]; y: read likewise (cov, corr; else may be null);
+//   alphas: read, null for the constant p.alpha, else alpha of step i at alphas[i * alpha_stride];
+//   out: written, output i at out[i * out_stride]; must not overlap x, y or alphas.
+// Preconditions (checked by the caller): alphas in [0, 1], p.alpha in [0, 1], min_periods >= 0;
+// per-position alphas and alpha = 0 only with p.numbagg. Never throws, never allocates.
+template <class T>
+void ewm_series(const T* x, std::ptrdiff_t x_stride, const T* y, std::ptrdiff_t y_stride,
+                const double* alphas, std::ptrdiff_t alpha_stride, std::ptrdiff_t n, EwmStat stat,
+                const EwmParams& p, T* out, std::ptrdiff_t out_stride) noexcept;
+
+// Every row of `rows` (x and out as in RollingRows, y and alphas as in `more`), rows spread over
+// up to n_threads threads with hotloop::parallel_for. Bit-identical output for any thread count.
+template <class T>
+void ewm_rows(const T* x, const T* y, const double* alphas, T* out, const RollingRows& rows,
+              const EwmOperands& more, EwmStat stat, const EwmParams& p, int n_threads) noexcept;
+
 }  // namespace hotloop

@@ -9,6 +9,7 @@ from hotloop._cxx.s2.s2cell_id cimport S2CellId
 from hotloop._cxx.s2.s2loop cimport S2Loop
 from hotloop._cxx.s2.s2polygon cimport S2Polygon
 from hotloop._cxx.s2.s2region_coverer cimport S2RegionCoverer
+from hotloop._cxx.threads cimport Interrupt
 
 
 cdef extern from "hotloop/geo.hpp" namespace "hotloop::geo" nogil:
@@ -18,8 +19,24 @@ cdef extern from "hotloop/geo.hpp" namespace "hotloop::geo" nogil:
     unique_ptr[S2Polygon] make_polygon(vector[unique_ptr[S2Loop]]* loops,
                                        const int64_t* shell_of, string* error) noexcept
     bint check_min_level(const S2Polygon& polygon, int min_level, string* error) noexcept
-    bint cover(S2RegionCoverer* coverer, const S2Polygon& polygon, bint interior,
-               vector[S2CellId]* cells, string* error) noexcept
+
+    # The work one covering may do (cells tested), and Ctrl-C.
+    cdef cppclass CoverBudget:
+        int64_t max_tests  # a count >= 1, kAutoMaxTests or kNoMaxTests
+        Interrupt* interrupt
+    const int64_t kAutoMaxTests "hotloop::geo::CoverBudget::kAutoMaxTests"
+    const int64_t kNoMaxTests "hotloop::geo::CoverBudget::kNoMaxTests"
+    int64_t auto_max_tests(int max_cells) noexcept
+
+    enum class CoverStatus(int):
+        kCovered
+        kOverBudget
+        kInterrupted
+        kOutOfMemory
+
+    CoverStatus cover(S2RegionCoverer* coverer, const S2Polygon& polygon, bint interior,
+                      const CoverBudget& budget, vector[S2CellId]* cells,
+                      int64_t* tests) noexcept
     size_t cell_token(uint64_t id, char* out) noexcept
     S2CellId cell_from_token(const char* data, size_t size) noexcept
 
@@ -38,10 +55,12 @@ cdef extern from "hotloop/geo.hpp" namespace "hotloop::geo" nogil:
         int64_t geometry
         int64_t ring
         cbool out_of_memory
+        cbool over_budget
+        cbool interrupted
         string message
 
     bint cover_geometries(const double* lonlat, const int64_t* ring_start,
                           const int64_t* shell_of, const int64_t* geom_start, int64_t n_geoms,
                           const S2RegionCoverer.Options& options, bint interior,
                           int max_threads, vector[vector[S2CellId]]* cells,
-                          CoverFailure* failure) noexcept
+                          CoverFailure* failure, const CoverBudget& budget) noexcept

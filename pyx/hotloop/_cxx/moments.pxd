@@ -1,6 +1,8 @@
 # Declarations of cxx/include/hotloop/moments.hpp. No logic here.
 from libc.stdint cimport int64_t
 
+from hotloop._cxx.threads cimport Interrupt
+
 
 cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
     cdef struct Moments:
@@ -12,9 +14,10 @@ cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
     double variance(const Moments& r, int64_t ddof) noexcept
     double stddev(const Moments& r, int64_t ddof) noexcept
 
-    # T is float or double (the templates are instantiated for those two only).
+    # T is float or double (the templates are instantiated for those two only). interrupt
+    # (may be NULL) is polled between blocks of 2^20 values; check interrupt.stopped() after.
     Moments moments[T](const T* x, Py_ssize_t n, Py_ssize_t stride,
-                       bint skipna, bint need_m2) noexcept
+                       bint skipna, bint need_m2, Interrupt* interrupt) noexcept
 
     cdef cppclass RunningStats:
         cppclass State:
@@ -28,8 +31,10 @@ cdef extern from "hotloop/moments.hpp" namespace "hotloop" nogil:
         RunningStats(bint skipna) noexcept
         void push(double x) noexcept
         # One C++ template, declared per type: Cython cannot deduce T from a C array.
-        void extend(const double* x, Py_ssize_t n, Py_ssize_t stride) noexcept
-        void extend(const float* x, Py_ssize_t n, Py_ssize_t stride) noexcept
+        void extend(const double* x, Py_ssize_t n, Py_ssize_t stride,
+                    Interrupt* interrupt) noexcept
+        void extend(const float* x, Py_ssize_t n, Py_ssize_t stride,
+                    Interrupt* interrupt) noexcept
         void merge(const RunningStats& other) noexcept
         bint skipna() noexcept
         int64_t count() noexcept

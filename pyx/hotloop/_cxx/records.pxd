@@ -68,7 +68,7 @@ cdef extern from "hotloop/records.hpp" namespace "hotloop" nogil:
         int finish(Counters* out) noexcept
 
     cdef cppclass NegativeJob:
-        NegativeJob(cbool has_header, cbool key64) except +
+        NegativeJob(cbool has_header, cbool key64, int n_threads) except +
         int open(const char* all_path, const char* in_path, const char* out_path,
                  int* which) noexcept
         cbool run(uint64_t budget) noexcept

@@ -49,3 +49,54 @@ cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
                               Py_ssize_t window, Py_ssize_t min_periods, RollingOrder kind,
                               double q, RollingInterpolation interpolation,
                               int n_threads) noexcept
+
+
+# Shape statistics (rolling_shape.cpp) and pair statistics (rolling_pair.cpp).
+cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
+    enum class RollingShape(int):
+        skew
+        kurt
+        sem
+
+    enum class RollingPair(int):
+        cov
+        corr
+
+    # T is float or double.
+    void rolling_shape_rows[T](const T* x, T* out, const RollingRows& rows,
+                               Py_ssize_t window, Py_ssize_t min_periods, Py_ssize_t ddof,
+                               RollingShape stat, int n_threads) noexcept
+    void rolling_pair_rows[T](const T* x, const T* y, T* out, const RollingRows& rows,
+                              const Py_ssize_t* y_offsets, Py_ssize_t y_stride,
+                              Py_ssize_t window, Py_ssize_t min_periods, Py_ssize_t ddof,
+                              RollingPair stat, int n_threads) noexcept
+
+# Exponentially weighted statistics (rolling_ewm.cpp).
+cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
+    enum class EwmStat(int):
+        mean
+        var
+        std
+        cov
+        corr
+        sum
+        count
+
+    struct EwmParams:
+        double alpha
+        bint adjust
+        bint ignore_na
+        bint bias
+        bint numbagg
+        Py_ssize_t min_periods
+        double min_weight
+
+    struct EwmOperands:
+        const Py_ssize_t* y_offsets
+        Py_ssize_t y_stride
+        const Py_ssize_t* alpha_offsets
+        Py_ssize_t alpha_stride
+
+    void ewm_rows[T](const T* x, const T* y, const double* alphas, T* out,
+                     const RollingRows& rows, const EwmOperands& more, EwmStat stat,
+                     const EwmParams& p, int n_threads) noexcept
