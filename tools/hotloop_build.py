@@ -612,6 +612,15 @@ def cmdclass() -> dict:
     from setuptools.command.build_ext import build_ext
 
     class BuildExt(build_ext):
+        def finalize_options(self):
+            # Modules compile in parallel, one per usable CPU, unless -j/--parallel says
+            # otherwise: pip and `python -m build` pass no -j, and a serial build of every
+            # module takes twice as long on two cores. HOTLOOP_BUILD_JOBS overrides the count.
+            if self.parallel is None:
+                jobs = os.environ.get("HOTLOOP_BUILD_JOBS", "")
+                self.parallel = int(jobs) if jobs.isdigit() else len(os.sched_getaffinity(0))
+            super().finalize_options()
+
         def get_ext_filename(self, fullname):
             # distutils asks with the full dotted name and with the last component alone.
             last = fullname.rpartition(".")[2]
