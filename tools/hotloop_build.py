@@ -607,19 +607,59 @@ def _only_modules() -> set[str]:
     return {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
 
 
+def _parallel_compile(compiler, jobs: int):
+    """compiler.compile with the sources of one call compiled by `jobs` processes at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def compile(  # replaces the distutils method of the same name
+        sources,
+        output_dir=None,
+        macros=None,
+        include_dirs=None,
+        debug=False,
+        extra_preargs=None,
+        extra_postargs=None,
+        depends=None,
+    ):
+        macros, objects, extra_postargs, pp_opts, build = compiler._setup_compile(
+            output_dir, macros, include_dirs, sources, depends, extra_postargs
+        )
+        cc_args = compiler._get_cc_args(pp_opts, debug, extra_preargs)
+
+        def one(obj):
+            src, ext = build[obj]
+            compiler._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
+
+        with ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(one, [o for o in objects if o in build]))
+        return objects
+
+    return compile
+
+
 def cmdclass() -> dict:
     """setup()'s cmdclass: build_ext that also builds SHARED_LIBRARIES as plain libraries."""
     from setuptools.command.build_ext import build_ext
 
     class BuildExt(build_ext):
         def finalize_options(self):
-            # Modules compile in parallel, one per usable CPU, unless -j/--parallel says
-            # otherwise: pip and `python -m build` pass no -j, and a serial build of every
-            # module takes twice as long on two cores. HOTLOOP_BUILD_JOBS overrides the count.
-            if self.parallel is None:
-                jobs = os.environ.get("HOTLOOP_BUILD_JOBS", "")
-                self.parallel = int(jobs) if jobs.isdigit() else len(os.sched_getaffinity(0))
+            # Source files compile in parallel, one per usable CPU, unless -j/--parallel says
+            # otherwise: pip and `python -m build` pass no -j, and a serial build takes twice as
+            # long on two cores. HOTLOOP_BUILD_JOBS overrides the count. The unit is the source
+            # file, not the module (setuptools' own -j): one module (the rolling family) has
+            # six large sources and would otherwise be the whole build's critical path.
             super().finalize_options()
+            jobs = self.parallel
+            if jobs is None:
+                env = os.environ.get("HOTLOOP_BUILD_JOBS", "")
+                jobs = int(env) if env.isdigit() else len(os.sched_getaffinity(0))
+            self._source_jobs = max(1, int(jobs))
+            self.parallel = None  # modules one after the other, their sources in parallel
+
+        def build_extensions(self):
+            if self._source_jobs > 1:
+                self.compiler.compile = _parallel_compile(self.compiler, self._source_jobs)
+            super().build_extensions()
 
         def get_ext_filename(self, fullname):
             # distutils asks with the full dotted name and with the last component alone.
