@@ -414,7 +414,7 @@ def extensions(omp: list[str] | None = None):
     import numpy
     from setuptools import Extension
 
-    only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
+    only = _only_modules()
     # First: a machine that cannot build gets one clear message, not an OpenMP warning and
     # then compiler errors.
     check_build_requirements([n for n in MODULES if not only or n in only])
@@ -490,7 +490,7 @@ def shared_libraries():
     flags = [*BASE_CXX_FLAGS, "-fvisibility=hidden", "-fvisibility-inlines-hidden"]
     if env_flag("HOTLOOP_NATIVE"):
         flags.append("-march=native")
-    only = {m.strip() for m in os.environ.get("HOTLOOP_MODULES", "").split(",") if m.strip()}
+    only = _only_modules()
     libs = []
     for name, spec in SHARED_LIBRARIES.items():
         if only and name not in only:
