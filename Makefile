@@ -65,15 +65,15 @@ test: test-asan fuzz-smoke annotate lint wheels-ci
 test-cxx: $(VENV)/.deps
 	cmake -S cxx -B build/cxx -DCMAKE_BUILD_TYPE=Release
 	cmake --build build/cxx -j $(JOBS)
-	ctest --test-dir build/cxx --output-on-failure
+	ctest --test-dir build/cxx --output-on-failure -j $(JOBS)
 
 test-asan: $(VENV)/.deps
 	cmake -S cxx -B build/cxx-asan -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_SANITIZE=ON
 	cmake --build build/cxx-asan -j $(JOBS)
-	ctest --test-dir build/cxx-asan --output-on-failure
+	ctest --test-dir build/cxx-asan --output-on-failure -j $(JOBS)
 
 test-py: build
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(JOBS) tests
 
 # Cython's own analysis of the .pyx files: nothing needs to be compiled first.
 annotate: $(VENV)/.deps

@@ -312,6 +312,16 @@ def shim_path(where: Path) -> Path:
     return shim
 
 
+def pytest_workers() -> list[str]:
+    """pytest-xdist's -n: one worker per usable CPU, at most 4 (each imports pandas, numba...).
+
+    The suite is thousands of small tests, most of them single-threaded, so a second worker
+    nearly halves the run. A worker is an ordinary process: the tests that fork, send signals
+    or count threads behave there as in a plain pytest run.
+    """
+    return ["-n", str(max(1, min(4, len(os.sched_getaffinity(0)))))]
+
+
 def test_wheel(version: str, wheel: Path, pytest_args: list[str], everything: bool = False) -> None:
     python = find_python(version)
     name = tag(version) + ("-abi3" if "-abi3-" in wheel.name else "")
@@ -354,7 +364,7 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str], everything: bo
             shutil.copytree(ROOT / part, suite / part, ignore=shutil.ignore_patterns("__pycache__"))
         # pytest's settings (markers, pythonpath ["."] = this copy, which has no hotloop/).
         shutil.copy2(ROOT / "pyproject.toml", suite / "pyproject.toml")
-        args = [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"]
+        args = [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", *pytest_workers(), "tests"]
         args += [f"--ignore=tests/{t}" for t in SOURCE_TREE_TESTS]
         args += [f"--deselect={t}" for t in BUILD_TESTS]
         run([*args, *pytest_args], env=env, cwd=suite)
@@ -365,7 +375,7 @@ def test_wheel(version: str, wheel: Path, pytest_args: list[str], everything: bo
         # cxx/), still importing the installed wheel: the project root holds no hotloop/.
         full = dict(os.environ, PATH=f"{where / 'venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
         full.pop("VIRTUAL_ENV", None)
-        args = [py, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+        args = [py, "-m", "pytest", "-p", "no:cacheprovider", "-q", *pytest_workers()]
         args += [f"tests/{t}" for t in SOURCE_TREE_TESTS] + BUILD_TESTS
         run([*args, *pytest_args], env=full, cwd=ROOT)
         run([py, "-m", "benchmarks.showcase", "--quick"], env=full, cwd=ROOT)

@@ -668,23 +668,14 @@ template <class T>
 void rolling_moments_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
                           std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
                           int n_threads) noexcept {
-  const std::ptrdiff_t n = rows.n;
-  if (rows.rows <= 0 || n <= 0) return;
-  const std::ptrdiff_t block = rolling_block_size(window);
-  const std::ptrdiff_t nblocks = (n + block - 1) / block;
-  // ~3 ns per output on one core (cxx/bench/rolling_benchmark), plus the restart of each block.
-  const std::ptrdiff_t per_task = (n < block ? n : block) + (window < n ? window : n);
-  const std::ptrdiff_t grain = rolling_rows_grain(per_task, 3.0);
-  // Every block restarts exactly, so any schedule gives bit-identical output.
-  parallel_for(rows.rows * nblocks, n_threads, grain, [&](std::ptrdiff_t t0, std::ptrdiff_t t1) {
-    for (std::ptrdiff_t t = t0; t < t1; ++t) {
-      const std::ptrdiff_t r = t / nblocks;
-      const std::ptrdiff_t b = (t % nblocks) * block;
-      rolling_moments_block(x + rows.x_offsets[r], rows.x_stride, window, min_periods, ddof, stat,
-                            out + rows.out_offsets[r], rows.out_stride, b,
-                            b + block < n ? b + block : n);
-    }
-  });
+  // ~3 ns per output on one core (cxx/bench/rolling_benchmark). Every block restarts exactly,
+  // so any schedule gives bit-identical output.
+  for_each_rows_block(rows, rolling_block_size(window), window, 3.0, n_threads,
+                      [&](std::ptrdiff_t r, std::ptrdiff_t begin, std::ptrdiff_t end) {
+                        rolling_moments_block(x + rows.x_offsets[r], rows.x_stride, window,
+                                              min_periods, ddof, stat, out + rows.out_offsets[r],
+                                              rows.out_stride, begin, end);
+                      });
 }
 
 #define HOTLOOP_ROLLING_ENTRY_POINTS(T)                                                            \

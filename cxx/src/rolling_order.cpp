@@ -526,29 +526,20 @@ template <class T>
 int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff_t window,
                        std::ptrdiff_t min_periods, RollingOrder kind, double q,
                        RollingInterpolation interp, int n_threads) noexcept {
-  const std::ptrdiff_t n = rows.n;
-  if (rows.rows <= 0 || n <= 0) return 0;
-  const std::ptrdiff_t block = rolling_order_block_size(kind, window);
-  const std::ptrdiff_t nblocks = (n + block - 1) / block;
   const bool sorted = kind == RollingOrder::median || kind == RollingOrder::quantile ||
                       kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers;
-  // One-core costs measured by cxx/bench/rolling_benchmark, rounded up.
-  const std::ptrdiff_t per_task = (n < block ? n : block) + (window < n ? window : n);
-  const std::ptrdiff_t grain = rolling_rows_grain(per_task, sorted ? 60.0 : 4.0);
   std::atomic<bool> failed{false};
-  parallel_for(rows.rows * nblocks, n_threads, grain, [&](std::ptrdiff_t t0, std::ptrdiff_t t1) {
-    for (std::ptrdiff_t t = t0; t < t1; ++t) {
-      const std::ptrdiff_t r = t / nblocks;
-      const std::ptrdiff_t b = (t % nblocks) * block;
-      try {
-        rolling_order_block(x + rows.x_offsets[r], rows.x_stride, window, min_periods, kind, q,
-                            interp, out + rows.out_offsets[r], rows.out_stride, b,
-                            b + block < n ? b + block : n);
-      } catch (const std::bad_alloc&) {
-        failed.store(true, std::memory_order_relaxed);
-      }
-    }
-  });
+  // One-core costs per output measured by cxx/bench/rolling_benchmark, rounded up.
+  for_each_rows_block(rows, rolling_order_block_size(kind, window), window, sorted ? 60.0 : 4.0,
+                      n_threads, [&](std::ptrdiff_t r, std::ptrdiff_t begin, std::ptrdiff_t end) {
+                        try {
+                          rolling_order_block(
+                              x + rows.x_offsets[r], rows.x_stride, window, min_periods, kind, q,
+                              interp, out + rows.out_offsets[r], rows.out_stride, begin, end);
+                        } catch (const std::bad_alloc&) {
+                          failed.store(true, std::memory_order_relaxed);
+                        }
+                      });
   return failed.load() ? -1 : 0;
 }
 

@@ -419,22 +419,13 @@ void rolling_pair_rows(const T* x, const T* y, T* out, const RollingRows& rows,
                        const std::ptrdiff_t* y_offsets, std::ptrdiff_t y_stride,
                        std::ptrdiff_t window, std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
                        RollingPair stat, int n_threads) noexcept {
-  const std::ptrdiff_t n = rows.n;
-  if (rows.rows <= 0 || n <= 0) return;
-  const std::ptrdiff_t block = rolling_block_size(window);
-  const std::ptrdiff_t nblocks = (n + block - 1) / block;
-  // ~8 ns per output on one core (cxx/bench/rolling_benchmark), plus the restart of each block.
-  const std::ptrdiff_t per_task = (n < block ? n : block) + (window < n ? window : n);
-  const std::ptrdiff_t grain = rolling_rows_grain(per_task, 8.0);
-  parallel_for(rows.rows * nblocks, n_threads, grain, [&](std::ptrdiff_t t0, std::ptrdiff_t t1) {
-    for (std::ptrdiff_t t = t0; t < t1; ++t) {
-      const std::ptrdiff_t r = t / nblocks;
-      const std::ptrdiff_t b = (t % nblocks) * block;
-      rolling_pair_block(x + rows.x_offsets[r], rows.x_stride, y + y_offsets[r], y_stride, window,
-                         min_periods, ddof, stat, out + rows.out_offsets[r], rows.out_stride, b,
-                         b + block < n ? b + block : n);
-    }
-  });
+  // ~8 ns per output on one core (cxx/bench/rolling_benchmark).
+  for_each_rows_block(rows, rolling_block_size(window), window, 8.0, n_threads,
+                      [&](std::ptrdiff_t r, std::ptrdiff_t begin, std::ptrdiff_t end) {
+                        rolling_pair_block(x + rows.x_offsets[r], rows.x_stride, y + y_offsets[r],
+                                           y_stride, window, min_periods, ddof, stat,
+                                           out + rows.out_offsets[r], rows.out_stride, begin, end);
+                      });
 }
 
 #define HOTLOOP_ROLLING_PAIR_ENTRY_POINTS(T)                                                     \

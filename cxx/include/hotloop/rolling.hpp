@@ -98,6 +98,28 @@ inline std::ptrdiff_t rolling_rows_grain(std::ptrdiff_t outputs_per_task,
   return g < 1.0 ? 1 : static_cast<std::ptrdiff_t>(g);
 }
 
+// Calls block_fn(r, begin, end) for outputs begin <= i < end of row r, for every block of
+// `block` outputs of every row of `rows`: rows x ceil(n / block) tasks spread over up to n_threads
+// threads with parallel_for, in chunks of about kTargetChunkNanoseconds from the one-core cost
+// ns_per_output (each task also recomputes up to `window` values before its block). Every
+// rolling family schedules its rows this way.
+template <class BlockFn>
+void for_each_rows_block(const RollingRows& rows, std::ptrdiff_t block, std::ptrdiff_t window,
+                         double ns_per_output, int n_threads, BlockFn&& block_fn) {
+  const std::ptrdiff_t n = rows.n;
+  if (rows.rows <= 0 || n <= 0) return;
+  const std::ptrdiff_t nblocks = (n + block - 1) / block;
+  const std::ptrdiff_t per_task = (n < block ? n : block) + (window < n ? window : n);
+  const std::ptrdiff_t grain = rolling_rows_grain(per_task, ns_per_output);
+  parallel_for(rows.rows * nblocks, n_threads, grain, [&](std::ptrdiff_t t0, std::ptrdiff_t t1) {
+    for (std::ptrdiff_t t = t0; t < t1; ++t) {
+      const std::ptrdiff_t r = t / nblocks;
+      const std::ptrdiff_t b = (t % nblocks) * block;
+      block_fn(r, b, b + block < n ? b + block : n);
+    }
+  });
+}
+
 // Every row of `rows`, in blocks of rolling_block_size(window) outputs, spread over up to
 // n_threads threads with hotloop::parallel_for (bit-identical output for any thread count).
 //   x:   read (through rows.x_offsets); out: written (through rows.out_offsets), not overlapping x.
