@@ -24,6 +24,7 @@ from hotloop import HotloopError
 from hotloop import deviceapps as da
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from interrupts import DEFAULT_SIGINT
 
 from benchmarks import deviceapps_records
 
@@ -1206,7 +1207,7 @@ def test_stalled_fifo_stops_on_sigint(tmp_path, script):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     proc = subprocess.Popen(
-        [sys.executable, "-c", script, str(fifo), str(path)],
+        [sys.executable, "-c", f"{DEFAULT_SIGINT}\n{script}", str(fifo), str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -22,6 +22,7 @@ from hotloop import HotloopError, records
 from hotloop.records import RecordsError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from interrupts import default_sigint
 
 U64_MAX = 2**64 - 1
 U32_MAX = 2**32 - 1
@@ -797,12 +798,13 @@ def test_ctrl_c_stops_long_calls(tmp_path, big_key_files):
     pa, pi, _ = big_key_files
     out = tmp_path / "out"
     timer = threading.Timer(0.02, _thread.interrupt_main)
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            records.targets_negative(pa, pi, out, key64=True)
-    finally:
-        timer.cancel()
+    with default_sigint():
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                records.targets_negative(pa, pi, out, key64=True)
+        finally:
+            timer.cancel()
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []  # no temporary file left either
 
@@ -873,12 +875,13 @@ def test_ctrl_c_stops_get_counters(tmp_path):
     a["id"] = np.arange(n, dtype=np.uint64)
     a.tofile(p)
     timer = threading.Timer(0.01, _thread.interrupt_main)
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            records.get_counters(p, "t", 1, n_threads=1)
-    finally:
-        timer.cancel()
+    with default_sigint():
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                records.get_counters(p, "t", 1, n_threads=1)
+        finally:
+            timer.cancel()
 
 
 def _count_in_child(path, n_threads, queue):
