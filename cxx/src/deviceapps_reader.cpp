@@ -425,7 +425,9 @@ int DeviceAppsReader::open_range(const char* path, std::uint64_t begin, std::uin
   Impl& s = *impl_;
   if (s.is_open()) return EBUSY;
   if (begin > end) return EINVAL;
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO is refused below (ESPIPE) instead of waiting here for a writer;
+  // regular files and block devices ignore it.
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return errno;
   struct stat st;
   int e = 0;
@@ -613,7 +615,13 @@ int scan_ranges(ReadAt read_at, std::uint64_t size, std::uint64_t target,
       cur.uncompressed_begin = upos;
     }
   }
-  if (cur.begin < size || ranges->empty()) {
+  if (cur.begin == pos && cur.begin < size && !ranges->empty()) {
+    // The scan stopped at something not ours (padding, another writer's member, damage): it
+    // joins the range before it, so that every range starts where a member of ours starts and
+    // its reader sees the rest of the file as the whole-file reader does (zero padding, for
+    // one, is skipped only after a member).
+    ranges->back().end = size;
+  } else if (cur.begin < size || ranges->empty()) {
     cur.end = size;
     ranges->push_back(cur);
   }
@@ -624,7 +632,8 @@ int scan_ranges(ReadAt read_at, std::uint64_t size, std::uint64_t target,
 
 int scan_member_ranges(const char* path, std::uint64_t target_bytes,
                        std::vector<MemberRange>* ranges) noexcept {
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO is refused below (ESPIPE) instead of waiting here for a writer.
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return errno;
   struct stat st;
   int e = 0;

@@ -52,10 +52,11 @@
 // compressed bytes; open_range() reads one. Concatenated in order, the ranges' records are the
 // file's records. The scan stops at the first thing that is not one of our headers with a
 // plausible size (another writer's member, zero padding, damage, a size past the end) or after
-// the writer's last member: the rest of the file joins the last range, whose reader then reads
-// it as the whole-file reader would and reports the same damage. A file whose 'HL' members had
-// records crossing member boundaries (not our writer's) is read correctly whole, but its ranges
-// would end with a framing error.
+// the writer's last member: the rest of the file joins the last range (the one before it when
+// the scan stopped at a range boundary, so that every range starts at a member of ours), whose
+// reader then reads it as the whole-file reader would and reports the same damage. A file whose
+// 'HL' members had records crossing member boundaries (not our writer's) is read correctly whole,
+// but its ranges would end with a framing error.
 //
 // Thread safety: a writer or a reader is used by one thread at a time. Nothing here calls Python.
 #pragma once
