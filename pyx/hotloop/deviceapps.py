@@ -34,6 +34,11 @@ takes any gzip file (another writer's members are inflated by zlib), and deliver
 gzip member before it has checked that member's CRC-32 and length (up to ``max_member_size``):
 a flipped bit gives an error, never a wrong record.
 
+A file from :func:`write` can be read in pieces by separate readers (processes, dask tasks):
+each gzip member holds whole records, so :func:`member_ranges` cuts the file at member
+boundaries, found from the members' headers without inflating, and ``read(path,
+byte_range=...)`` reads one piece with every check of the whole-file reader.
+
 Errors (all subclasses of :class:`hotloop.HotloopError`)::
 
     DeviceAppsError
