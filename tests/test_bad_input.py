@@ -219,6 +219,11 @@ FUNCTIONS = {
         {"level": "level", "block_size": "block_size", "n_threads": "threads", "path": "path"},
     ),
     "deviceapps.read": (deviceapps.read, {"path": None}, {"path": "path"}),
+    "deviceapps.member_ranges": (
+        deviceapps.member_ranges,
+        {"path": None, "target_bytes": 1},
+        {"path": "path", "target_bytes": "count1"},
+    ),
     "deviceapps.encode_message": (
         deviceapps.encode_message,
         {"record": RECORD},
@@ -601,7 +606,7 @@ def call(entry, tmp_path, **changes):
     kw = {**kwargs, **changes}
     if "path" in kw and kw["path"] is None:
         path = tmp_path / "records.pb.gz"
-        if fn is deviceapps.read and not path.exists():
+        if fn in (deviceapps.read, deviceapps.member_ranges) and not path.exists():
             deviceapps.write([RECORD], path)
         kw["path"] = path
     return fn(**kw)

@@ -3,6 +3,7 @@ real two-process LocalCluster (one worker of which is killed in the middle of a 
 
 from __future__ import annotations
 
+import gzip
 import os
 import signal
 import subprocess
@@ -461,3 +462,95 @@ def test_get_counters_tree_reduction(client, tmp_path):
     assert client.compute(item).result() == records.get_counters(paths, "idfa", 42, as_json=True)
     with pytest.raises(FileNotFoundError):
         hd.get_counters(str(tmp_path / "none-*"), "idfa", 1)
+
+
+def test_read_bag_member_ranges(client, tmp_path):
+    sizes = [300, 0, 120]
+    paths = []
+    for i, n in enumerate(sizes):
+        path = tmp_path / f"big-{i}.pb.gz"
+        deviceapps.write(slow_records(n, i, 0), path, block_size=500)
+        paths.append(str(path))
+    want = [r for p in paths for r in deviceapps.read(p)]
+    total = sum(os.path.getsize(p) for p in paths)
+    members = [len(deviceapps.member_ranges(p, 1)) for p in paths]
+    assert members[0] > 10
+    for target in (1, 3 * total // sum(members), 10 * total):
+        bag = hd.read_bag(paths, partition_bytes=target)
+        n_parts = sum(len(deviceapps.member_ranges(p, target)) for p in paths)
+        assert bag.npartitions == n_parts
+        if target == 1:
+            assert n_parts == sum(members)
+        if target == 10 * total:
+            assert n_parts == len(paths)
+        assert client.compute(bag).result() == want
+    # file order, then member order, partition by partition
+    bag = hd.read_bag(paths, partition_bytes=1)
+    parts = dask.compute(*bag.to_delayed(), scheduler="sync")
+    assert [r for part in parts for r in part] == want
+    assert sum(1 for part in parts if part) > 10
+    # another writer's gzip file is one partition, read whole
+    foreign = tmp_path / "foreign.pb.gz"
+    with open(paths[0], "rb") as f:
+        data = gzip.decompress(f.read())
+    half = len(data) // 2
+    # cut at a record boundary, so that both members hold whole records
+    cut = next(p for p in _record_offsets(data) if p >= half)
+    foreign.write_bytes(gzip.compress(data[:cut], mtime=0) + gzip.compress(data[cut:], mtime=0))
+    bag = hd.read_bag([str(foreign)], partition_bytes=1)
+    assert bag.npartitions == 1
+    assert client.compute(bag).result() == list(deviceapps.read(paths[0]))
+
+
+def _record_offsets(data):
+    offsets, pos = [], 0
+    while pos < len(data):
+        offsets.append(pos)
+        pos += 8 + int.from_bytes(data[pos + 6 : pos + 8], "little")
+    return offsets
+
+
+def test_read_bag_member_ranges_damage(client, tmp_path):
+    path = tmp_path / "damaged.pb.gz"
+    deviceapps.write(slow_records(200, 7, 0), path, block_size=400)
+    blob = bytearray(path.read_bytes())
+    ranges = deviceapps.member_ranges(path, 1)
+    begin, end, _ = ranges[len(ranges) // 2]
+    blob[(begin + end) // 2] ^= 0x55  # inside one member's deflate data
+    path.write_bytes(bytes(blob))
+    with pytest.raises(deviceapps.DamagedFileError) as whole:
+        list(deviceapps.read(path))
+    bag = hd.read_bag(str(path), partition_bytes=1)
+    with pytest.raises(type(whole.value), match=rf"file bytes \[{begin}, {end}\)"):
+        client.compute(bag).result()
+    # the other partitions read as they are
+    parts = bag.to_delayed()
+    for i, (b, _, _) in enumerate(deviceapps.member_ranges(path, 1)):
+        if b != begin:
+            parts[i].compute(scheduler="sync")
+    # truncated between members and inside one: the error class of the whole-file reader
+    for cut in (begin, begin + 40):
+        path.write_bytes(bytes(blob[:cut]))
+        with pytest.raises(deviceapps.DamagedFileError) as whole:
+            list(deviceapps.read(path))
+        with pytest.raises(type(whole.value)):
+            hd.read_bag(str(path), partition_bytes=1000).compute(scheduler="sync")
+
+
+def test_read_bag_partition_bytes_arguments(tmp_path):
+    path = tmp_path / "a.pb.gz"
+    deviceapps.write(slow_records(5, 0, 0), path)
+    assert hd.read_bag(str(path)).npartitions == 1
+    with pytest.raises(FileNotFoundError):
+        hd.read_bag([str(tmp_path / "missing.pb.gz")], partition_bytes=1 << 20)
+    with pytest.raises(FileNotFoundError):  # found by the task when the file is not cut now
+        hd.read_bag([str(tmp_path / "missing.pb.gz")]).compute(scheduler="sync")
+    with pytest.raises(ValueError, match="partition_bytes"):
+        hd.read_bag(str(path), partition_bytes=0)
+    with pytest.raises(TypeError, match="partition_bytes"):
+        hd.read_bag(str(path), partition_bytes=1.5)
+    empty = tmp_path / "empty.pb.gz"
+    empty.write_bytes(b"")
+    bag = hd.read_bag([str(empty), str(path)], partition_bytes=1)
+    assert bag.npartitions == 2
+    assert bag.compute(scheduler="sync") == list(deviceapps.read(path))

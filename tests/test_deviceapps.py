@@ -5,8 +5,10 @@ grpcio-tools' protoc (or, without it, from an equivalent descriptor built in cod
 is checked with Python's gzip and a pure-Python twin of the record framing.
 """
 
+import errno
 import gzip
 import importlib.util
+import itertools
 import math
 import os
 import signal
@@ -1260,3 +1262,225 @@ def test_stalled_fifo_resumes_and_reader_is_single_threaded(tmp_path):
         os.close(fd)  # the last writer: the reader sees the end of the file
     t.join(10)
     assert not t.is_alive() and errors == [] and got == recs
+
+
+# --------------------------------------------------------------------------------------------
+# Member ranges: one file read in pieces
+
+
+def read_ranges(path, ranges, **kw):
+    """(records of the ranges read in order, the first exception or None)."""
+    got = []
+    for byte_range in ranges:
+        try:
+            for rec in da.read(path, byte_range=byte_range, **kw):
+                got.append(rec)
+        except Exception as exc:
+            return got, exc
+    return got, None
+
+
+def member_starts(blob):
+    """File offsets of our writer's members, from their HL/HE size fields."""
+    starts, pos = [], 0
+    while pos < len(blob):
+        assert blob[pos + 12 : pos + 14] in (b"HL", b"HE")
+        starts.append(pos)
+        pos += int.from_bytes(blob[pos + 16 : pos + 20], "little")
+    assert pos == len(blob)
+    return starts
+
+
+def check_cover(ranges, size):
+    assert ranges[0][0] == 0 and ranges[-1][1] == size
+    for (_, end, _), (begin, _, _) in itertools.pairwise(ranges):
+        assert end == begin  # no gap, no overlap
+    assert all(b < e for b, e, _ in ranges) or ranges == [(0, 0, 0)]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(records, max_size=40),
+    st.sampled_from([1, 64, 700]),
+    st.sampled_from([1, 100, 1000, 10**9]),
+)
+def test_ranges_read_as_the_whole_file(tmp_path, recs, block_size, target):
+    path = tmp_path / "r.gz"
+    da.write(recs, path, block_size=block_size)
+    ranges = da.member_ranges(path, target)
+    check_cover(ranges, path.stat().st_size)
+    got, exc = read_ranges(path, ranges, as_bytes=True)
+    whole = list(da.read(path, as_bytes=True))
+    assert exc is None and len(got) == len(whole) == len(recs)
+    assert all(same(x, y) for x, y in zip(got, whole, strict=True))
+
+
+@pytest.mark.parametrize("target", ["below one member", "three members", "above the file"])
+def test_ranges_cut_at_member_starts(tmp_path, target):
+    recs, path = good_file(tmp_path, n=400, block_size=300)
+    blob = path.read_bytes()
+    starts = member_starts(blob)
+    assert len(starts) > 20
+    size = len(blob)
+    t = {
+        "below one member": 1,
+        "three members": 3 * size // len(starts),
+        "above the file": 10 * size,
+    }
+    ranges = da.member_ranges(path, t[target])
+    check_cover(ranges, size)
+    assert {b for b, _, _ in ranges} <= set(starts)
+    if target == "below one member":
+        # one range per member (the writer's last member ends the scan: it is the last range)
+        assert [b for b, _, _ in ranges] == starts
+    elif target == "three members":
+        assert 3 < len(ranges) < len(starts)
+        assert all(e - b >= t[target] for b, e, _ in ranges[:-1])
+    else:
+        assert ranges == [(0, size, 0)]
+    for b, _, ub in ranges:  # the uncompressed offset of a range is that of its first record
+        assert ub == len(gzip.decompress(blob[:b]))
+    got, exc = read_ranges(path, ranges)
+    assert exc is None and got == recs
+    # a (begin, end) pair reads the same records; only offsets in errors differ
+    assert read_ranges(path, [r[:2] for r in ranges]) == (recs, None)
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_foreign_gzip_is_one_range(tmp_path, members):
+    recs, path = good_file(tmp_path, n=90, block_size=200)
+    data = gzip.decompress(path.read_bytes())
+    cuts = [*record_offsets(data)[:: 90 // members][:members], len(data)]
+    foreign = tmp_path / "foreign.gz"
+    foreign.write_bytes(
+        b"".join(gzip.compress(data[a:b], mtime=0) for a, b in itertools.pairwise(cuts))
+    )
+    ranges = da.member_ranges(foreign, 1)
+    assert ranges == [(0, foreign.stat().st_size, 0)]
+    assert read_ranges(foreign, ranges) == (recs, None)
+    # our members and then a foreign one: cut up to the foreign member, which ends the scan
+    blob = path.read_bytes()
+    starts = member_starts(blob)
+    mixed = tmp_path / "mixed.gz"
+    tail = gzip.compress(gzip.decompress(blob[starts[-1] :]), mtime=0)
+    mixed.write_bytes(blob[: starts[-1]] + tail)
+    ranges = da.member_ranges(mixed, 1)
+    assert [b for b, _, _ in ranges] == starts[:-1]  # the foreign member joins the last range
+    assert read_ranges(mixed, ranges) == (recs, None) and list(da.read(mixed)) == recs
+
+
+@pytest.mark.parametrize("where", ["between members", "inside a member", "inside a header"])
+def test_truncated_file_ranges_fail_as_the_whole_file(tmp_path, where):
+    _, path = good_file(tmp_path, n=400, block_size=300)
+    blob = path.read_bytes()
+    starts = member_starts(blob)
+    cut = {
+        "between members": starts[len(starts) // 2],
+        "inside a member": starts[len(starts) // 2] + 40,
+        "inside a header": starts[len(starts) // 2] + 10,
+    }[where]
+    path.write_bytes(blob[:cut])
+    whole_got, whole_exc = read_until_error(path)
+    assert isinstance(whole_exc, da.GzipStreamError)
+    for target in (1, 1000, 10**9):
+        got, exc = read_ranges(path, da.member_ranges(path, target))
+        assert type(exc) is type(whole_exc), (target, exc)
+        assert got == whole_got and exc.file_offset == whole_exc.file_offset
+        assert exc.offset == whole_exc.offset and "file bytes [" in str(exc)
+
+
+def test_flipped_byte_fails_its_range_and_yields_no_wrong_record(tmp_path):
+    recs, path = good_file(tmp_path, n=60, block_size=250)
+    blob = path.read_bytes()
+    assert len(member_starts(blob)) > 5
+    by_id = {r["device"]["id"]: i for i, r in enumerate(recs)}
+    flipped = tmp_path / "flipped.gz"
+    n_damaged = 0
+    for pos in range(0, len(blob), 3):
+        b = bytearray(blob)
+        b[pos] ^= 0x10
+        flipped.write_bytes(bytes(b))
+        _, whole_exc = read_until_error(flipped)
+        failing, clean = [], []
+        for begin, end, ub in da.member_ranges(flipped, 1):
+            got, exc = read_ranges(flipped, [(begin, end, ub)])
+            if got:  # whatever a range yields is the records of the file at that place
+                k = by_id.get(got[0].get("device", {}).get("id"))
+                assert k is not None and got == recs[k : k + len(got)], pos
+            if exc is not None:
+                assert isinstance(exc, da.DamagedFileError), (pos, exc)
+                failing.append((begin, end))
+            else:
+                clean.extend(got)
+        if whole_exc is not None:
+            n_damaged += 1
+            assert any(begin <= pos < end for begin, end in failing), pos
+        elif not failing:
+            assert clean == recs, pos
+    assert n_damaged > len(blob) // 6  # most flips are found (see test_bit_flips_...)
+
+
+def test_ranges_of_an_empty_and_a_missing_file(tmp_path):
+    zero = tmp_path / "zero"
+    zero.write_bytes(b"")
+    assert da.member_ranges(zero, 1) == [(0, 0, 0)]
+    assert list(da.read(zero, byte_range=(0, 0, 0))) == []
+    empty = tmp_path / "empty.gz"
+    da.write([], empty)
+    assert da.member_ranges(empty, 1) == [(0, empty.stat().st_size, 0)]
+    assert read_ranges(empty, da.member_ranges(empty, 1)) == ([], None)
+    with pytest.raises(FileNotFoundError):
+        da.member_ranges(tmp_path / "missing.gz", 1)
+    with pytest.raises(FileNotFoundError):
+        da.read(tmp_path / "missing.gz", byte_range=(0, 10))
+    with pytest.raises(IsADirectoryError):
+        da.member_ranges(tmp_path, 1)
+
+
+def test_range_errors_name_the_range(tmp_path):
+    _, path = good_file(tmp_path, n=300, block_size=300)
+    blob = bytearray(path.read_bytes())
+    starts = member_starts(bytes(blob))
+    m = starts[len(starts) // 2]
+    blob[m + 30] ^= 0xFF  # inside the deflate data of a member in the middle
+    path.write_bytes(bytes(blob))
+    whole_got, whole_exc = read_until_error(path)
+    ranges = da.member_ranges(path, 2000)
+    (bad,) = [r for r in ranges if r[0] <= m < r[1]]
+    got, exc = read_until_error(path, byte_range=bad)
+    assert isinstance(exc, type(whole_exc)) and exc.file_offset == whole_exc.file_offset == m
+    assert exc.offset == whole_exc.offset  # uncompressed offsets count from the file's start
+    assert f"file bytes [{bad[0]}, {bad[1]})" in str(exc) and str(path) in str(exc)
+    assert exc.record_index == len(got)  # counted from the range's start
+    assert got == whole_got[len(whole_got) - len(got) :]
+
+
+def test_member_ranges_bad_arguments(tmp_path):
+    _, path = good_file(tmp_path, n=10)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="target_bytes"):
+            da.member_ranges(path, bad)
+    for bad in (1.5, "1", None, True):
+        with pytest.raises(TypeError, match="target_bytes"):
+            da.member_ranges(path, bad)
+    for bad in ([0, 10], (0,), (0, 1, 2, 3), "0-10"):
+        with pytest.raises(TypeError, match="byte_range"):
+            da.read(path, byte_range=bad)
+    for bad in ((5, 4), (-1, 10), (0, -1)):
+        with pytest.raises(ValueError, match="byte_range"):
+            da.read(path, byte_range=bad)
+    # a range that does not start at a member says where it looked
+    got, exc = read_until_error(path, byte_range=(3, path.stat().st_size))
+    assert got == [] and isinstance(exc, da.GzipStreamError)
+    assert "no gzip member starts at file byte 3" in str(exc)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs os.mkfifo")
+def test_ranges_need_a_seekable_file(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError) as info:
+        da.member_ranges(fifo, 1)
+    assert info.value.errno == errno.ESPIPE

@@ -26,11 +26,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "deviceapps_gzip.hpp"
 #include "hotloop/deviceapps.hpp"
@@ -98,6 +100,10 @@ struct DeviceAppsReader::Impl {
   bool eof = false;
   bool any_member = false;
   bool open_tail = false;  // the last member begun was ours ('HL'), not the writer's last ('HE')
+  // open_range(): file bytes left before the range's end, and whether that end is before the
+  // file's (then the range may end after any member, not only the writer's last).
+  std::uint64_t read_left = UINT64_MAX;
+  bool range_cut = false;
   std::uint64_t member_start = 0;
 
   RawBuffer<std::uint8_t> out;
@@ -163,6 +169,10 @@ struct DeviceAppsReader::Impl {
       in_pos = 0;
     }
     if (in_end == in.size()) return true;
+    if (read_left == 0) {  // the end of a range is the end of the input
+      eof = true;
+      return true;
+    }
     if (mem) {
       const std::size_t n = std::min(in.size() - in_end, mem_size - mem_pos);
       if (n) std::memcpy(in.data() + in_end, mem + mem_pos, n);
@@ -181,7 +191,9 @@ struct DeviceAppsReader::Impl {
       // Errors and POLLHUP/POLLERR fall through to read(), which reports them or returns 0.
     }
     for (;;) {
-      const ssize_t r = ::read(fd, in.data() + in_end, in.size() - in_end);
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(in.size() - in_end, read_left));
+      const ssize_t r = ::read(fd, in.data() + in_end, want);
       if (r < 0) {
         if (errno == EINTR || errno == EAGAIN) {  // back to the caller, to check for signals
           stalled = true;
@@ -193,6 +205,7 @@ struct DeviceAppsReader::Impl {
       }
       if (r == 0) eof = true;
       in_end += static_cast<std::size_t>(r);
+      if (read_left != UINT64_MAX) read_left -= static_cast<std::uint64_t>(r);
       return true;
     }
   }
@@ -304,7 +317,7 @@ struct DeviceAppsReader::Impl {
         while (in_pos < in_end && in.data()[in_pos] == 0) ++in_pos;
       if (in_avail() > 0) break;
       if (eof) {
-        if (open_tail) {
+        if (open_tail && !range_cut) {
           member_start = in_file_off + in_pos;
           breaks(ReadErrorKind::gzip,
                  format("truncated gzip stream: the file ends at byte %llu, after a member of "
@@ -326,8 +339,12 @@ struct DeviceAppsReader::Impl {
         breaks(ReadErrorKind::gzip,
                format("truncated gzip stream: the file ends inside a member header at byte %llu",
                       member_start));
-      } else if (!any_member) {
+      } else if (!any_member && member_start == 0) {
         breaks(ReadErrorKind::gzip, "not a gzip file (no gzip magic bytes 1f 8b at its start)");
+      } else if (!any_member) {
+        breaks(ReadErrorKind::gzip,
+               format("no gzip member starts at file byte %llu, where the range begins",
+                      member_start));
       } else {
         breaks(ReadErrorKind::gzip,
                format("junk after the last gzip member: byte %llu is neither a gzip member "
@@ -400,6 +417,56 @@ int DeviceAppsReader::open_buffer(const std::uint8_t* data, std::size_t size) no
   s.mem = size ? data : &empty;
   s.mem_size = size;
   s.mem_pos = 0;
+  return 0;
+}
+
+int DeviceAppsReader::open_range(const char* path, std::uint64_t begin, std::uint64_t end,
+                                 std::uint64_t uncompressed_begin) noexcept {
+  Impl& s = *impl_;
+  if (s.is_open()) return EBUSY;
+  if (begin > end) return EINVAL;
+  // O_NONBLOCK: a FIFO is refused below (ESPIPE) instead of waiting here for a writer;
+  // regular files and block devices ignore it.
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errno;
+  struct stat st;
+  int e = 0;
+  if (::fstat(fd, &st) != 0) {
+    e = errno;
+  } else if (S_ISDIR(st.st_mode)) {
+    e = EISDIR;
+  } else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    e = ESPIPE;  // a pipe or socket cannot start anywhere but where it is
+  } else if (begin > static_cast<std::uint64_t>(INT64_MAX) ||
+             ::lseek(fd, static_cast<off_t>(begin), SEEK_SET) < 0) {
+    e = begin > static_cast<std::uint64_t>(INT64_MAX) ? EINVAL : errno;
+  }
+  if (e) {
+    ::close(fd);
+    return e;
+  }
+  s.fd = fd;
+  s.pollable = false;
+  s.in_file_off = begin;
+  s.read_left = end - begin;
+  // A block device's st_size is 0: only a regular file's end is known.
+  s.range_cut = S_ISREG(st.st_mode) && end < static_cast<std::uint64_t>(st.st_size);
+  s.out_base = uncompressed_begin;
+  return 0;
+}
+
+int DeviceAppsReader::open_buffer_range(const std::uint8_t* data, std::size_t size,
+                                        std::uint64_t begin, std::uint64_t end,
+                                        std::uint64_t uncompressed_begin) noexcept {
+  Impl& s = *impl_;
+  if (s.is_open()) return EBUSY;
+  if (begin > end || end > size) return EINVAL;
+  const int r = open_buffer(data, static_cast<std::size_t>(end));
+  if (r) return r;
+  s.mem_pos = static_cast<std::size_t>(begin);
+  s.in_file_off = begin;
+  s.range_cut = end < size;
+  s.out_base = uncompressed_begin;
   return 0;
 }
 
@@ -507,6 +574,110 @@ void DeviceAppsReader::close() noexcept {
   s.out.release();
   s.apps.release();
   s.in_pos = s.in_end = s.out_pos = s.out_ok = s.out_end = 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Member ranges
+
+namespace {
+
+// The scan of scan_member_ranges(): read_at(h, pos) fills h with the kHeaderSize bytes at file
+// offset pos (pos + kHeaderSize <= size) and returns 0, -1 when fewer are there (the file
+// shrank: the scan stops), or an errno value. Only sizes announced by headers that parse as ours
+// are followed, each checked against the bytes left, so the scan never leaves [0, size) and
+// takes at most size / 32 steps.
+template <class ReadAt>
+int scan_ranges(ReadAt read_at, std::uint64_t size, std::uint64_t target,
+                std::vector<MemberRange>* ranges) {
+  using namespace gzip_member;
+  if (target == 0) target = 1;
+  ranges->clear();
+  std::uint64_t pos = 0, upos = 0;
+  MemberRange cur;
+  std::uint8_t h[kHeaderSize];
+  while (size - pos >= kHeaderSize + kTrailerSize) {
+    const int r = read_at(h, pos);
+    if (r > 0) return r;
+    if (r < 0) break;
+    bool last = false;
+    if (!is_our_header(h, &last)) break;  // another writer's member, padding or damage
+    const std::uint64_t total = get_u32(h + 16), isize = get_u32(h + 20);
+    if (total < kHeaderSize + kTrailerSize || total > size - pos) break;
+    pos += total;
+    upos += isize;
+    // After the writer's last member only padding or junk can follow: it joins this range,
+    // whose reader then says what it is.
+    if (last) break;
+    if (pos - cur.begin >= target) {
+      cur.end = pos;
+      ranges->push_back(cur);
+      cur.begin = pos;
+      cur.uncompressed_begin = upos;
+    }
+  }
+  if (cur.begin == pos && cur.begin < size && !ranges->empty()) {
+    // The scan stopped at something not ours (padding, another writer's member, damage): it
+    // joins the range before it, so that every range starts where a member of ours starts and
+    // its reader sees the rest of the file as the whole-file reader does (zero padding, for
+    // one, is skipped only after a member).
+    ranges->back().end = size;
+  } else if (cur.begin < size || ranges->empty()) {
+    cur.end = size;
+    ranges->push_back(cur);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int scan_member_ranges(const char* path, std::uint64_t target_bytes,
+                       std::vector<MemberRange>* ranges) noexcept {
+  // O_NONBLOCK: a FIFO is refused below (ESPIPE) instead of waiting here for a writer.
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errno;
+  struct stat st;
+  int e = 0;
+  if (::fstat(fd, &st) != 0) {
+    e = errno;
+  } else if (S_ISDIR(st.st_mode)) {
+    e = EISDIR;
+  } else if (!S_ISREG(st.st_mode)) {
+    e = ESPIPE;  // a block device's st_size is 0 and a pipe cannot be read out of order
+  } else {
+    auto read_at = [fd](std::uint8_t* h, std::uint64_t pos) -> int {
+      std::size_t got = 0;
+      while (got < gzip_member::kHeaderSize) {
+        const ssize_t r =
+            ::pread(fd, h + got, gzip_member::kHeaderSize - got, static_cast<off_t>(pos + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return errno;
+        if (r == 0) return -1;
+        got += static_cast<std::size_t>(r);
+      }
+      return 0;
+    };
+    try {
+      e = scan_ranges(read_at, static_cast<std::uint64_t>(st.st_size), target_bytes, ranges);
+    } catch (const std::bad_alloc&) {
+      e = ENOMEM;
+    }
+  }
+  ::close(fd);
+  return e;
+}
+
+int scan_member_ranges_buffer(const std::uint8_t* data, std::size_t size,
+                              std::uint64_t target_bytes,
+                              std::vector<MemberRange>* ranges) noexcept {
+  auto read_at = [data](std::uint8_t* h, std::uint64_t pos) -> int {
+    std::memcpy(h, data + pos, gzip_member::kHeaderSize);
+    return 0;
+  };
+  try {
+    return scan_ranges(read_at, size, target_bytes, ranges);
+  } catch (const std::bad_alloc&) {
+    return ENOMEM;
+  }
 }
 
 std::uint64_t DeviceAppsReader::records_read() const noexcept { return impl_->index; }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -729,6 +730,222 @@ TEST(DeviceAppsFile, StalledFifoReturnsWaiting) {
   EXPECT_EQ(got.status, ReadStatus::end) << got.message;
   ASSERT_EQ(got.records.size(), recs.size());
   for (std::size_t i = 0; i < recs.size(); ++i) EXPECT_TRUE(got.records[i] == recs[i]) << i;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Member ranges
+
+using hotloop::MemberRange;
+
+std::vector<MemberRange> scan_file(const std::string& path, std::uint64_t target) {
+  std::vector<MemberRange> v(3);  // replaced, not appended to
+  EXPECT_EQ(hotloop::scan_member_ranges(path.c_str(), target, &v), 0);
+  std::vector<MemberRange> w;
+  const Bytes b = slurp(path);
+  EXPECT_EQ(hotloop::scan_member_ranges_buffer(b.data(), b.size(), target, &w), 0);
+  EXPECT_EQ(v.size(), w.size());
+  for (std::size_t i = 0; i < std::min(v.size(), w.size()); ++i) {
+    EXPECT_EQ(v[i].begin, w[i].begin);
+    EXPECT_EQ(v[i].end, w[i].end);
+    EXPECT_EQ(v[i].uncompressed_begin, w[i].uncompressed_begin);
+  }
+  return v;
+}
+
+void expect_cover(const std::vector<MemberRange>& v, std::uint64_t size) {
+  ASSERT_FALSE(v.empty());
+  EXPECT_EQ(v.front().begin, 0u);
+  EXPECT_EQ(v.back().end, size);
+  for (std::size_t i = 1; i < v.size(); ++i) EXPECT_EQ(v[i - 1].end, v[i].begin);
+}
+
+// The records of the ranges, read in order, each from its own reader, until the first error.
+ReadResult read_ranges(const std::string& path, const std::vector<MemberRange>& v) {
+  ReadResult all;
+  for (const MemberRange& m : v) {
+    DeviceAppsReader r;
+    EXPECT_EQ(r.open_range(path.c_str(), m.begin, m.end, m.uncompressed_begin), 0);
+    EXPECT_EQ(r.open_range(path.c_str(), m.begin, m.end), EBUSY);
+    ReadResult one = read_all(r);
+    all.records.insert(all.records.end(), one.records.begin(), one.records.end());
+    if (one.status != ReadStatus::end) {
+      one.records = std::move(all.records);
+      return one;
+    }
+  }
+  return all;
+}
+
+// File offsets of our members, from their size fields.
+std::vector<std::uint64_t> member_starts(const Bytes& b) {
+  std::vector<std::uint64_t> v;
+  std::size_t pos = 0;
+  while (pos + 24 <= b.size()) {
+    v.push_back(pos);
+    pos += static_cast<std::size_t>(b[pos + 16]) | b[pos + 17] << 8 | b[pos + 18] << 16 |
+           static_cast<std::size_t>(b[pos + 19]) << 24;
+  }
+  EXPECT_EQ(pos, b.size());
+  return v;
+}
+
+TEST(DeviceAppsRanges, RangesCoverTheFileAndReadAsIt) {
+  TempDir dir;
+  const auto recs = random_records(2000, 21);
+  write_file(dir.file("t"), recs, 2, 700);
+  const Bytes b = slurp(dir.file("t"));
+  const auto starts = member_starts(b);
+  ASSERT_GT(starts.size(), 20u);
+  for (std::uint64_t target : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1000},
+                               std::uint64_t{b.size() / 4}, std::uint64_t{1} << 40}) {
+    const auto v = scan_file(dir.file("t"), target);
+    expect_cover(v, b.size());
+    if (target <= 1) {
+      EXPECT_EQ(v.size(), starts.size());  // one per member
+    }
+    if (target > b.size()) {
+      EXPECT_EQ(v.size(), 1u);
+    }
+    for (const MemberRange& m : v) {
+      EXPECT_TRUE(std::find(starts.begin(), starts.end(), m.begin) != starts.end());
+      if (&m != &v.back()) {
+        EXPECT_GE(m.end - m.begin, std::max<std::uint64_t>(target, 1));
+      }
+      // uncompressed_begin: the uncompressed size of everything before the range
+      EXPECT_EQ(m.uncompressed_begin, gunzip(Bytes(b.begin(), b.begin() + m.begin)).size());
+    }
+    const ReadResult got = read_ranges(dir.file("t"), v);
+    EXPECT_EQ(got.status, ReadStatus::end) << got.message;
+    ASSERT_EQ(got.records.size(), recs.size());
+    for (std::size_t i = 0; i < recs.size(); ++i) ASSERT_TRUE(got.records[i] == recs[i]) << i;
+  }
+}
+
+TEST(DeviceAppsRanges, ForeignMembersEndTheScan) {
+  TempDir dir;
+  const auto recs = random_records(300, 22);
+  write_file(dir.file("t"), recs, 1, 500);
+  const Bytes b = slurp(dir.file("t"));
+  const auto starts = member_starts(b);
+  const Bytes raw = gunzip(b);
+  // another writer's file, one member and two: one range
+  Bytes two = zlib_gzip(Bytes(raw.begin(), raw.begin() + 0));
+  const Bytes whole = zlib_gzip(raw);
+  two.insert(two.end(), whole.begin(), whole.end());
+  for (const Bytes& foreign : {whole, two}) {
+    spit(dir.file("f"), foreign);
+    const auto v = scan_file(dir.file("f"), 1);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].end, foreign.size());
+    EXPECT_EQ(read_ranges(dir.file("f"), v).records.size(), recs.size());
+  }
+  // our members, then zero padding, then a foreign member: the rest is one range
+  Bytes mixed(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(starts[5]));
+  mixed.insert(mixed.end(), 3, 0);
+  const Bytes tail =
+      zlib_gzip(gunzip(Bytes(b.begin() + static_cast<std::ptrdiff_t>(starts[5]), b.end())));
+  mixed.insert(mixed.end(), tail.begin(), tail.end());
+  spit(dir.file("m"), mixed);
+  const auto v = scan_file(dir.file("m"), 1);
+  ASSERT_EQ(v.size(), 5u);  // the rest joins the range of the last member of ours
+  EXPECT_EQ(v[4].begin, starts[4]);
+  const ReadResult got = read_ranges(dir.file("m"), v);
+  EXPECT_EQ(got.status, ReadStatus::end) << got.message;
+  EXPECT_EQ(got.records.size(), recs.size());
+}
+
+TEST(DeviceAppsRanges, TruncationAndDamageFailAsTheWholeFile) {
+  TempDir dir;
+  const auto recs = random_records(400, 23);
+  write_file(dir.file("t"), recs, 1, 600);
+  const Bytes b = slurp(dir.file("t"));
+  const auto starts = member_starts(b);
+  const std::uint64_t mid = starts[starts.size() / 2];
+  // cut between members, inside a header, inside deflate data, inside the last member
+  for (std::uint64_t cut : {mid, mid + 10, mid + 40, std::uint64_t{b.size() - 3}}) {
+    spit(dir.file("c"), Bytes(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(cut)));
+    const ReadResult whole = read_file(dir.file("c"));
+    ASSERT_EQ(whole.status, ReadStatus::error);
+    for (std::uint64_t target : {1, 3000, 1 << 30}) {
+      const ReadResult got = read_ranges(dir.file("c"), scan_file(dir.file("c"), target));
+      ASSERT_EQ(got.status, ReadStatus::error) << cut << " " << target;
+      EXPECT_EQ(got.kind, whole.kind) << got.message;
+      EXPECT_EQ(got.records.size(), whole.records.size());
+      EXPECT_EQ(got.offset, whole.offset);
+    }
+  }
+  // a flipped byte in a member: its range fails without a record of it; the others read
+  Bytes d = b;
+  d[mid + 50] ^= 0x20;
+  spit(dir.file("d"), d);
+  const auto v = scan_file(dir.file("d"), 1);
+  std::size_t n = 0, failed = 0;
+  for (const MemberRange& m : v) {
+    DeviceAppsReader r;
+    ASSERT_EQ(r.open_range(dir.file("d").c_str(), m.begin, m.end, m.uncompressed_begin), 0);
+    const ReadResult got = read_all(r);
+    if (got.status == ReadStatus::error) {
+      ++failed;
+      EXPECT_EQ(m.begin, mid);
+      EXPECT_TRUE(got.records.empty());
+      EXPECT_EQ(r.error().file_offset, mid);
+    } else if (failed == 0) {  // the ranges before the damaged one: the file's records
+      for (std::size_t i = 0; i < got.records.size(); ++i)
+        EXPECT_TRUE(got.records[i] == recs[n + i]);
+      n += got.records.size();
+    }
+  }
+  EXPECT_EQ(failed, 1u);
+}
+
+TEST(DeviceAppsRanges, EdgeCases) {
+  TempDir dir;
+  std::vector<MemberRange> v;
+  EXPECT_EQ(hotloop::scan_member_ranges(dir.file("missing").c_str(), 1, &v), ENOENT);
+  EXPECT_EQ(hotloop::scan_member_ranges(dir.file("").c_str(), 1, &v), EISDIR);
+  DeviceAppsReader r0;
+  EXPECT_EQ(r0.open_range(dir.file("missing").c_str(), 0, 1), ENOENT);
+  spit(dir.file("e"), Bytes{});
+  v = scan_file(dir.file("e"), 1);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].end, 0u);
+  EXPECT_EQ(read_ranges(dir.file("e"), v).status, ReadStatus::end);
+  DeviceAppsReader r1;
+  EXPECT_EQ(r1.open_range(dir.file("e").c_str(), 2, 1), EINVAL);
+  const Bytes small = {1, 2, 3};
+  DeviceAppsReader r2;
+  EXPECT_EQ(r2.open_buffer_range(small.data(), small.size(), 0, 4), EINVAL);
+  // sizes that cannot be: zero, smaller than a header and trailer, past the end; each ends the
+  // scan there, and the reader of the last range reports what the whole-file reader does
+  const auto recs = random_records(50, 24);
+  write_file(dir.file("t"), recs, 1, 200);
+  const Bytes b = slurp(dir.file("t"));
+  const auto starts = member_starts(b);
+  for (std::uint32_t bad : {0u, 1u, 31u, 0xFFFFFFFFu, static_cast<std::uint32_t>(b.size())}) {
+    Bytes d = b;
+    const std::size_t at = starts[2] + 16;
+    for (int i = 0; i < 4; ++i) d[at + i] = static_cast<std::uint8_t>(bad >> (8 * i));
+    spit(dir.file("d"), d);
+    const auto w = scan_file(dir.file("d"), 1);
+    expect_cover(w, d.size());
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_EQ(w[1].begin, starts[1]);
+    const ReadResult whole = read_file(dir.file("d"));
+    const ReadResult got = read_ranges(dir.file("d"), w);
+    EXPECT_EQ(got.status, whole.status) << bad;
+    EXPECT_EQ(got.records.size(), whole.records.size()) << bad;
+  }
+  // a range that does not start at a member
+  DeviceAppsReader r3;
+  ASSERT_EQ(r3.open_range(dir.file("t").c_str(), 5, b.size()), 0);
+  const ReadResult got = read_all(r3);
+  EXPECT_EQ(got.status, ReadStatus::error);
+  EXPECT_NE(got.message.find("file byte 5"), std::string::npos) << got.message;
+  // a FIFO is refused, not waited on
+  ASSERT_EQ(::mkfifo(dir.file("fifo").c_str(), 0600), 0);
+  EXPECT_EQ(hotloop::scan_member_ranges(dir.file("fifo").c_str(), 1, &v), ESPIPE);
+  DeviceAppsReader r4;
+  EXPECT_EQ(r4.open_range(dir.file("fifo").c_str(), 0, 10), ESPIPE);
 }
 
 }  // namespace

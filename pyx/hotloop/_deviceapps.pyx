@@ -28,7 +28,7 @@ from cpython.long cimport PyLong_FromUnsignedLong
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_DECREF, Py_INCREF
 from libc.errno cimport EINTR, ENOMEM
-from libc.stdint cimport uint8_t, uint16_t, uint32_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy
 from libcpp.memory cimport unique_ptr
 from libcpp.vector cimport vector
@@ -39,6 +39,7 @@ from hotloop._cxx.deviceapps cimport (
     DeviceAppsMessage,
     DeviceAppsReader as CppReader,
     DeviceAppsWriter as CppWriter,
+    MemberRange,
     ReadError,
     ReadErrorKind,
     ReadStatus,
@@ -53,6 +54,7 @@ from hotloop._cxx.deviceapps cimport (
     kMaxBlockSize,
     kMaxMemberLimit,
     kMaxMessageSize,
+    scan_member_ranges,
 )
 from hotloop._threads cimport effective_n_threads
 from hotloop._validate cimport as_int, as_path, get_byte_buffer
@@ -584,18 +586,24 @@ cdef class DeviceAppsReader:
 
     cdef unique_ptr[CppReader] reader
     cdef readonly object path
+    cdef readonly object byte_range
     cdef readonly bint as_bytes
     cdef bint raw, busy, done
     cdef _TextCache types
     cdef _IntCache ints
 
     def __cinit__(self, path, *, as_bytes=False, raw=False,
-                  max_member_size=DEFAULT_MEMBER_LIMIT):
+                  max_member_size=DEFAULT_MEMBER_LIMIT, byte_range=None):
         cdef size_t limit = as_int(max_member_size, "max_member_size", 1, kMaxMemberLimit)
         cdef bytes bpath = as_path(path, "path")
         cdef const char* cpath = bpath
         cdef int err
+        cdef uint64_t begin = 0, end = 0, ubegin = 0
+        cdef bint whole = byte_range is None
+        if not whole:
+            begin, end, ubegin = as_byte_range(byte_range)
         self.path = path
+        self.byte_range = byte_range if byte_range is None else (begin, end, ubegin)
         self.as_bytes = bool(as_bytes)
         self.raw = bool(raw)
         self.types = _TextCache()
@@ -605,7 +613,10 @@ cdef class DeviceAppsReader:
         # Opening a FIFO waits for its writer: without the GIL, and a signal ends the wait
         # (os_error lets its handler raise).
         with nogil:
-            err = self.reader.get().open(cpath)
+            if whole:
+                err = self.reader.get().open(cpath)
+            else:
+                err = self.reader.get().open_range(cpath, begin, end, ubegin)
         if err:
             self.done = True
             raise os_error(err, path)
@@ -676,8 +687,12 @@ cdef class DeviceAppsReader:
                 cls = FramingError
             else:
                 cls = MessageDecodeError
+            where = f"{self.path}: record {e.record_index}"
+            if self.byte_range is not None:
+                where = (f"{self.path} (file bytes [{self.byte_range[0]}, "
+                         f"{self.byte_range[1]})): record {e.record_index} of that range")
             exc = cls(
-                f"{self.path}: record {e.record_index} (uncompressed byte offset {e.offset}, in "
+                f"{where} (uncompressed byte offset {e.offset}, in "
                 f"the gzip member at file byte {e.file_offset}): "
                 f"{e.message.decode('utf-8', 'replace')}; the records before it were read",
                 record_index=e.record_index, offset=e.offset, file_offset=e.file_offset,
@@ -719,8 +734,42 @@ cdef class DeviceAppsReader:
                 f"{self.records_read} records read>")
 
 
-def read(path, *, as_bytes=False, max_member_size=DEFAULT_MEMBER_LIMIT):
-    return DeviceAppsReader(path, as_bytes=as_bytes, max_member_size=max_member_size)
+def read(path, *, as_bytes=False, max_member_size=DEFAULT_MEMBER_LIMIT, byte_range=None):
+    return DeviceAppsReader(path, as_bytes=as_bytes, max_member_size=max_member_size,
+                            byte_range=byte_range)
+
+
+cdef tuple as_byte_range(object byte_range):
+    # (begin, end) or (begin, end, uncompressed_begin), as member_ranges() returns them.
+    if not isinstance(byte_range, tuple) or len(byte_range) not in (2, 3):
+        raise TypeError(
+            "byte_range must be a tuple (begin, end) or (begin, end, uncompressed_begin) as "
+            f"member_ranges() returns them, got {byte_range!r}")
+    begin = as_int(byte_range[0], "byte_range[0] (begin)", 0)
+    end = as_int(byte_range[1], "byte_range[1] (end)", 0)
+    ubegin = as_int(byte_range[2], "byte_range[2] (uncompressed_begin)", 0) \
+        if len(byte_range) == 3 else 0
+    if begin > end:
+        raise ValueError(f"byte_range {byte_range!r}: begin ({begin}) must be at most end "
+                         f"({end})")
+    return begin, end, ubegin
+
+
+def member_ranges(path, target_bytes):
+    cdef Py_ssize_t target = as_int(target_bytes, "target_bytes", 1)
+    cdef bytes bpath = as_path(path, "path")
+    cdef const char* cpath = bpath
+    cdef vector[MemberRange] ranges
+    cdef size_t i
+    cdef int err
+    with nogil:
+        err = scan_member_ranges(cpath, <uint64_t>target, &ranges)
+    if err:
+        raise os_error(err, path)
+    out = []
+    for i in range(ranges.size()):
+        out.append((ranges[i].begin, ranges[i].end, ranges[i].uncompressed_begin))
+    return out
 
 
 def read_raw(path, *, max_member_size=DEFAULT_MEMBER_LIMIT):

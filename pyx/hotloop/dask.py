@@ -14,8 +14,8 @@ one), and each of its tasks calls the in-memory hotloop function on one block. T
     g = hd.diffuse(grid, 500, boundary="periodic")      # halo exchange every k steps
 
 Record files: :func:`read_bag` / :func:`write_bag` (DeviceApps streams as a ``dask.bag`` of
-dicts, one partition per file) and :func:`get_counters` (counter files counted per file and
-merged by a tree reduction of :class:`hotloop.records.Counters`).
+dicts, one partition per file or per range of gzip members) and :func:`get_counters` (counter
+files counted per file and merged by a tree reduction of :class:`hotloop.records.Counters`).
 
 Threads per task
 ----------------
@@ -663,16 +663,27 @@ def get_counters(
     return result.compute() if compute else result
 
 
-def _read_partition(paths: Iterable[str], as_bytes: bool, max_member_size: int) -> list[dict]:
+def _read_partition(
+    pieces: Iterable[tuple[str, tuple[int, int, int] | None]], as_bytes: bool, max_member_size: int
+) -> list[dict]:
     out: list[dict] = []
-    for path in paths:
-        with deviceapps.read(path, as_bytes=as_bytes, max_member_size=max_member_size) as reader:
+    for path, byte_range in pieces:
+        with deviceapps.read(
+            path, as_bytes=as_bytes, max_member_size=max_member_size, byte_range=byte_range
+        ) as reader:
             out.extend(reader)
     return out
 
 
-def read_bag(paths, *, as_bytes=False, max_member_size=deviceapps.DEFAULT_MEMBER_LIMIT):
-    """DeviceApps files as a ``dask.bag`` of record dicts, one partition per file.
+def read_bag(
+    paths,
+    *,
+    as_bytes=False,
+    max_member_size=deviceapps.DEFAULT_MEMBER_LIMIT,
+    partition_bytes=None,
+):
+    """DeviceApps files as a ``dask.bag`` of record dicts, one partition per file or per range
+    of gzip members.
 
     Parameters
     ----------
@@ -680,18 +691,46 @@ def read_bag(paths, *, as_bytes=False, max_member_size=deviceapps.DEFAULT_MEMBER
         Files written by :func:`hotloop.deviceapps.write` or any writer of the format.
     as_bytes, max_member_size
         As for :func:`hotloop.deviceapps.read`.
+    partition_bytes : int, optional
+        None (the default): one partition per file, and no file is opened until the tasks
+        run. An int >= 1: each file is cut into ranges of whole gzip members of about this
+        many compressed bytes (:func:`hotloop.deviceapps.member_ranges`), one partition each,
+        so that several workers read one big file (e.g. ``64 << 20``, 64 MiB; a partition's
+        records are held in memory as dicts, several times their compressed size). The
+        files' member headers are read here, on the client, when the bag is made (24 bytes
+        per member, nothing is inflated): a file changed after that is read with the old
+        cuts, and fails. Only files from :func:`hotloop.deviceapps.write` are cut: another
+        writer's file (e.g. from Python's :mod:`gzip`) is one partition whatever its size.
 
     Returns
     -------
     dask.bag.Bag
-        Partition ``i`` holds the records of the ``i``-th file, in file order. A partition is
-        read whole when its task runs (a list of dicts); errors are those of
-        :func:`hotloop.deviceapps.read`, raised by the task. (Splitting one big file into
-        several partitions by gzip member ranges is not offered: cut big outputs into
-        several files instead, as :func:`write_bag` does.)
+        The files' partitions in file order, each file's in member order: concatenated, they
+        are the records of :func:`hotloop.deviceapps.read` of each file, record for record. A
+        partition is read whole when its task runs (a list of dicts); errors are those of
+        :func:`hotloop.deviceapps.read`, raised by the task that reads the damaged range (the
+        message names the file and its byte range). A gzip member is never split, so no
+        partition yields a record of a member that fails its check.
+
+    Raises
+    ------
+    FileNotFoundError, OSError
+        With ``partition_bytes``, when a file cannot be opened or scanned (now); without it,
+        from the task that reads the file.
+    TypeError, ValueError
+        For a ``partition_bytes`` that is not None or an int >= 1.
     """
     files = _paths(paths)
-    bag = db.from_sequence(files, partition_size=1)
+    if partition_bytes is None:
+        pieces = [(path, None) for path in files]
+    else:
+        target = as_int(partition_bytes, "partition_bytes", 1)
+        pieces = [
+            (path, byte_range)
+            for path in files
+            for byte_range in deviceapps.member_ranges(path, target)
+        ]
+    bag = db.from_sequence(pieces, partition_size=1)
     return bag.map_partitions(_read_partition, as_bytes, max_member_size)
 
 

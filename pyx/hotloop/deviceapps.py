@@ -34,6 +34,11 @@ takes any gzip file (another writer's members are inflated by zlib), and deliver
 gzip member before it has checked that member's CRC-32 and length (up to ``max_member_size``):
 a flipped bit gives an error, never a wrong record.
 
+A file from :func:`write` can be read in pieces by separate readers (processes, dask tasks):
+each gzip member holds whole records, so :func:`member_ranges` cuts the file at member
+boundaries, found from the members' headers without inflating, and ``read(path,
+byte_range=...)`` reads one piece with every check of the whole-file reader.
+
 Errors (all subclasses of :class:`hotloop.HotloopError`)::
 
     DeviceAppsError
@@ -107,6 +112,7 @@ __all__ = [
     "deviceapps_xread_pb",
     "deviceapps_xwrite_pb",
     "encode_message",
+    "member_ranges",
     "read",
     "read_raw",
     "write",
@@ -187,7 +193,11 @@ def write(
 
 
 def read(
-    path: PathLike, *, as_bytes: bool = False, max_member_size: int = DEFAULT_MEMBER_LIMIT
+    path: PathLike,
+    *,
+    as_bytes: bool = False,
+    max_member_size: int = DEFAULT_MEMBER_LIMIT,
+    byte_range: tuple[int, ...] | None = None,
 ) -> DeviceAppsReader:
     """Read the DeviceApps records of a file, lazily.
 
@@ -207,6 +217,15 @@ def read(
         member (another writer's file in one member, e.g. from ``gzip.open``) is not refused:
         once past the limit it is streamed, its records yielded as they are inflated and its
         check done at its end, so damage in it can yield wrong records before the error.
+    byte_range : tuple, optional
+        Read only one piece of the file: a ``(begin, end, uncompressed_begin)`` tuple from
+        :func:`member_ranges` (or ``(begin, end)``, file byte offsets of a member start and a
+        member end). The range's end is taken as the end of the stream, except that a range
+        ending before the file's end need not end with the writer's last member; every other
+        check is made. Errors name the range; their ``file_offset`` is a file offset,
+        ``offset`` an uncompressed offset in the whole file (counted from
+        ``uncompressed_begin``), ``record_index`` counts from the range's start. None (the
+        default) reads the whole file.
 
     Returns
     -------
@@ -225,7 +244,10 @@ def read(
     Raises
     ------
     FileNotFoundError, IsADirectoryError, PermissionError, OSError
-        When the file cannot be opened (now) or read (while iterating).
+        When the file cannot be opened (now) or read (while iterating); with ``byte_range``,
+        ESPIPE for a file that cannot be read from an offset (a pipe).
+    TypeError, ValueError
+        For a ``byte_range`` that is not a tuple of 2 or 3 non-negative ints with begin <= end.
     GzipStreamError, FramingError, MessageDecodeError
         While iterating, at the first damaged record: a truncated or corrupt gzip stream, a bad
         magic, a truncated header or message, malformed protobuf or a field of the wrong wire
@@ -244,7 +266,43 @@ def read(
     A pipe or FIFO whose writer stalls is polled: ``next()`` waits, and Ctrl-C (any signal
     whose handler raises) stops it within about 0.1 s; the reader can be used again after.
     """
-    return _deviceapps.read(path, as_bytes=as_bytes, max_member_size=max_member_size)
+    return _deviceapps.read(
+        path, as_bytes=as_bytes, max_member_size=max_member_size, byte_range=byte_range
+    )
+
+
+def member_ranges(path: PathLike, target_bytes: int) -> list[tuple[int, int, int]]:
+    """Cut a file into pieces that separate readers can read, at gzip member boundaries.
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        A regular file.
+    target_bytes : int
+        About how many compressed bytes each piece holds (>= 1): a piece is the fewest whole
+        members that reach it.
+
+    Returns
+    -------
+    list of (begin, end, uncompressed_begin)
+        File byte ranges, in file order, that cover the file exactly (an empty file: one empty
+        range); pass each to :func:`read` as ``byte_range``. Read in order, the ranges give the
+        file's records, record for record, for a file from :func:`write`: its every gzip member
+        holds whole records and announces its size in its ``HL`` subfield, so the file is cut
+        by reading only the member headers, never inflating. The cutting stops at the first
+        member without that subfield (another writer's, e.g. Python's :mod:`gzip`), at
+        anything that does not parse as such a header, and after the writer's last member:
+        the rest of the file is the last range, read as :func:`read` reads it (so another
+        writer's file is one range, and damage there is reported by reading that range).
+
+    Raises
+    ------
+    FileNotFoundError, IsADirectoryError, PermissionError, OSError
+        When the file cannot be opened or read; ESPIPE when it is not a regular file.
+    ValueError, TypeError
+        For a ``target_bytes`` that is not an int >= 1.
+    """
+    return _deviceapps.member_ranges(path, target_bytes)
 
 
 def write_raw(

@@ -44,6 +44,20 @@
 // error. Memory stays bounded whatever the file holds: about one member (<= the limit) plus one
 // read chunk and one record.
 //
+// Member ranges. A file from our writer can be read in pieces by several readers: every member
+// holds whole records (a record is appended to a block whole, and a block is compressed once the
+// record that fills it was added, so no record spans two members), and its 'HL'/'HE' subfield
+// gives its compressed size, so scan_member_ranges() walks from header to header without
+// inflating and cuts the file at member boundaries into ranges of about `target_bytes`
+// compressed bytes; open_range() reads one. Concatenated in order, the ranges' records are the
+// file's records. The scan stops at the first thing that is not one of our headers with a
+// plausible size (another writer's member, zero padding, damage, a size past the end) or after
+// the writer's last member: the rest of the file joins the last range (the one before it when
+// the scan stopped at a range boundary, so that every range starts at a member of ours), whose
+// reader then reads it as the whole-file reader would and reports the same damage. A file whose
+// 'HL' members had records crossing member boundaries (not our writer's) is read correctly whole,
+// but its ranges would end with a framing error.
+//
 // Thread safety: a writer or a reader is used by one thread at a time. Nothing here calls Python.
 #pragma once
 
@@ -51,6 +65,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hotloop {
 
@@ -235,6 +250,23 @@ class DeviceAppsReader {
   const ReadError& error() const noexcept;
   void close() noexcept;
 
+  // Opens path (read) to read only the file bytes [begin, end) (see "Member ranges" above):
+  // begin must be the start of a gzip member (0 or a range's begin), end a member's end or the
+  // file's size; uncompressed_begin is the uncompressed offset of begin, used only to report
+  // offsets (RecordView::offset, ReadError::offset) as the whole-file reader would. end is
+  // taken as the end of the input; when it is before the file's end, the range need not end
+  // with the writer's last member. Every other check stays. Error offsets (file_offset, and
+  // the byte positions in messages) are file offsets; record indexes count from begin.
+  // Returns 0 or an errno value: EINVAL when begin > end, ESPIPE when path is not a regular
+  // file or block device, EBUSY when open, else as open().
+  int open_range(const char* path, std::uint64_t begin, std::uint64_t end,
+                 std::uint64_t uncompressed_begin = 0) noexcept;
+
+  // open_range() on the size bytes at data (read; they must outlive the reader's use of them)
+  // as the file. EINVAL unless begin <= end <= size.
+  int open_buffer_range(const std::uint8_t* data, std::size_t size, std::uint64_t begin,
+                        std::uint64_t end, std::uint64_t uncompressed_begin = 0) noexcept;
+
   std::uint64_t records_read() const noexcept;       // records of any type returned so far
   std::uint64_t compressed_offset() const noexcept;  // file bytes consumed so far
 
@@ -242,5 +274,28 @@ class DeviceAppsReader {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A piece of a file: the file bytes [begin, end), whose uncompressed bytes start at
+// uncompressed_begin (as the members' headers announce it).
+struct MemberRange {
+  std::uint64_t begin = 0;
+  std::uint64_t end = 0;
+  std::uint64_t uncompressed_begin = 0;
+};
+
+// Cuts the file at path (read, NUL-terminated) into consecutive ranges (written to *ranges,
+// replacing its content) that cover it exactly, in file order: each is the fewest whole
+// members of our writer that reach target_bytes (>= 1; 0 counts as 1) compressed bytes, the
+// last one the rest of the file (see "Member ranges" above). An empty file is one empty range.
+// Reads 24 bytes per member header and never inflates; memory: the ranges (at most one per 32
+// bytes of file). Returns 0 or an errno value (ENOENT, EISDIR, EACCES, ENOMEM; ESPIPE when path
+// is not a regular file or block device, which cannot be read out of order).
+int scan_member_ranges(const char* path, std::uint64_t target_bytes,
+                       std::vector<MemberRange>* ranges) noexcept;
+
+// The same on the size bytes at data (read), for tests and fuzzing. Returns 0 or ENOMEM.
+int scan_member_ranges_buffer(const std::uint8_t* data, std::size_t size,
+                              std::uint64_t target_bytes,
+                              std::vector<MemberRange>* ranges) noexcept;
 
 }  // namespace hotloop

@@ -2,6 +2,7 @@
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 from libcpp cimport bool as cbool
 from libcpp.string cimport string
+from libcpp.vector cimport vector
 
 
 cdef extern from "hotloop/deviceapps.hpp" namespace "hotloop" nogil:
@@ -90,5 +91,15 @@ cdef extern from "hotloop/deviceapps.hpp" namespace "hotloop" nogil:
         cbool decode(const RecordView& rec, DeviceAppsMessage* out) noexcept
         const ReadError& error() noexcept
         void close() noexcept
+        int open_range(const char* path, uint64_t begin, uint64_t end,
+                       uint64_t uncompressed_begin) noexcept
         uint64_t records_read() noexcept
         uint64_t compressed_offset() noexcept
+
+    cdef cppclass MemberRange:
+        uint64_t begin
+        uint64_t end
+        uint64_t uncompressed_begin
+
+    int scan_member_ranges(const char* path, uint64_t target_bytes,
+                           vector[MemberRange]* ranges) noexcept
