@@ -420,28 +420,45 @@ int DeviceAppsReader::open_buffer(const std::uint8_t* data, std::size_t size) no
   return 0;
 }
 
+namespace {
+
+// Opens path (read) for reading out of order: *fd and *st on success (0), else an errno value
+// and nothing left open: EISDIR, or ESPIPE for anything but a regular file (or a block device
+// when block_ok): a pipe or socket cannot start anywhere but where it is. O_NONBLOCK so that a
+// FIFO is refused instead of waiting in open() for a writer; regular files and block devices
+// ignore it.
+int open_seekable(const char* path, bool block_ok, int* fd, struct stat* st) noexcept {
+  *fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (*fd < 0) return errno;
+  int e = 0;
+  if (::fstat(*fd, st) != 0) {
+    e = errno;
+  } else if (S_ISDIR(st->st_mode)) {
+    e = EISDIR;
+  } else if (!S_ISREG(st->st_mode) && !(block_ok && S_ISBLK(st->st_mode))) {
+    e = ESPIPE;
+  }
+  if (e) {
+    ::close(*fd);
+    *fd = -1;
+  }
+  return e;
+}
+
+}  // namespace
+
 int DeviceAppsReader::open_range(const char* path, std::uint64_t begin, std::uint64_t end,
                                  std::uint64_t uncompressed_begin) noexcept {
   Impl& s = *impl_;
   if (s.is_open()) return EBUSY;
   if (begin > end) return EINVAL;
-  // O_NONBLOCK: a FIFO is refused below (ESPIPE) instead of waiting here for a writer;
-  // regular files and block devices ignore it.
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return errno;
+  int fd = -1;
   struct stat st;
-  int e = 0;
-  if (::fstat(fd, &st) != 0) {
-    e = errno;
-  } else if (S_ISDIR(st.st_mode)) {
-    e = EISDIR;
-  } else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-    e = ESPIPE;  // a pipe or socket cannot start anywhere but where it is
-  } else if (begin > static_cast<std::uint64_t>(INT64_MAX) ||
-             ::lseek(fd, static_cast<off_t>(begin), SEEK_SET) < 0) {
+  int e = open_seekable(path, true, &fd, &st);
+  if (e) return e;
+  if (begin > static_cast<std::uint64_t>(INT64_MAX) ||
+      ::lseek(fd, static_cast<off_t>(begin), SEEK_SET) < 0) {
     e = begin > static_cast<std::uint64_t>(INT64_MAX) ? EINVAL : errno;
-  }
-  if (e) {
     ::close(fd);
     return e;
   }
@@ -632,35 +649,27 @@ int scan_ranges(ReadAt read_at, std::uint64_t size, std::uint64_t target,
 
 int scan_member_ranges(const char* path, std::uint64_t target_bytes,
                        std::vector<MemberRange>* ranges) noexcept {
-  // O_NONBLOCK: a FIFO is refused below (ESPIPE) instead of waiting here for a writer.
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return errno;
+  // Not a block device: its st_size is 0.
+  int fd = -1;
   struct stat st;
-  int e = 0;
-  if (::fstat(fd, &st) != 0) {
-    e = errno;
-  } else if (S_ISDIR(st.st_mode)) {
-    e = EISDIR;
-  } else if (!S_ISREG(st.st_mode)) {
-    e = ESPIPE;  // a block device's st_size is 0 and a pipe cannot be read out of order
-  } else {
-    auto read_at = [fd](std::uint8_t* h, std::uint64_t pos) -> int {
-      std::size_t got = 0;
-      while (got < gzip_member::kHeaderSize) {
-        const ssize_t r =
-            ::pread(fd, h + got, gzip_member::kHeaderSize - got, static_cast<off_t>(pos + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return errno;
-        if (r == 0) return -1;
-        got += static_cast<std::size_t>(r);
-      }
-      return 0;
-    };
-    try {
-      e = scan_ranges(read_at, static_cast<std::uint64_t>(st.st_size), target_bytes, ranges);
-    } catch (const std::bad_alloc&) {
-      e = ENOMEM;
+  int e = open_seekable(path, false, &fd, &st);
+  if (e) return e;
+  auto read_at = [fd](std::uint8_t* h, std::uint64_t pos) -> int {
+    std::size_t got = 0;
+    while (got < gzip_member::kHeaderSize) {
+      const ssize_t r =
+          ::pread(fd, h + got, gzip_member::kHeaderSize - got, static_cast<off_t>(pos + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return errno;
+      if (r == 0) return -1;
+      got += static_cast<std::size_t>(r);
     }
+    return 0;
+  };
+  try {
+    e = scan_ranges(read_at, static_cast<std::uint64_t>(st.st_size), target_bytes, ranges);
+  } catch (const std::bad_alloc&) {
+    e = ENOMEM;
   }
   ::close(fd);
   return e;
