@@ -99,8 +99,9 @@ bench-cxx: test-cxx
 	@for b in $$(cat build/cxx/benchmarks.txt); do echo "== $$b"; build/cxx/$$b || exit 1; done
 
 # libFuzzer harnesses of the deviceapps, records and geo decoders (cxx/fuzz): each runs FUZZ_SECONDS from its
-# committed seed corpus (cxx/fuzz/corpus/<harness>), adding what it finds under build/fuzz/corpus;
-# a crash leaves its input in build/fuzz/artifacts and fails the target.
+# committed seed corpus (cxx/fuzz/corpus/<harness>), adding what it finds under build/fuzz/corpus,
+# JOBS harnesses at a time (tools/fuzz.sh); a crash leaves its input in build/fuzz/artifacts and
+# fails the target.
 FUZZ_SECONDS ?= 300
 FUZZ_HARNESSES := deviceapps_gzip_fuzz deviceapps_framing_fuzz deviceapps_message_fuzz \
                   records_stream_fuzz records_keys_fuzz geo_cover_fuzz geo_token_fuzz
@@ -111,15 +112,7 @@ fuzz-build: $(VENV)/.deps
 
 fuzz-smoke: FUZZ_SECONDS = 10
 fuzz-smoke fuzz: fuzz-build
-	@mkdir -p build/fuzz/artifacts
-	@for h in $(FUZZ_HARNESSES); do \
-	  echo "== $$h ($(FUZZ_SECONDS) s)"; mkdir -p build/fuzz/corpus/$$h; \
-	  build/fuzz/fuzz/$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	    -max_len=65536 -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$$h- \
-	    build/fuzz/corpus/$$h cxx/fuzz/corpus/$$h 2>build/fuzz/$$h.log \
-	  || { tail -40 build/fuzz/$$h.log; exit 1; }; \
-	  grep -E "stat::number_of_executed_units|Done" build/fuzz/$$h.log | tr '\n' ' '; echo; \
-	done
+	@tools/fuzz.sh $(FUZZ_SECONDS) $(JOBS) $(FUZZ_HARNESSES)
 
 lint: $(VENV)/.deps
 	$(VENV)/bin/ruff check setup.py tools tests benchmarks pyx
