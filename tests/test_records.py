@@ -722,17 +722,18 @@ def test_targets_negative_outputs(tmp_path):
     ],
 )
 def test_targets_negative_threads_agree(tmp_path, header, nl, trailing, compress):
-    # About 2.4 MB of keys: three 1 MiB chunks, so that two threads share the file.
+    # About 2.4 MB of keys (three 1 MiB chunks) against 1.2 MB (two): threads share both files,
+    # and the set's shards (one per thread, rounded up to a power of two) fill side by side.
     rng = np.random.default_rng(5)
     keys = rng.integers(0, 2**64, 120_000, dtype=np.uint64, endpoint=False)
     words = [str(k) for k in keys.tolist()]
     words[7] = "000" + words[7]  # leading zeros take the slow path, and the output drops them
     all_words = (["key"] if header else []) + words
-    in_words = (["key"] if header else []) + words[::3] + ["1", "0"]
+    in_words = (["key"] if header else []) + words[::2] + ["1", "0"]
     all_text = nl.join(all_words) + (nl if trailing else "")
     in_text = nl.join(in_words) + (nl if trailing else "")
     want = twin_negative(all_text, in_text, has_header=header, key64=True)
-    for n_threads in (1, 2):
+    for n_threads in (1, 2, 3):
         got = run_negative(
             tmp_path,
             all_text,

@@ -7,17 +7,18 @@
 // lock; the task then processes its chunk without locks. A run works in batches of a few chunks
 // per thread, so memory stays bounded by a batch whatever the files' sizes (plus the set).
 //
-// Phase 1 parses in_path's chunks into arrays of keys and inserts them into a hash set (KeySet:
-// buckets of 8 slots, at most 70% full; key 0 is the empty-slot marker, so a flag says whether
-// 0 is in the set), each key's bucket prefetched kAhead keys before its insert (a big set lives
-// in DRAM: measured 80% of the time of reading a 2.5M-key set went to waiting for misses without
-// prefetching). With a team, a task inserts its chunk's keys itself (compare-and-swap) when it
-// can claim room for them; otherwise, and always when alone, the caller inserts them after the
-// batch, growing the set as needed. Phase 2 parses all_path's chunks, looks their keys up (each
-// bucket prefetched kAhead keys before) and copies the digits of each key not in the set into
-// the chunk's output; the caller writes the outputs in chunk order. The set is only read in
-// phase 2, so tasks share it without locks. Errors are reported in file order: the first bad
-// line of the first failing chunk, its number counted from the lines of the chunks before it.
+// Phase 1 parses in_path's chunks into arrays of keys, one array per shard of the hash set
+// (KeySets: the top bits of a key's hash pick its shard, a KeySet of buckets of 8 slots, at most
+// 70% full; key 0 is the empty-slot marker, so a flag says whether 0 is in the set). After each
+// batch the shards take their keys, shared out among the team, each shard filled by one thread
+// without atomic operations and grown on its own; each key's bucket is prefetched kAhead keys
+// before its insert (a big set lives in DRAM: measured 80% of the time of reading a 2.5M-key set
+// went to waiting for misses without prefetching). Phase 2 parses all_path's chunks, looks their
+// keys up (each bucket prefetched kAhead keys before) and copies the digits of each key not in
+// the set into the chunk's output; the tasks write the outputs in chunk order as chunks finish.
+// The set is only read in phase 2, so tasks share it without locks. Errors are reported in file
+// order: the first bad line of the first failing chunk, its number counted from the lines of the
+// chunks before it.
 //
 // Parsing (scan_lines): the common line, up to 20 digits and its line end, is checked with two
 // 16-byte SSE2 compares (the first byte that is not a digit must end the line) and converted 8
@@ -179,57 +180,63 @@ inline std::uint64_t mix(std::uint64_t x) noexcept {
 // inserting a key a few.
 constexpr std::size_t kAhead = 32;
 
+// Bit i of *eq is set where slot i of the 8 at s (64-byte aligned) holds k, bit i of *empty where
+// it holds 0: four 16-byte compares with SSE2 instead of sixteen scalar ones.
+inline void match8(const std::uint64_t* s, std::uint64_t k, unsigned* eq,
+                   unsigned* empty) noexcept {
+#if defined(__SSE2__)
+  const __m128i key = _mm_set1_epi64x(static_cast<long long>(k)), zero = _mm_setzero_si128();
+  unsigned e = 0, z = 0;
+  for (int j = 0; j < 4; ++j) {
+    const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(s + 2 * j));
+    // SSE2 compares 32-bit lanes: a 64-bit slot matches where both of its halves do.
+    __m128i ce = _mm_cmpeq_epi32(v, key), cz = _mm_cmpeq_epi32(v, zero);
+    ce = _mm_and_si128(ce, _mm_shuffle_epi32(ce, _MM_SHUFFLE(2, 3, 0, 1)));
+    cz = _mm_and_si128(cz, _mm_shuffle_epi32(cz, _MM_SHUFFLE(2, 3, 0, 1)));
+    e |= static_cast<unsigned>(_mm_movemask_pd(_mm_castsi128_pd(ce))) << (2 * j);
+    z |= static_cast<unsigned>(_mm_movemask_pd(_mm_castsi128_pd(cz))) << (2 * j);
+  }
+  *eq = e;
+  *empty = z;
+#else
+  unsigned e = 0, z = 0;
+  for (int i = 0; i < 8; ++i) {
+    e |= static_cast<unsigned>(s[i] == k) << i;
+    z |= static_cast<unsigned>(s[i] == 0) << i;
+  }
+  *eq = e;
+  *empty = z;
+#endif
+}
+
 // A set of 64-bit keys: buckets of kWays slots (one cache line when the table is mapped, see
 // zeroed_array) probed linearly, bucket after bucket. A key sits in the first bucket from its
 // home that had a free slot when it was inserted, and keys are never removed, so a lookup stops
 // at the first bucket that holds the key or a free slot: one cache line almost always (the
 // table is at most 70% full), and the slots of a bucket are compared without branches. (Probing
-// slot by slot mispredicted a branch at the end of almost every probe.)
+// slot by slot mispredicted a branch at the end of almost every probe.) Callers pass each key's
+// hash h = mix(k), computed once for its prefetch and its probe; one thread at a time inserts.
 class KeySet {
  public:
-  static constexpr std::size_t kWays = 8;
+  static constexpr std::size_t kWays = 8;  // match8 compares a bucket at once
 
-  void insert(std::uint64_t k) {
+  void insert(std::uint64_t k, std::uint64_t h) {
     if (k == 0) {
-      has_zero_.store(true, std::memory_order_relaxed);
+      has_zero_ = true;
       return;
     }
     if ((size_ + 1) * 10 > cap() * 7) grow(next_capacity());
-    size_ += place(slots_.get(), mask_, k);
+    size_ += place(slots_.get(), mask_, k, h);
   }
-
-  // Insertion by several threads at once, without growing: a thread claims room for n keys
-  // (false: not enough room left, insert them later with insert_all), then add_concurrent puts
-  // them in with compare-and-swap and returns how many were new. When the threads are done,
-  // settle(the sum of those counts) makes size() exact again. Nothing else may run meanwhile.
-  bool try_claim(std::size_t n) noexcept {
-    const std::size_t limit = cap() * 7 / 10;
-    std::size_t c = claimed_.load(std::memory_order_relaxed);
-    do {
-      if (c + n > limit) return false;
-    } while (!claimed_.compare_exchange_weak(c, c + n, std::memory_order_relaxed));
-    return true;
-  }
-  std::size_t add_concurrent(const std::uint64_t* keys, std::size_t n) noexcept {
-    std::size_t added = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) prefetch(keys[i + kAhead]);
-      if (keys[i] == 0)
-        has_zero_.store(true, std::memory_order_relaxed);
-      else
-        added += place_concurrent(keys[i]);
-    }
-    return added;
-  }
-  void settle(std::size_t added) noexcept {
-    size_ += added;
-    claimed_.store(size_, std::memory_order_relaxed);
-  }
-  // Inserts n keys at keys (read), each bucket prefetched kAhead keys before.
+  // Inserts n keys at keys (read), each bucket prefetched kAhead keys before. The first call
+  // sizes the table from its keys projected to the whole input (set_progress), at most 8 times
+  // what they need themselves: growing by doubling from a small table copied every key of a
+  // 2.5M-key set about twice, each copy a miss.
   void insert_all(const std::uint64_t* keys, std::size_t n) {
+    if (!cap() && n) grow(first_capacity(n));
     for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) prefetch(keys[i + kAhead]);
-      insert(keys[i]);
+      if (i + kAhead < n) prefetch(mix(keys[i + kAhead]));
+      insert(keys[i], mix(keys[i]));
     }
   }
   // Progress through the input, for growth: `seen` of about `expected` bytes read (0: unknown).
@@ -237,37 +244,31 @@ class KeySet {
     seen_ = seen;
     expected_ = expected;
   }
-  void prefetch(std::uint64_t k) const noexcept {
-    if (slots_) __builtin_prefetch(&slots_[bucket(k, mask_) * kWays]);
+  void prefetch(std::uint64_t h) const noexcept {
+    if (slots_) __builtin_prefetch(&slots_[bucket(h, mask_) * kWays]);
   }
-  bool contains(std::uint64_t k) const noexcept {
-    if (k == 0) return has_zero_.load(std::memory_order_relaxed);
+  bool contains(std::uint64_t k, std::uint64_t h) const noexcept {
+    if (k == 0) return has_zero_;
     if (!size_) return false;
-    for (std::size_t b = bucket(k, mask_);; b = (b + 1) & mask_) {
-      const std::uint64_t* s = &slots_[b * kWays];
-      unsigned eq = 0, empty = 0;
-      for (std::size_t i = 0; i < kWays; ++i) {
-        eq |= static_cast<unsigned>(s[i] == k) << i;
-        empty |= static_cast<unsigned>(s[i] == 0) << i;
-      }
+    for (std::size_t b = bucket(h, mask_);; b = (b + 1) & mask_) {
+      unsigned eq, empty;
+      match8(&slots_[b * kWays], k, &eq, &empty);
       if (eq | empty) return eq != 0;
     }
   }
 
  private:
-  static std::size_t bucket(std::uint64_t k, std::size_t mask) noexcept {
-    return static_cast<std::size_t>(mix(k)) & mask;
+  static std::size_t bucket(std::uint64_t h, std::size_t mask) noexcept {
+    return static_cast<std::size_t>(h) & mask;
   }
-  // Puts k (not 0) into the first bucket from its home with a free slot, unless it is there.
-  // Returns whether it was new.
-  static bool place(std::uint64_t* slots, std::size_t mask, std::uint64_t k) noexcept {
-    for (std::size_t b = bucket(k, mask);; b = (b + 1) & mask) {
+  // Puts k (not 0, hash h) into the first bucket from its home with a free slot, unless it is
+  // there. Returns whether it was new.
+  static bool place(std::uint64_t* slots, std::size_t mask, std::uint64_t k,
+                    std::uint64_t h) noexcept {
+    for (std::size_t b = bucket(h, mask);; b = (b + 1) & mask) {
       std::uint64_t* s = &slots[b * kWays];
-      unsigned eq = 0, empty = 0;
-      for (std::size_t i = 0; i < kWays; ++i) {
-        eq |= static_cast<unsigned>(s[i] == k) << i;
-        empty |= static_cast<unsigned>(s[i] == 0) << i;
-      }
+      unsigned eq, empty;
+      match8(s, k, &eq, &empty);
       if (eq) return false;
       if (empty) {
         s[__builtin_ctz(empty)] = k;
@@ -275,60 +276,70 @@ class KeySet {
       }
     }
   }
-  // place() when other threads may be placing keys too. Every thread fills a bucket's free
-  // slots in order, so two threads placing the same key race for the same slot: the loser's
-  // compare-and-swap fails, and it finds the key when it looks at the bucket again.
-  bool place_concurrent(std::uint64_t k) noexcept {
-    std::uint64_t* const slots = slots_.get();
-    for (std::size_t b = bucket(k, mask_);; b = (b + 1) & mask_) {
-      std::uint64_t* s = &slots[b * kWays];
-      for (;;) {
-        unsigned eq = 0, empty = 0;
-        for (std::size_t i = 0; i < kWays; ++i) {
-          const std::uint64_t v = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-          eq |= static_cast<unsigned>(v == k) << i;
-          empty |= static_cast<unsigned>(v == 0) << i;
-        }
-        if (eq) return false;
-        if (!empty) break;  // full: the next bucket
-        std::uint64_t seen = 0;
-        if (__atomic_compare_exchange_n(&s[__builtin_ctz(empty)], &seen, k, false, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED))
-          return true;
-        if (seen == k) return false;
-      }
-    }
-  }
   std::size_t cap() const noexcept { return slots_ ? (mask_ + 1) * kWays : 0; }
+  // The slots that `keys` keys need at 70% full, as a power of two (at least 1024).
+  static std::size_t slots_for(double keys) noexcept {
+    std::size_t n = 1024;
+    while (static_cast<double>(n) * 7 < keys * 10) n *= 2;
+    return n;
+  }
+  std::size_t projected(double keys, std::size_t limit) const noexcept {
+    if (seen_ > 0 && expected_ > seen_)
+      keys *= static_cast<double>(expected_) / static_cast<double>(seen_);
+    return std::min(slots_for(keys), limit);
+  }
+  std::size_t first_capacity(std::size_t n) const noexcept {
+    return projected(static_cast<double>(n), 8 * slots_for(static_cast<double>(n)));
+  }
   // Double, or up to 8 times when the keys so far, projected to the input's size, need more:
   // doubling alone copied every key about twice and faulted in twice the final table (as for
   // the Counters tables in records_counters.cpp). Duplicate keys late in the file can leave the
   // set up to 8 times larger than its keys need.
   std::size_t next_capacity() const noexcept {
-    const std::size_t twice = cap() ? 2 * cap() : 1024;
-    if (!cap() || seen_ == 0 || expected_ <= seen_) return twice;
-    const double need = static_cast<double>(size_ + 1) * static_cast<double>(expected_) /
-                        static_cast<double>(seen_) * (10.0 / 7.0);
-    if (need <= static_cast<double>(twice)) return twice;
-    std::size_t n = twice;
-    while (n < 8 * cap() && static_cast<double>(n) < need) n *= 2;
-    return n;
+    return std::max(2 * cap(), projected(static_cast<double>(size_ + 1), 8 * cap()));
   }
   void grow(std::size_t n) {  // n: slots, a power of two >= kWays
     auto fresh = records_detail::zeroed_array<std::uint64_t>(n);
     const std::size_t m = n / kWays - 1;
     for (std::size_t j = 0, old = cap(); j < old; ++j)
-      if (slots_[j]) place(fresh.get(), m, slots_[j]);
+      if (slots_[j]) place(fresh.get(), m, slots_[j], mix(slots_[j]));
     slots_ = std::move(fresh);
     mask_ = m;
-    claimed_.store(size_, std::memory_order_relaxed);
   }
 
   std::unique_ptr<std::uint64_t[], records_detail::ZeroedMemory> slots_;
   std::size_t mask_ = 0, size_ = 0;  // mask_: buckets - 1
-  std::atomic<std::size_t> claimed_{0};
-  std::atomic<bool> has_zero_{false};
+  bool has_zero_ = false;
   std::uint64_t seen_ = 0, expected_ = 0;
+};
+
+// The set of in_path's keys, split by the top bits of their hashes into a power of two of
+// KeySets (shards) that threads fill side by side, each shard by one thread: no atomic
+// operations, and each shard grows on its own. (Sharing one table, inserting with
+// compare-and-swap, made two threads slower than one: a locked instruction per key.) The
+// bucket comes from the low bits of the same hash, so a shard's keys still spread over its
+// whole table.
+class KeySets {
+ public:
+  static constexpr std::size_t kMaxShards = 64;
+
+  explicit KeySets(int n_threads) {
+    std::size_t n = 1;
+    while (n < static_cast<std::size_t>(std::max(n_threads, 1)) && n < kMaxShards) n *= 2;
+    sets_.resize(n);
+  }
+  std::size_t count() const noexcept { return sets_.size(); }
+  std::size_t shard(std::uint64_t h) const noexcept {
+    return static_cast<std::size_t>(h >> 58) & (sets_.size() - 1);
+  }
+  KeySet& operator[](std::size_t i) noexcept { return sets_[i]; }
+  void prefetch(std::uint64_t h) const noexcept { sets_[shard(h)].prefetch(h); }
+  bool contains(std::uint64_t k, std::uint64_t h) const noexcept {
+    return sets_[shard(h)].contains(k, h);
+  }
+
+ private:
+  std::vector<KeySet> sets_;
 };
 
 constexpr std::size_t kMaxLine = std::size_t{1} << 20;  // longer lines are errors
@@ -347,10 +358,9 @@ struct Chunk {
   Buffer out;               // phase 2: the output lines
   std::size_t out_len = 0;
   std::uint64_t written = 0;
-  std::vector<std::uint64_t> keys;  // phase 1
-  bool inserted = false;            // phase 1: keys already in the set (added: how many new)
-  std::size_t added = 0;
-  bool bad = false;  // a bad line: the lines-th, at bad_offset
+  bool ready = false;                            // processed (phase 2: its output may be written)
+  std::vector<std::vector<std::uint64_t>> keys;  // phase 1: the keys of each shard of the set
+  bool bad = false;                              // a bad line: the lines-th, at bad_offset
   std::uint64_t bad_offset = 0;
   std::string bad_text;  // what follows "line N" in the message
 };
@@ -590,7 +600,7 @@ struct NegativeJob::Impl {
   Feeder feed[2];                      // 0: all_path, 1: in_path
   std::uint64_t expected[2] = {0, 0};  // estimated decompressed sizes (0: unknown)
   std::uint64_t lines_done[2] = {0, 0};
-  KeySet set;
+  KeySets set;
   records_detail::AtomicFile out;
   std::vector<std::unique_ptr<Chunk>> chunks;
   std::mutex feed_mu;
@@ -601,7 +611,11 @@ struct NegativeJob::Impl {
   std::uint64_t written = 0;
 
   Impl(bool h, bool k, int nt, std::size_t ch)
-      : has_header(h), key64(k), n_threads(std::max(nt, 1)), chunk(ch ? ch : kChunk) {}
+      : has_header(h),
+        key64(k),
+        n_threads(std::max(nt, 1)),
+        chunk(ch ? ch : kChunk),
+        set(std::max(nt, 1)) {}
 
   bool fail_os(int e) {
     err = RecordsFault{};
@@ -622,16 +636,35 @@ struct NegativeJob::Impl {
 
   // One batch of file `file` (0 all_path, 1 in_path): chunks fed and processed by a team, then
   // their results taken in order. true: the file is finished (or failed).
-  int team_of_batch = 1;
+  //
+  // Phase 2's outputs are written by the tasks, in chunk order: a task that finishes a chunk
+  // writes every finished chunk from the first one not yet written, so one thread's write(2)
+  // overlaps another's parsing, and nobody waits for a chunk still being processed (its own task
+  // writes it, and what follows). Writing stops at a bad chunk or a failed write.
   bool batch(int file) {
     const int t = team(file);
-    team_of_batch = t;
     const std::size_t n = static_cast<std::size_t>(t) * kChunksPerThread;
     while (chunks.size() < n) chunks.emplace_back(new Chunk());
-    std::size_t fed = 0;
+    for (std::size_t i = 0; i < n; ++i) chunks[i]->ready = false;
+    std::size_t fed = 0, next_out = 0;
+    bool out_stop = false;
+    int out_err = 0;
+    std::mutex out_mu;
     std::atomic<bool> oom{false};
     Feeder& f = feed[file];
     const bool header = has_header;
+    const auto write_ready = [&] {
+      while (!out_stop && next_out < n && chunks[next_out]->ready) {
+        Chunk& d = *chunks[next_out];
+        if (d.bad) {
+          out_stop = true;
+        } else if (d.out_len) {
+          out_err = out.write(d.out.data(), d.out_len);
+          out_stop = out_err != 0;
+        }
+        next_out += !out_stop;
+      }
+    };
     const auto body = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
       for (std::ptrdiff_t i = b; i < e; ++i) {
         try {
@@ -641,10 +674,14 @@ struct NegativeJob::Impl {
             if (fed == n || !f.fill(*chunks[fed], chunk)) return;
             c = chunks[fed++].get();
           }
-          if (file == 1)
+          if (file == 1) {
             process_in(*c, header);
-          else
+          } else {
             process_all(*c, header);
+            std::lock_guard<std::mutex> lock(out_mu);
+            c->ready = true;
+            write_ready();
+          }
         } catch (const std::bad_alloc&) {
           oom.store(true);
           return;
@@ -653,11 +690,8 @@ struct NegativeJob::Impl {
     };
     hotloop::parallel_for(static_cast<std::ptrdiff_t>(n), t, 1, body);
     if (oom.load()) return fail_os(ENOMEM);
-    if (file == 1) {
-      std::size_t added = 0;
-      for (std::size_t i = 0; i < fed; ++i) added += chunks[i]->inserted ? chunks[i]->added : 0;
-      set.settle(added);
-    }
+    // A failed write came before any bad chunk: writing stops at the first of either.
+    if (out_err) return fail_os(out_err);
     for (std::size_t i = 0; i < fed; ++i) {
       Chunk& c = *chunks[i];
       if (c.bad) {
@@ -672,14 +706,9 @@ struct NegativeJob::Impl {
         return true;
       }
       lines_done[file] += c.lines;
-      if (file == 1) {
-        set.set_progress(c.offset + c.len, expected[1]);
-        if (!c.inserted) set.insert_all(c.keys.data(), c.keys.size());
-      } else if (c.out_len) {
-        if (const int e = out.write(c.out.data(), c.out_len)) return fail_os(e);
-        written += c.written;
-      }
+      written += c.written;  // phase 1's chunks write nothing
     }
+    if (file == 1 && fed) insert(fed, t);
     if (!f.done()) return false;
     if (f.failed()) {
       err_file = file;
@@ -698,17 +727,50 @@ struct NegativeJob::Impl {
     return true;
   }
 
+  // Phase 1, after a batch's chunks were parsed: each shard of the set takes its keys from every
+  // chunk, in file order, the shards shared out among the batch's team.
+  void insert(std::size_t fed, int t) {
+    const Chunk& last = *chunks[fed - 1];
+    const std::size_t shards = set.count();
+    for (std::size_t s = 0; s < shards; ++s)
+      set[s].set_progress(last.offset + last.len, expected[1]);
+    std::atomic<bool> oom{false};
+    const auto body = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
+      try {
+        for (std::ptrdiff_t s = b; s < e; ++s)
+          for (std::size_t i = 0; i < fed; ++i) {
+            const std::vector<std::uint64_t>& keys = chunks[i]->keys[static_cast<std::size_t>(s)];
+            set[static_cast<std::size_t>(s)].insert_all(keys.data(), keys.size());
+          }
+      } catch (const std::bad_alloc&) {
+        oom.store(true);
+      }
+    };
+    hotloop::parallel_for(static_cast<std::ptrdiff_t>(shards), t, 1, body);
+    if (oom.load()) throw std::bad_alloc();
+  }
+
   void process_in(Chunk& c, bool header) {
-    c.keys.clear();
-    c.keys.reserve(c.len / 16 + 16);
-    scan_lines(
-        c, header && c.first, key64,
-        [&](std::uint64_t k, const std::uint8_t*, std::size_t) { c.keys.push_back(k); },
-        [](const std::uint8_t*, std::size_t) {});
-    // With a team, tasks insert their keys themselves while the set has room (the caller
-    // grows it between batches); alone, the caller inserts after the batch either way.
-    c.inserted = team_of_batch > 1 && !c.bad && set.try_claim(c.keys.size());
-    if (c.inserted) c.added = set.add_concurrent(c.keys.data(), c.keys.size());
+    const std::size_t shards = set.count();
+    c.written = 0;
+    c.keys.resize(shards);
+    for (auto& k : c.keys) {
+      k.clear();
+      k.reserve((c.len / 16 + 16) / shards);
+    }
+    if (shards == 1) {
+      scan_lines(
+          c, header && c.first, key64,
+          [&](std::uint64_t k, const std::uint8_t*, std::size_t) { c.keys[0].push_back(k); },
+          [](const std::uint8_t*, std::size_t) {});
+    } else {
+      scan_lines(
+          c, header && c.first, key64,
+          [&](std::uint64_t k, const std::uint8_t*, std::size_t) {
+            c.keys[set.shard(mix(k))].push_back(k);
+          },
+          [](const std::uint8_t*, std::size_t) {});
+    }
   }
 
   void process_all(Chunk& c, bool header) {
@@ -720,7 +782,7 @@ struct NegativeJob::Impl {
     std::uint64_t written = 0;
     // A key is looked up kAhead keys after its slot was prefetched (a ring of pending keys).
     struct Pending {
-      std::uint64_t key;
+      std::uint64_t key, hash;
       const std::uint8_t* digits;
       std::size_t count;
     } ring[kAhead];
@@ -728,7 +790,7 @@ struct NegativeJob::Impl {
     // Written whether or not it is kept: whether a key is in the set is a coin toss for the
     // branch predictor.
     const auto emit = [&](const Pending& e) {
-      const bool keep = !set.contains(e.key);
+      const bool keep = !set.contains(e.key, e.hash);
       std::memcpy(o + at, e.digits, 24);
       o[at + e.count] = '\n';
       at += keep ? e.count + 1 : 0;
@@ -743,13 +805,14 @@ struct NegativeJob::Impl {
     scan_lines(
         c, header && c.first, key64,
         [&](std::uint64_t k, const std::uint8_t* digits, std::size_t count) {
-          set.prefetch(k);
+          const std::uint64_t h = mix(k);
+          set.prefetch(h);
           if (pending == kAhead) {
             emit(ring[head]);
-            ring[head] = Pending{k, digits, count};
+            ring[head] = Pending{k, h, digits, count};
             head = (head + 1) % kAhead;
           } else {
-            ring[(head + pending++) % kAhead] = Pending{k, digits, count};
+            ring[(head + pending++) % kAhead] = Pending{k, h, digits, count};
           }
         },
         [&](const std::uint8_t* p, std::size_t n) {
