@@ -568,6 +568,121 @@ TEST(RollingOrder, MatchesSortedTwinAndThreadCounts) {
   }
 }
 
+// Median, quantile and rank against a twin that sorts every window stably (equal values in
+// arrival order, so the bits of -0.0 and 0.0 are the ones the kernel keeps) and repeats the
+// kernel's arithmetic: every output bit for bit. Windows around the short-window path's limit
+// (16), data with many ties, signed zeros, infinities and NaNs entering and leaving mid-stream.
+template <class T>
+double sorted_twin(const std::vector<T>& x, std::ptrdiff_t i, std::ptrdiff_t W, std::ptrdiff_t minp,
+                   RollingOrder kind, double q, RollingInterpolation interp) {
+  std::vector<double> w;
+  for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - W + 1); j <= i; ++j) {
+    if (!std::isnan(x[j])) w.push_back(static_cast<double>(x[j]));
+  }
+  std::stable_sort(w.begin(), w.end());
+  const auto m = static_cast<std::int32_t>(w.size());
+  if (m < std::max<std::ptrdiff_t>(minp, 1)) return kNaN;
+  if (kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers) {
+    const double v = static_cast<double>(x[i]);
+    if (std::isnan(v)) return kNaN;
+    if (m == 1) return 0.0;
+    const auto less = std::count_if(w.begin(), w.end(), [&](double e) { return e < v; });
+    const auto equal = std::count(w.begin(), w.end(), v);
+    T r = T(0.5) * static_cast<T>(2 * less + equal - 1);
+    if (kind == RollingOrder::rank_of_integers && i >= W) {
+      r = r * (T(1) / static_cast<T>(W - 1));
+    } else {
+      r = r / static_cast<T>(m - 1);
+    }
+    return T(2) * (r - T(0.5));
+  }
+  if (kind == RollingOrder::median) {
+    if (m % 2 == 1) return w[m / 2];
+    const double a = w[m / 2 - 1], b = w[m / 2];
+    const double mid = (a + b) / 2;
+    return std::isinf(mid) && std::isfinite(a) && std::isfinite(b) ? a / 2 + b / 2 : mid;
+  }
+  if (m == 1) return w[0];
+  const double t = q * static_cast<double>(m - 1);
+  const auto k = static_cast<std::int32_t>(t);
+  if (static_cast<double>(k) == t) return w[k];
+  const double frac = t - static_cast<double>(k);
+  switch (interp) {
+    case RollingInterpolation::linear:
+      return w[k] + (w[k + 1] - w[k]) * frac;
+    case RollingInterpolation::lower:
+      return w[k];
+    case RollingInterpolation::higher:
+      return w[k + 1];
+    case RollingInterpolation::nearest:
+      if (frac == 0.5) return k % 2 == 0 ? w[k] : w[k + 1];
+      return frac < 0.5 ? w[k] : w[k + 1];
+    case RollingInterpolation::midpoint:
+      return (w[k] + w[k + 1]) / 2;
+  }
+  return kNaN;
+}
+
+template <class T>
+void run_sorted_twin(int data) {
+  std::mt19937_64 rng(17 + data);
+  const std::ptrdiff_t n = 700;
+  std::vector<T> x(n);
+  const double pool[] = {0.0, -0.0, 1.0, 2.0, -1.0, kInf, -kInf};
+  for (std::ptrdiff_t i = 0; i < n; ++i) {
+    double v;
+    switch (data) {
+      case 0:  // three values: long runs of ties
+        v = static_cast<double>(rng() % 3);
+        break;
+      case 1:  // signed zeros and infinities
+        v = pool[rng() % 7];
+        break;
+      default:  // a price-like level, all distinct
+        v = 1e9 + std::normal_distribution<double>(0.0, 1.0)(rng);
+    }
+    // NaNs in two stretches (a window of NaNs, then back), and scattered ones.
+    if ((i >= 200 && i < 230) || (i >= 400 && i < 405) || rng() % 17 == 0) v = kNaN;
+    x[i] = static_cast<T>(v);
+  }
+  const RollingInterpolation interps[] = {
+      RollingInterpolation::linear, RollingInterpolation::lower, RollingInterpolation::higher,
+      RollingInterpolation::nearest, RollingInterpolation::midpoint};
+  for (std::ptrdiff_t W = 1; W <= 18; ++W) {
+    for (std::ptrdiff_t minp : {std::ptrdiff_t{0}, std::ptrdiff_t{1}, (W + 1) / 2, W}) {
+      for (RollingOrder kind : {RollingOrder::median, RollingOrder::quantile, RollingOrder::rank,
+                                RollingOrder::rank_of_integers}) {
+        for (RollingInterpolation interp : interps) {
+          if (kind != RollingOrder::quantile && interp != RollingInterpolation::linear) continue;
+          for (double q : {0.0, 0.25, 0.3, 0.5, 1.0}) {
+            if (kind != RollingOrder::quantile && q != 0.5) continue;
+            std::vector<T> out(n);
+            // Two blocks: the second starts inside the first's stream.
+            hotloop::rolling_order_block(x.data(), 1, W, minp, kind, q, interp, out.data(), 1, 0,
+                                         333);
+            hotloop::rolling_order_block(x.data(), 1, W, minp, kind, q, interp, out.data(), 1, 333,
+                                         n);
+            for (std::ptrdiff_t i = 0; i < n; ++i) {
+              const T ref = static_cast<T>(sorted_twin(x, i, W, minp, kind, q, interp));
+              ASSERT_EQ(0, std::memcmp(&ref, &out[i], sizeof(T)))
+                  << "data " << data << " W " << W << " minp " << minp << " kind "
+                  << static_cast<int>(kind) << " interp " << static_cast<int>(interp) << " q " << q
+                  << " i " << i << ": " << out[i] << " against " << ref;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(RollingOrder, SortedKernelsMatchStableSortTwinBitForBitFloat64) {
+  for (int data = 0; data < 3; ++data) run_sorted_twin<double>(data);
+}
+TEST(RollingOrder, SortedKernelsMatchStableSortTwinBitForBitFloat32) {
+  for (int data = 0; data < 3; ++data) run_sorted_twin<float>(data);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Exponentially weighted statistics against a twin that keeps every observation's weight in
 // long double and computes each output by a two-pass over them (pandas' conventions).
