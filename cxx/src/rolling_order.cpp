@@ -1,5 +1,6 @@
 // Moving-window order statistics and counts: see rolling.hpp for the conventions.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
@@ -372,29 +373,21 @@ void small_sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::pt
   }
 }
 
+// small_sorted_block<T, PAIRS> for PAIRS = 1 .. kSmallWindow / 2, indexed by PAIRS - 1; the
+// caller sends only windows 1 .. kSmallWindow here.
+template <class T, std::size_t... I>
+constexpr auto small_sorted_blocks(std::index_sequence<I...>) noexcept {
+  return std::array{&small_sorted_block<T, static_cast<int>(I) + 1>...};
+}
+
 template <class T>
 void small_sorted_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp,
                         RollingOrder kind, double q, RollingInterpolation interp, T* out,
                         std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
-  static_assert(kSmallWindow == 16, "one case per pair of slots");
-  switch ((W + 1) / 2) {
-    case 1:
-      return small_sorted_block<T, 1>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-    case 2:
-      return small_sorted_block<T, 2>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-    case 3:
-      return small_sorted_block<T, 3>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-    case 4:
-      return small_sorted_block<T, 4>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-    case 5:
-      return small_sorted_block<T, 5>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-    case 6:
-      return small_sorted_block<T, 6>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-    case 7:
-      return small_sorted_block<T, 7>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-    default:
-      return small_sorted_block<T, 8>(x, xs, W, minp, kind, q, interp, out, os, begin, end);
-  }
+  static constexpr auto blocks = small_sorted_blocks<T>(
+      std::make_index_sequence<static_cast<std::size_t>(kSmallWindow / 2)>());
+  blocks[static_cast<std::size_t>((W + 1) / 2 - 1)](x, xs, W, minp, kind, q, interp, out, os, begin,
+                                                    end);
 }
 
 // Sort keys: the unsigned integers whose order is that of the doubles (sign bit flipped for
