@@ -61,9 +61,9 @@ void register_order() {
       {hotloop::RollingOrder::count, "Count"},       {hotloop::RollingOrder::min, "Min"},
       {hotloop::RollingOrder::argmax, "ArgMax"},     {hotloop::RollingOrder::median, "Median"},
       {hotloop::RollingOrder::quantile, "Quantile"}, {hotloop::RollingOrder::rank, "Rank"}};
-  // 4, 10 and 16 on the short-window path of the sorted kernels, 17 just past it.
+  // 4, 10, 16 and 32 on the short-window path of the sorted kernels, 33 just past it.
   for (const auto& k : kinds) {
-    for (std::ptrdiff_t window : {4, 10, 16, 17, 50, 1000}) {
+    for (std::ptrdiff_t window : {4, 10, 16, 32, 33, 50, 1000}) {
       const std::string name =
           std::string("Rolling") + k.name + "Window" + std::to_string(window) + dt;
       auto* b = benchmark::RegisterBenchmark(name.c_str(), order_bench<T>, k.kind, window);

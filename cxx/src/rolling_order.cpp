@@ -232,9 +232,12 @@ double rank_value(std::int32_t less, std::int32_t equal, std::int32_t cnt, bool 
 // with the searches and memmove everywhere, 12.5 / 18 / 25 with the step; quantile 41 / 56 / 73
 // against 15 / 23 / 31; rank 51 / 82 / 112 against 17 / 27 / 37. The memmove was a libc call
 // of unpredictable length whose direction (entering value above or below the leaving one)
-// mispredicts every other step. sorted_block costs 70-120 at window 17, hardly depending on
-// the window.
-constexpr std::ptrdiff_t kSmallWindow = 16;
+// mispredicts every other step. sorted_block costs 60-130 ns per output from window 17 on,
+// hardly depending on the window, while the step grows with it: measured (same data, minimum of
+// 7 runs) at windows 17 / 24 / 32 / 33, median 50 / 65 / 68 / 60 in sorted_block against
+// 15 / 33 / 34 / - here, rank 126 / 101 / 110 / 104 against 32 / 36 / 71 / -. So windows up to
+// 32 stay here.
+constexpr std::ptrdiff_t kSmallWindow = 32;
 constexpr std::ptrdiff_t kLinearSearch = 16;
 
 // Number of buf[0..m) below v (strictly, or not above it when OR_EQUAL), for sorted buf and a
