@@ -624,9 +624,11 @@ int rolling_order_rows(const T* x, T* out, const RollingRows& rows, std::ptrdiff
   const bool sorted = kind == RollingOrder::median || kind == RollingOrder::quantile ||
                       kind == RollingOrder::rank || kind == RollingOrder::rank_of_integers;
   std::atomic<bool> failed{false};
-  // One-core costs per output measured by cxx/bench/rolling_benchmark, rounded up.
-  for_each_rows_block(rows, rolling_order_block_size(kind, window), window, sorted ? 60.0 : 4.0,
-                      n_threads, [&](std::ptrdiff_t r, std::ptrdiff_t begin, std::ptrdiff_t end) {
+  // One-core costs per output (ns) measured by cxx/bench/rolling_benchmark: counts and extremes
+  // up to 4, the short sorted windows 12-71 (40 taken), the block sort 60-130 (60 taken).
+  const double ns = !sorted ? 4.0 : window <= kSmallWindow ? 40.0 : 60.0;
+  for_each_rows_block(rows, rolling_order_block_size(kind, window), window, ns, n_threads,
+                      [&](std::ptrdiff_t r, std::ptrdiff_t begin, std::ptrdiff_t end) {
                         try {
                           rolling_order_block(
                               x + rows.x_offsets[r], rows.x_stride, window, min_periods, kind, q,
