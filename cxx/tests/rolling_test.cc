@@ -511,67 +511,9 @@ TEST(Rolling, HugeAndTinyValuesAreScaled) {
 using hotloop::RollingInterpolation;
 using hotloop::RollingOrder;
 
-double order_twin(const std::vector<double>& x, std::ptrdiff_t i, std::ptrdiff_t W,
-                  RollingOrder kind) {
-  std::vector<double> w;
-  std::vector<double> raw;
-  for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - W + 1); j <= i; ++j) {
-    raw.push_back(x[j]);
-    if (!std::isnan(x[j])) w.push_back(x[j]);
-  }
-  if (w.empty()) return kNaN;
-  std::sort(w.begin(), w.end());
-  const std::size_t m = w.size();
-  switch (kind) {
-    case RollingOrder::min:
-      return w.front();
-    case RollingOrder::max:
-      return w.back();
-    case RollingOrder::argmin:
-      for (std::size_t k = raw.size(); k-- > 0;) {
-        if (raw[k] == w.front()) return static_cast<double>(raw.size() - 1 - k);
-      }
-      return kNaN;
-    case RollingOrder::median:
-      return m % 2 ? w[m / 2] : (w[m / 2 - 1] + w[m / 2]) / 2;
-    default:
-      return kNaN;
-  }
-}
-
-TEST(RollingOrder, MatchesSortedTwinAndThreadCounts) {
-  std::mt19937_64 rng(11);
-  std::uniform_int_distribution<int> small(0, 6);
-  const std::ptrdiff_t n = 9000;
-  std::vector<double> x(n);
-  for (auto& v : x) v = small(rng) == 0 ? kNaN : static_cast<double>(small(rng));
-  const std::ptrdiff_t zero = 0;
-  const hotloop::RollingRows rows{1, n, &zero, 1, &zero, 1};
-  for (RollingOrder kind :
-       {RollingOrder::min, RollingOrder::max, RollingOrder::argmin, RollingOrder::median}) {
-    for (std::ptrdiff_t W : {1, 7, 300}) {
-      std::vector<double> one(n), two(n);
-      hotloop::rolling_order_rows(x.data(), one.data(), rows, W, 1, kind, 0.5,
-                                  RollingInterpolation::linear, 1);
-      hotloop::rolling_order_rows(x.data(), two.data(), rows, W, 1, kind, 0.5,
-                                  RollingInterpolation::linear, 2);
-      EXPECT_EQ(0, std::memcmp(one.data(), two.data(), n * sizeof(double)));
-      for (std::ptrdiff_t i = 0; i < n; i += 7) {
-        const double ref = order_twin(x, i, W, kind);
-        if (std::isnan(ref)) {
-          EXPECT_TRUE(std::isnan(one[i])) << i;
-        } else {
-          EXPECT_EQ(one[i], ref) << "kind " << static_cast<int>(kind) << " W " << W << " i " << i;
-        }
-      }
-    }
-  }
-}
-
-// Median, quantile and rank against a twin that sorts every window stably (equal values in
-// arrival order, so the bits of -0.0 and 0.0 are the ones the kernel keeps) and repeats the
-// kernel's arithmetic: every output bit for bit. Windows around the short-window path's limit
-// (16), data with many ties, signed zeros, infinities and NaNs entering and leaving mid-stream.
+// Median, quantile or rank of output i as the sorted kernels define them: the window sorted
+// stably (equal values in arrival order, so the bits of -0.0 and 0.0 are the ones the kernel
+// keeps) and the kernel's arithmetic repeated.
 template <class T>
 double sorted_twin(const std::vector<T>& x, std::ptrdiff_t i, std::ptrdiff_t W, std::ptrdiff_t minp,
                    RollingOrder kind, double q, RollingInterpolation interp) {
@@ -623,6 +565,65 @@ double sorted_twin(const std::vector<T>& x, std::ptrdiff_t i, std::ptrdiff_t W, 
   return kNaN;
 }
 
+double order_twin(const std::vector<double>& x, std::ptrdiff_t i, std::ptrdiff_t W,
+                  RollingOrder kind) {
+  std::vector<double> w;
+  std::vector<double> raw;
+  for (std::ptrdiff_t j = std::max<std::ptrdiff_t>(0, i - W + 1); j <= i; ++j) {
+    raw.push_back(x[j]);
+    if (!std::isnan(x[j])) w.push_back(x[j]);
+  }
+  if (w.empty()) return kNaN;
+  std::sort(w.begin(), w.end());
+  switch (kind) {
+    case RollingOrder::min:
+      return w.front();
+    case RollingOrder::max:
+      return w.back();
+    case RollingOrder::argmin:
+      for (std::size_t k = raw.size(); k-- > 0;) {
+        if (raw[k] == w.front()) return static_cast<double>(raw.size() - 1 - k);
+      }
+      return kNaN;
+    case RollingOrder::median:
+      return sorted_twin(x, i, W, 1, kind, 0.5, RollingInterpolation::linear);
+    default:
+      return kNaN;
+  }
+}
+
+TEST(RollingOrder, MatchesSortedTwinAndThreadCounts) {
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int> small(0, 6);
+  const std::ptrdiff_t n = 9000;
+  std::vector<double> x(n);
+  for (auto& v : x) v = small(rng) == 0 ? kNaN : static_cast<double>(small(rng));
+  const std::ptrdiff_t zero = 0;
+  const hotloop::RollingRows rows{1, n, &zero, 1, &zero, 1};
+  for (RollingOrder kind :
+       {RollingOrder::min, RollingOrder::max, RollingOrder::argmin, RollingOrder::median}) {
+    for (std::ptrdiff_t W : {1, 7, 300}) {
+      std::vector<double> one(n), two(n);
+      hotloop::rolling_order_rows(x.data(), one.data(), rows, W, 1, kind, 0.5,
+                                  RollingInterpolation::linear, 1);
+      hotloop::rolling_order_rows(x.data(), two.data(), rows, W, 1, kind, 0.5,
+                                  RollingInterpolation::linear, 2);
+      EXPECT_EQ(0, std::memcmp(one.data(), two.data(), n * sizeof(double)));
+      for (std::ptrdiff_t i = 0; i < n; i += 7) {
+        const double ref = order_twin(x, i, W, kind);
+        if (std::isnan(ref)) {
+          EXPECT_TRUE(std::isnan(one[i])) << i;
+        } else {
+          EXPECT_EQ(one[i], ref) << "kind " << static_cast<int>(kind) << " W " << W << " i " << i;
+        }
+      }
+    }
+  }
+}
+
+// Median, quantile and rank against sorted_twin: every output bit for bit. Windows around the
+// short-window path's limit (32), data with many ties, signed zeros, infinities and NaNs entering
+// and leaving mid-stream.
 template <class T>
 void run_sorted_twin(int data) {
   std::mt19937_64 rng(17 + data);
