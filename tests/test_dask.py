@@ -173,13 +173,13 @@ def test_rolling_window_longer_than_series_and_large_window():
         threads(hd.rolling_std(da.from_array(x, chunks=700), 6_000, min_periods=2)),
         hotloop.rolling_std(x, 6_000, min_periods=2),
     )
-    # A window above 1024: blocks of 16 * window, deeper overlap.
-    x = offset_series(400_000, seed=2)
+    # A window above 512: blocks of 32 * window, deeper overlap.
+    x = offset_series(800_000, seed=2)
     w = 3_001
-    assert hd.rolling_depth(w) == (2 * 16 * w - 1, 127)
+    assert hd.rolling_depth(w) == (2 * 32 * w - 1, 127)
     xd = da.from_array(x, chunks=90_000)
     got = hd.rolling_std(xd, w)
-    assert len(got.chunks[0]) > 1 and min(got.chunks[0]) >= 96_031  # merged up to the depth
+    assert len(got.chunks[0]) > 1 and min(got.chunks[0]) >= 192_063  # merged up to the depth
     assert same_bits(threads(got), hotloop.rolling_std(x, w))
 
 

@@ -14,7 +14,7 @@ from twins import rolling_twin, sliding_std_longdouble
 
 TOL = 2.0**-36  # documented relative error bound of the rolling variance
 U = 2.0**-53
-BLOCK = 16384  # rolling_block_size(window) for window <= 1024
+BLOCK = 16384  # rolling_block_size(window) for window <= 512
 TILE = 128  # vectorised tile length
 
 

@@ -382,7 +382,7 @@ bool same_bytes(const std::vector<T>& a, const std::vector<T>& b) {
 template <class T>
 void run_block_schedule() {
   std::mt19937_64 rng(5);
-  for (std::ptrdiff_t W : {1, 50, 1000, 1500}) {  // 1500: block = 16 * window > 16384
+  for (std::ptrdiff_t W : {1, 50, 1000, 1500}) {  // 1000, 1500: block = 32 * window > 16384
     const std::ptrdiff_t B = rolling_block_size(W);
     const std::ptrdiff_t n = 4 * B + 77;
     std::vector<T> x = normal<T>(n, 60 + W, 1e3, 1.0);

@@ -144,14 +144,15 @@ def rolling_block_size(window: int) -> int:
 
     The in-memory functions cut a series into blocks of this many outputs, counted from the
     series' first value; each block starts from an exact two-pass summary of the ``window - 1``
-    values before it, then updates its sums value by value, in tiles of :data:`ROLLING_TILE`
-    outputs counted from the block's start. A tile is evaluated vectorised, or again in scalar
-    code when any value in it is not finite or any of its outputs fails the error test, and the
-    two paths round differently in the last bits. So an output depends on where its block
-    starts and on every value of its tile, not only on its window: matching the in-memory
-    result bit for bit means computing the same blocks and tiles.
+    values before it, then updates its sums value by value, in tiles that end every
+    :data:`ROLLING_TILE` outputs counted from the block's start (the first tile of a block is
+    cut after its first output, or after the series' first full window). A tile is evaluated
+    vectorised, or again in scalar code when any value in it is not finite or any of its
+    outputs fails the error test, and the two paths round differently in the last bits. So an
+    output depends on where its block starts and on every value of its tile, not only on its
+    window: matching the in-memory result bit for bit means computing the same blocks and tiles.
     """
-    return max(16384, 16 * int(window))
+    return max(16384, 32 * int(window))
 
 
 def rolling_depth(window: int) -> tuple[int, int]:
@@ -165,7 +166,7 @@ def rolling_depth(window: int) -> tuple[int, int]:
     whole-series call has one. It reads on to the end of the tile holding ``c1 - 1`` (at most
     ``ROLLING_TILE - 1`` values past the chunk), so that this tile sees the same values. At most
     ``2B - 1`` values before the chunk; the extra work is at most ``2B`` outputs per chunk (0.3%
-    of a 10**7-value chunk for windows up to 1024).
+    of a 10**7-value chunk for windows up to 512).
     """
     return 2 * rolling_block_size(window) - 1, ROLLING_TILE - 1
 
@@ -293,7 +294,7 @@ _ROLLING_DOC = """Moving-window {what} along ``axis`` of a dask array, bitwise e
     -------
     dask array
         Same shape and dtype as ``x``. Its chunks along ``axis`` are ``x``'s, except that
-        chunks shorter than ``rolling_depth(window)[0]`` (``2 * max(16384, 16 * window) - 1``
+        chunks shorter than ``rolling_depth(window)[0]`` (``2 * max(16384, 32 * window) - 1``
         values) are first merged with their neighbours: each task reads that many values
         before its chunk and 127 after it (a ``map_overlap`` with depth
         :func:`rolling_depth` ``(window)``, boundary none), so that it computes the same blocks

@@ -47,9 +47,12 @@ enum class RollingStat : int { mean = 0, var = 1, std = 2, sum = 3 };
 inline constexpr double kRollingTolerance = 1.0 / 68719476736.0;
 
 // Number of outputs per independent block; fixed by the window so results never depend on the
-// thread count. Blocks are long against the window, so the exact restart costs little.
+// thread count. Blocks are long against the window, so the exact restart costs little: it
+// costs about as much as 3-4 outputs per value of the window (n = 1e6, window 1000, sum, one
+// thread: 0.78 ms in one block, 0.85 ms in blocks of 32 windows, 1.07 ms in blocks of 16).
+// Longer blocks would leave fewer of them to share between threads on long windows.
 constexpr std::ptrdiff_t rolling_block_size(std::ptrdiff_t window) noexcept {
-  return window * 16 > 16384 ? window * 16 : 16384;
+  return window * 32 > 16384 ? window * 32 : 16384;
 }
 
 // Computes outputs begin <= i < end of one series, of floats or doubles (T; defined in
