@@ -74,9 +74,7 @@ HOTLOOP_INLINE v8d prefix8(v8d v) noexcept {
   v += __builtin_shuffle(v, z, v8l{8, 8, 8, 8, 0, 1, 2, 3});
   return v;
 }
-#endif
 
-#ifdef HOTLOOP_VECTOR_EXT
 typedef float v8f __attribute__((vector_size(32)));
 typedef double v2d __attribute__((vector_size(16)));
 typedef long long v2l __attribute__((vector_size(16)));
@@ -96,6 +94,20 @@ HOTLOOP_INLINE v2d mask2(v2d v, v2l m) noexcept {
 HOTLOOP_INLINE v2d max2(v2d a, v2d b) noexcept {
   const v2l m = a > b;
   return reinterpret_cast<v2d>((reinterpret_cast<v2l>(a) & m) | (reinterpret_cast<v2l>(b) & ~m));
+}
+
+// comp_add on each lane: (hi, lo) += v, the same operations in the same order.
+HOTLOOP_INLINE void comp_add2(v2d& hi, v2d& lo, v2d v) noexcept {
+  const v2d s = hi + v;
+  const v2d bp = s - hi;
+  lo += (hi - (s - bp)) + (v - bp);
+  hi = s;
+}
+
+// out[k] = lane k % 2 of v[k / 2], for the 8 lanes of four 2-wide vectors.
+template <class V, class U>
+HOTLOOP_INLINE void unpack8(const V (&v)[4], U* out) noexcept {
+  for (int k = 0; k < 8; ++k) out[k] = static_cast<U>(v[k / 2][k % 2]);
 }
 
 template <class T>
@@ -273,10 +285,7 @@ struct Window {
         const v2d v = load2_as_double(x + i + 2 * j);
         const v2l f = abs2(v) <= big;  // all ones where finite
         const v2d d = mask2(v - k0, f);
-        const v2d s = vh[j] + d;
-        const v2d bp = s - vh[j];
-        vl[j] += (vh[j] - (s - bp)) + (d - bp);
-        vh[j] = s;
+        comp_add2(vh[j], vl[j], d);
         const v2d a = mask2(abs2(v), f);
         va[j] = max2(a, va[j]);
         vf[j] -= f;
@@ -284,14 +293,12 @@ struct Window {
         vn[j] -= ~f & (v < zero);
       }
     }
-    for (int k = 0; k < 8; ++k) {
-      h[k] = vh[k / 2][k % 2];
-      l[k] = vl[k / 2][k % 2];
-      amax[k] = va[k / 2][k % 2];
-      fin[k] = vf[k / 2][k % 2];
-      pos[k] = vp[k / 2][k % 2];
-      neg[k] = vn[k / 2][k % 2];
-    }
+    unpack8(vh, h);
+    unpack8(vl, l);
+    unpack8(va, amax);
+    unpack8(vf, fin);
+    unpack8(vp, pos);
+    unpack8(vn, neg);
     return i;
   }
 
@@ -307,25 +314,16 @@ struct Window {
       for (int j = 0; j < 4; ++j) {
         const v2d v = load2_as_double(x + i + 2 * j);
         const v2d d = mask2(v * scv - kv, abs2(v) <= big);
-        const v2d s1 = vh1[j] + d;
-        const v2d b1 = s1 - vh1[j];
-        vl1[j] += (vh1[j] - (s1 - b1)) + (d - b1);
-        vh1[j] = s1;
-        const v2d q = d * d;
-        const v2d s2 = vh2[j] + q;
-        const v2d b2 = s2 - vh2[j];
-        vl2[j] += (vh2[j] - (s2 - b2)) + (q - b2);
-        vh2[j] = s2;
+        comp_add2(vh1[j], vl1[j], d);
+        comp_add2(vh2[j], vl2[j], d * d);
         vd[j] = max2(abs2(d), vd[j]);
       }
     }
-    for (int k = 0; k < 8; ++k) {
-      h1[k] = vh1[k / 2][k % 2];
-      l1[k] = vl1[k / 2][k % 2];
-      h2[k] = vh2[k / 2][k % 2];
-      l2[k] = vl2[k / 2][k % 2];
-      dm[k] = vd[k / 2][k % 2];
-    }
+    unpack8(vh1, h1);
+    unpack8(vl1, l1);
+    unpack8(vh2, h2);
+    unpack8(vl2, l2);
+    unpack8(vd, dm);
     return i;
   }
 #endif
