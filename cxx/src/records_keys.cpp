@@ -8,17 +8,17 @@
 // per thread, so memory stays bounded by a batch whatever the files' sizes (plus the set).
 //
 // Phase 1 parses in_path's chunks into arrays of keys, one array per shard of the hash set
-// (KeySets: the top bits of a key's hash pick its shard, a KeySet of buckets of 8 slots, at most
-// 70% full; key 0 is the empty-slot marker, so a flag says whether 0 is in the set). After each
-// batch the shards take their keys, shared out among the team, each shard filled by one thread
-// without atomic operations and grown on its own; each key's bucket is prefetched kAhead keys
-// before its insert (a big set lives in DRAM: measured 80% of the time of reading a 2.5M-key set
-// went to waiting for misses without prefetching). Phase 2 parses all_path's chunks, looks their
-// keys up (each bucket prefetched kAhead keys before) and copies the digits of each key not in
-// the set into the chunk's output; the tasks write the outputs in chunk order as chunks finish.
-// The set is only read in phase 2, so tasks share it without locks. Errors are reported in file
-// order: the first bad line of the first failing chunk, its number counted from the lines of the
-// chunks before it.
+// (KeySets: the top bits of a key's hash pick its shard, a KeySet of buckets of 8 slots, sized to
+// be half full, at most 70%; key 0 is the empty-slot marker, so a flag says whether 0 is in the
+// set). After each batch the shards take their keys, shared out among the team, each shard filled
+// by one thread without atomic operations and grown on its own; each key's bucket is prefetched
+// kAhead keys before its insert (a big set lives in DRAM: measured 80% of the time of reading
+// a 2.5M-key set went to waiting for misses without prefetching). Phase 2 parses all_path's chunks,
+// looks their keys up (each bucket prefetched kAhead keys before) and copies the digits of each key
+// not in the set into the chunk's output; the tasks write the outputs in chunk order as chunks
+// finish. The set is only read in phase 2, so tasks share it without locks. Errors are reported in
+// file order: the first bad line of the first failing chunk, its number counted from the lines of
+// the chunks before it.
 //
 // Parsing (scan_lines): the common line, up to 20 digits and its line end, is checked with two
 // 16-byte SSE2 compares (the first byte that is not a digit must end the line) and converted 8
@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -176,6 +177,17 @@ inline std::uint64_t mix(std::uint64_t x) noexcept {
   return x;
 }
 
+// GCC 12 dropped __builtin_prefetch from process_all's loop once the bucket came from a
+// multiplication (1 prefetch instruction left in this file instead of 3, and lookups 2.4 times
+// slower); an asm statement cannot be dropped.
+inline void prefetch_line(const void* p) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p);
+#endif
+}
+
 // Keys between the prefetch of a slot and its use: a miss to DRAM takes ~100 ns, parsing or
 // inserting a key a few.
 constexpr std::size_t kAhead = 32;
@@ -226,31 +238,35 @@ class KeySet {
       return;
     }
     if ((size_ + 1) * 10 > cap() * 7) grow(next_capacity());
-    size_ += place(slots_.get(), mask_, k, h);
+    size_ += place(slots_.get(), buckets_, k, h);
   }
   // Inserts n keys at keys (read), each bucket prefetched kAhead keys before. The first call
-  // sizes the table from its keys projected to the whole input (set_progress), at most 8 times
-  // what they need themselves: growing by doubling from a small table copied every key of a
-  // 2.5M-key set about twice, each copy a miss.
+  // sizes the table from the first batch's keys projected to the whole input (set_progress), at
+  // most 32 times what they need themselves: growing by doubling from a small table copied
+  // every key of a 2.5M-key set about twice, each copy a miss.
   void insert_all(const std::uint64_t* keys, std::size_t n) {
-    if (!cap() && n) grow(first_capacity(n));
+    if (!cap() && n) grow(first_capacity());
     for (std::size_t i = 0; i < n; ++i) {
       if (i + kAhead < n) prefetch(mix(keys[i + kAhead]));
       insert(keys[i], mix(keys[i]));
     }
   }
-  // Progress through the input, for growth: `seen` of about `expected` bytes read (0: unknown).
-  void set_progress(std::uint64_t seen, std::uint64_t expected) noexcept {
+  // Progress through the input, for growth: `seen` of about `expected` bytes read (0: unknown),
+  // and the batch read up to `seen` brings `batch` keys (some perhaps already here) that
+  // insert_all is about to take. A projection from the keys inserted so far against the bytes
+  // of the whole batch fell short by 15% and grew a table sized to its input a second time.
+  void set_progress(std::uint64_t seen, std::uint64_t expected, std::size_t batch) noexcept {
     seen_ = seen;
     expected_ = expected;
+    reach_ = size_ + batch;
   }
   void prefetch(std::uint64_t h) const noexcept {
-    if (slots_) __builtin_prefetch(&slots_[bucket(h, mask_) * kWays]);
+    if (slots_) prefetch_line(&slots_[bucket(h, buckets_) * kWays]);
   }
   bool contains(std::uint64_t k, std::uint64_t h) const noexcept {
     if (k == 0) return has_zero_;
     if (!size_) return false;
-    for (std::size_t b = bucket(h, mask_);; b = (b + 1) & mask_) {
+    for (std::size_t b = bucket(h, buckets_);; b = next(b, buckets_)) {
       unsigned eq, empty;
       match8(&slots_[b * kWays], k, &eq, &empty);
       if (eq | empty) return eq != 0;
@@ -258,14 +274,17 @@ class KeySet {
   }
 
  private:
-  static std::size_t bucket(std::uint64_t h, std::size_t mask) noexcept {
-    return static_cast<std::size_t>(h) & mask;
+  // The low 32 bits of h scaled to [0, n) (a multiply, not a modulo): any number of buckets,
+  // so the table is sized to its keys rather than to the next power of two.
+  static std::size_t bucket(std::uint64_t h, std::size_t n) noexcept {
+    return static_cast<std::size_t>(((h & 0xFFFFFFFFull) * n) >> 32);
   }
+  static std::size_t next(std::size_t b, std::size_t n) noexcept { return b + 1 == n ? 0 : b + 1; }
   // Puts k (not 0, hash h) into the first bucket from its home with a free slot, unless it is
   // there. Returns whether it was new.
-  static bool place(std::uint64_t* slots, std::size_t mask, std::uint64_t k,
+  static bool place(std::uint64_t* slots, std::size_t n, std::uint64_t k,
                     std::uint64_t h) noexcept {
-    for (std::size_t b = bucket(h, mask);; b = (b + 1) & mask) {
+    for (std::size_t b = bucket(h, n);; b = next(b, n)) {
       std::uint64_t* s = &slots[b * kWays];
       unsigned eq, empty;
       match8(s, k, &eq, &empty);
@@ -276,41 +295,46 @@ class KeySet {
       }
     }
   }
-  std::size_t cap() const noexcept { return slots_ ? (mask_ + 1) * kWays : 0; }
-  // The slots that `keys` keys need at 70% full, as a power of two (at least 1024).
+  std::size_t cap() const noexcept { return slots_ ? buckets_ * kWays : 0; }
+  // The slots that `keys` keys fill to 50% (at least 1024), whole buckets; the table grows at
+  // 70%. A lookup reads a second cache line when its bucket overflowed, which the prefetch does
+  // not cover: a whole run of 3M keys against 2.5M (one thread) took 141 / 148 / 154 / 162 / 185
+  // / 190 ms with the set 40 / 50 / 60 / 62.5 / 70 / 80% full (a power-of-two table fell
+  // anywhere from 35 to 70%).
   static std::size_t slots_for(double keys) noexcept {
-    std::size_t n = 1024;
-    while (static_cast<double>(n) * 7 < keys * 10) n *= 2;
-    return n;
+    const double buckets = std::ceil(keys / (0.5 * kWays));
+    return std::max<std::size_t>(1024, static_cast<std::size_t>(buckets) * kWays);
   }
   std::size_t projected(double keys, std::size_t limit) const noexcept {
     if (seen_ > 0 && expected_ > seen_)
       keys *= static_cast<double>(expected_) / static_cast<double>(seen_);
     return std::min(slots_for(keys), limit);
   }
-  std::size_t first_capacity(std::size_t n) const noexcept {
-    return projected(static_cast<double>(n), 8 * slots_for(static_cast<double>(n)));
+  std::size_t first_capacity() const noexcept {
+    return projected(static_cast<double>(reach_), 32 * slots_for(static_cast<double>(reach_)));
   }
   // Double, or up to 8 times when the keys so far, projected to the input's size, need more:
   // doubling alone copied every key about twice and faulted in twice the final table (as for
   // the Counters tables in records_counters.cpp). Duplicate keys late in the file can leave the
   // set up to 8 times larger than its keys need.
   std::size_t next_capacity() const noexcept {
-    return std::max(2 * cap(), projected(static_cast<double>(size_ + 1), 8 * cap()));
+    const double keys = static_cast<double>(std::max(size_ + 1, reach_));
+    return std::max(2 * cap(), projected(keys, 8 * cap()));
   }
-  void grow(std::size_t n) {  // n: slots, a power of two >= kWays
+  void grow(std::size_t n) {  // n: slots, a multiple of kWays
     auto fresh = records_detail::zeroed_array<std::uint64_t>(n);
-    const std::size_t m = n / kWays - 1;
+    const std::size_t m = n / kWays;
     for (std::size_t j = 0, old = cap(); j < old; ++j)
       if (slots_[j]) place(fresh.get(), m, slots_[j], mix(slots_[j]));
     slots_ = std::move(fresh);
-    mask_ = m;
+    buckets_ = m;
   }
 
   std::unique_ptr<std::uint64_t[], records_detail::ZeroedMemory> slots_;
-  std::size_t mask_ = 0, size_ = 0;  // mask_: buckets - 1
+  std::size_t buckets_ = 0, size_ = 0;
   bool has_zero_ = false;
   std::uint64_t seen_ = 0, expected_ = 0;
+  std::size_t reach_ = 0;  // at most this many keys once the current batch is in
 };
 
 // The set of in_path's keys, split by the top bits of their hashes into a power of two of
@@ -732,8 +756,11 @@ struct NegativeJob::Impl {
   void insert(std::size_t fed, int t) {
     const Chunk& last = *chunks[fed - 1];
     const std::size_t shards = set.count();
-    for (std::size_t s = 0; s < shards; ++s)
-      set[s].set_progress(last.offset + last.len, expected[1]);
+    for (std::size_t s = 0; s < shards; ++s) {
+      std::size_t batch = 0;
+      for (std::size_t i = 0; i < fed; ++i) batch += chunks[i]->keys[s].size();
+      set[s].set_progress(last.offset + last.len, expected[1], batch);
+    }
     std::atomic<bool> oom{false};
     const auto body = [&](std::ptrdiff_t b, std::ptrdiff_t e) {
       try {

@@ -231,8 +231,9 @@ def targets_negative(
     a 0-byte ``all_path`` has none), then each key in plain decimal, every line ending in
     ``\\n``. The whole computation runs with the GIL released (retaken briefly between steps
     for Ctrl-C); memory holds the distinct keys of ``in_path`` (one 8-byte slot per key in a
-    table kept 35-70% full: 11-23 bytes per key) plus a batch of chunks (two of 1 MiB per
-    thread, and their output). A line longer than 1 MiB is an error.
+    table sized from the file's size to be half full, grown at 70%: about 16 bytes per key,
+    up to 16 per line when keys repeat) plus a batch of chunks (two of 1 MiB per thread, and
+    their output). A line longer than 1 MiB is an error.
 
     Parameters
     ----------
