@@ -2,6 +2,7 @@
 and bottleneck."""
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 import hotloop
@@ -1187,7 +1188,10 @@ def shape_bound(ref, count, stat, dtype=np.float64):
 def assert_within(got, ref, bound, what=""):
     got = np.asarray(got, dtype=np.float64)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref), err_msg=f"{what}: NaN positions")
-    inf = np.isinf(ref)  # beyond the largest double (cov of huge values)
+    # Beyond the largest double (cov of huge values): an infinity is owed where the error bound
+    # is finite. Where the bound itself is beyond the largest double (values near 1e300 whose
+    # products cancel to a cov of, say, -2.5e308), the documented accuracy allows any number.
+    inf = np.isinf(ref) & np.isfinite(bound)
     np.testing.assert_array_equal(got[inf], ref[inf], err_msg=f"{what}: infinities")
     fin = np.isfinite(ref)
     err = np.abs(got[fin] - ref[fin])
@@ -1210,6 +1214,53 @@ def check_pair(x, y, window, stat, *, ddof=1, min_periods=None):
     ref, scale, count = pair_twin(x, y, window, stat, ddof=ddof, min_periods=min_periods)
     tol = (TOL_SHAPE if stat == "cov" else 2 * TOL_SHAPE) + 16 * U * (np.sqrt(count) + 4)
     assert_within(got, ref, tol * scale, stat)
+    for i in np.flatnonzero(np.isinf(ref) & np.isinf(scale)):
+        check_cov_beyond_doubles(x, y, window, ddof, i, got[i], tol[i])
+
+
+def check_cov_beyond_doubles(x, y, window, ddof, i, got, tol):
+    """Output i, whose exact cov and error bound tol sqrt(Mxx Myy) / (n - ddof) are both beyond
+    the largest double, checked in exact arithmetic: a finite result within the bound of the
+    exact value, or an infinity that some value within the bound rounds to."""
+    from decimal import localcontext
+
+    lo = max(0, i - window + 1)
+    wx, wy = np.asarray(x[lo : i + 1], float), np.asarray(y[lo : i + 1], float)
+    keep = ~(np.isnan(wx) | np.isnan(wy))
+    fx, fy = [Fraction(v) for v in wx[keep]], [Fraction(v) for v in wy[keep]]
+    n = len(fx)
+    mx, my = sum(fx) / n, sum(fy) / n
+    cov = sum((a - mx) * (b - my) for a, b in zip(fx, fy, strict=True)) / (n - ddof)
+    mxx = sum((a - mx) ** 2 for a in fx)
+    myy = sum((b - my) ** 2 for b in fy)
+    with localcontext() as ctx:
+        ctx.prec = 80
+        cov_d = Decimal(cov.numerator) / Decimal(cov.denominator)
+        prod = mxx * myy
+        bound = (
+            Decimal(float(tol))
+            * (Decimal(prod.numerator) / Decimal(prod.denominator)).sqrt()
+            / (n - ddof)
+        )
+        if math.isinf(got):  # a value within the bound rounds to it
+            reach = cov_d + bound if got > 0 else -(cov_d - bound)
+            assert reach > Decimal(np.finfo(np.float64).max), (i, got, cov_d, bound)
+        else:
+            assert abs(Decimal(float(got)) - cov_d) <= bound, (i, got, cov_d, bound)
+
+
+def test_pair_cov_beyond_the_largest_double():
+    # Products of deviations near 1e300 cancel to a cov of -8.3e307 (ddof 0) and beyond; the
+    # error bound, relative to sqrt(var_x var_y) ~ 1e600, is beyond the largest double too.
+    x = np.array([0.0, 0.0, 0.0, 1e300, 1e300, 1e300])
+    y = np.array([1e9, 1e300, 1e300, 0.0, 1e300, 1e300])
+    for ddof in range(6):
+        check_pair(x, y, 6, "cov", ddof=ddof)
+    # Perfectly correlated huge values: a variance far beyond the largest double, +inf.
+    h = np.array([1e300, -1e300, 1e300, -1e300])
+    got = hotloop.rolling_cov(h, h, 4)
+    assert got[-1] == np.inf
+    check_pair(h, h, 4, "cov")
 
 
 def adversarial(rng, n):
