@@ -40,6 +40,26 @@ def test_effective_n_threads_values():
     assert 1 <= hotloop.effective_n_threads(None) <= cpus
 
 
+@pytest.mark.skipif(
+    not hotloop.openmp_enabled() or not hasattr(os, "sched_setaffinity") or usable_cpu_count() < 2,
+    reason="needs OpenMP, sched_setaffinity and 2 CPUs",
+)
+def test_effective_n_threads_follows_the_affinity_mask():
+    """The usable-CPU count is cached for at most 0.1 s: a narrowed affinity mask is seen."""
+    script = (
+        "import os, time, hotloop\n"
+        "before = hotloop.effective_n_threads(-1)\n"
+        "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "time.sleep(0.15)\n"
+        "print(before, hotloop.effective_n_threads(-1), hotloop.effective_n_threads(None), "
+        "hotloop.effective_n_threads(5))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    before, after, default, five = map(int, out.stdout.split())
+    assert before == usable_cpu_count()
+    assert (after, default, five) == (1, 1, 1)
+
+
 @pytest.mark.parametrize(
     ("value", "exc", "match"),
     [

@@ -1,6 +1,7 @@
 #include "hotloop/threads.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <new>
@@ -420,6 +421,21 @@ void Pool::judge(bool lost) noexcept {
 }  // namespace detail
 
 int max_pool_threads() noexcept { return detail::Pool::global().max_threads(); }
+
+int recent_usable_cpus() noexcept {
+  constexpr std::int64_t kFreshForNs = 100'000'000;
+  static std::atomic<int> count{0};
+  static std::atomic<std::int64_t> read_at{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  const int c = count.load(std::memory_order_relaxed);
+  if (c > 0 && now - read_at.load(std::memory_order_relaxed) < kFreshForNs) return c;
+  const int fresh = detail::usable_cpus();
+  read_at.store(now, std::memory_order_relaxed);
+  count.store(fresh, std::memory_order_relaxed);
+  return fresh;
+}
 
 void parallel_for(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx,
                   std::ptrdiff_t grain, Interrupt* interrupt) noexcept {

@@ -60,13 +60,15 @@ cpdef int effective_n_threads(object n_threads) except -1:
     Notes
     -----
     This never calls ``omp_set_num_threads``: the count is passed to each parallel region, so
-    other OpenMP users in the process are not affected.
+    other OpenMP users in the process are not affected. The usable CPUs are read again at most
+    every 0.1 s (the system call would cost as much as a small kernel), so a change of this
+    process's affinity takes up to 0.1 s to be seen.
     """
     cdef object n
     if n_threads is None:
         if not cpp_threads.openmp_enabled():
             return 1
-        return max(1, min(cpp_threads.openmp_max_threads(), usable_cpu_count()))
+        return max(1, min(cpp_threads.openmp_max_threads(), cpp_threads.recent_usable_cpus()))
     if isinstance(n_threads, bool):
         raise TypeError("n_threads must be None or an int, got bool")
     try:
@@ -85,6 +87,7 @@ cpdef int effective_n_threads(object n_threads) except -1:
     # More threads than CPUs would only take turns on them, and a huge count once made libgomp
     # start threads until creation failed and killed the process: positive counts are capped at
     # the usable CPUs (so n_threads=k still means at most k), negative ones count back from them.
+    cdef int cpus = cpp_threads.recent_usable_cpus()
     if n < 0:
-        return max(1, usable_cpu_count() + 1 + n)
-    return min(n, usable_cpu_count())
+        return max(1, cpus + 1 + n)
+    return min(n, cpus)

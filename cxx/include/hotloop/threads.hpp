@@ -141,6 +141,11 @@ void install_parallel_for(ParallelForFn fn) noexcept;
 // threads than CPUs would only take turns on them. Not a setting: it never changes OpenMP's.
 int max_pool_threads() noexcept;
 
+// CPUs this process may run on now (its affinity mask, at least 1), read again at most every
+// 100 ms: the system call took as long as a whole rolling mean of 100 values, and a count a
+// moment old only steers how many threads a call uses, never its result.
+int recent_usable_cpus() noexcept;
+
 // The work one chunk should be (see parallel_for), measured by cxx/bench/threads_benchmark on the
 // 2-vCPU VM: waking a parked helper costs the caller ~5 us (futex system call), so a call of two
 // chunks loses at most 5% if the helper never arrives; and the caller's final wait for a chunk a

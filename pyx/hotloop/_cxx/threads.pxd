@@ -24,6 +24,7 @@ cdef extern from "hotloop/threads.hpp" namespace "hotloop" nogil:
     void parallel_for(Py_ssize_t n_tasks, int max_threads, TaskFn fn, void* ctx,
                       Py_ssize_t grain) noexcept
     int max_pool_threads() noexcept
+    int recent_usable_cpus() noexcept
 
     # One pool per process (threads.hpp): hotloop._threads hands parallel_for_entry() to the
     # other modules in a capsule; each installs it with share_pool() when it is imported.
