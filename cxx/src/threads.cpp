@@ -426,9 +426,7 @@ int recent_usable_cpus() noexcept {
   constexpr std::int64_t kFreshForNs = 100'000'000;
   static std::atomic<int> count{0};
   static std::atomic<std::int64_t> read_at{0};
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
+  const std::int64_t now = detail::now_ns();
   const int c = count.load(std::memory_order_relaxed);
   if (c > 0 && now - read_at.load(std::memory_order_relaxed) < kFreshForNs) return c;
   const int fresh = detail::usable_cpus();
