@@ -177,6 +177,28 @@ cdef inline const Py_ssize_t* offsets_data(cnp.ndarray off) noexcept:
     return <const Py_ssize_t*>cnp.PyArray_DATA(off)
 
 
+cdef tuple fill_rows(RollingRows* rows, cnp.ndarray xm, cnp.ndarray om):
+    """*rows for the input view xm and the output view om (same shape and dtype, windows along
+    their last axis). Returns the offsets arrays *rows points into: keep them while C++ reads."""
+    cdef int last = cnp.PyArray_NDIM(xm) - 1
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(xm)
+    cdef cnp.ndarray xo = row_offsets(xm)
+    cdef cnp.ndarray oo = row_offsets(om)
+    rows.rows = cnp.PyArray_DIM(xo, 0)
+    rows.n = cnp.PyArray_DIM(xm, last)
+    rows.x_offsets = offsets_data(xo)
+    rows.x_stride = cnp.PyArray_STRIDE(xm, last) // item
+    rows.out_offsets = offsets_data(oo)
+    rows.out_stride = cnp.PyArray_STRIDE(om, last) // item
+    return xo, oo
+
+
+def moments_block_size(Py_ssize_t window):
+    """Outputs per independent block of the moments, shape and pair kernels
+    (rolling.hpp's rolling_block_size), for hotloop.dask: the formula lives in C++ only."""
+    return rolling_block_size(window)
+
+
 cdef object run(object arr, object out, Py_ssize_t axis, Py_ssize_t w, Py_ssize_t minp,
                 Py_ssize_t dd, int stat, int order, double q, int interp, object n_threads):
     """Fills out (arr's shape and dtype) with the statistic of arr's windows along axis."""
@@ -184,18 +206,10 @@ cdef object run(object arr, object out, Py_ssize_t axis, Py_ssize_t w, Py_ssize_
     xm = arr if axis == last else np.moveaxis(arr, axis, -1)
     om = out if axis == last else np.moveaxis(out, axis, -1)
     cdef Py_ssize_t n = xm.shape[last]
-    cdef Py_ssize_t item = arr.itemsize
     if xm.size == 0:
         return out
-    cdef cnp.ndarray xo = row_offsets(xm)
-    cdef cnp.ndarray oo = row_offsets(om)
     cdef RollingRows rows
-    rows.rows = cnp.PyArray_DIM(xo, 0)
-    rows.n = n
-    rows.x_offsets = offsets_data(xo)
-    rows.x_stride = xm.strides[last] // item
-    rows.out_offsets = offsets_data(oo)
-    rows.out_stride = om.strides[last] // item
+    _offsets = fill_rows(&rows, xm, om)  # held while C++ reads them
     cdef Py_ssize_t block = (
         rolling_block_size(w) if order == MOMENTS
         else rolling_order_block_size(<RollingOrder>order, w)
@@ -599,18 +613,11 @@ cdef object ewm_run(object arr, object yarr, object alphas, object out, Py_ssize
     if xm.size == 0:
         return out
     cdef Py_ssize_t item = arr.itemsize
-    cdef cnp.ndarray xo = row_offsets(xm)
-    cdef cnp.ndarray oo = row_offsets(om)
     cdef cnp.ndarray yo = ONE_ROW
     cdef cnp.ndarray ao = ONE_ROW
     cdef RollingRows rows
     cdef EwmOperands more
-    rows.rows = cnp.PyArray_DIM(xo, 0)
-    rows.n = xm.shape[last]
-    rows.x_offsets = offsets_data(xo)
-    rows.x_stride = xm.strides[last] // item
-    rows.out_offsets = offsets_data(oo)
-    rows.out_stride = om.strides[last] // item
+    _offsets = fill_rows(&rows, xm, om)  # held while C++ reads them
     more.y_offsets = NULL
     more.y_stride = 0
     more.alpha_offsets = NULL
@@ -949,17 +956,10 @@ cdef object run_shape(object arr, object y, object out, Py_ssize_t axis, Py_ssiz
     cdef Py_ssize_t item = arr.itemsize
     if xm.size == 0:
         return out
-    cdef cnp.ndarray xo = row_offsets(xm)
-    cdef cnp.ndarray yo = row_offsets(ym) if pair else xo
-    cdef cnp.ndarray oo = row_offsets(om)
-    cdef const Py_ssize_t* yop = offsets_data(yo)
     cdef RollingRows rows
-    rows.rows = cnp.PyArray_DIM(xo, 0)
-    rows.n = n
-    rows.x_offsets = offsets_data(xo)
-    rows.x_stride = xm.strides[last] // item
-    rows.out_offsets = offsets_data(oo)
-    rows.out_stride = om.strides[last] // item
+    offsets = fill_rows(&rows, xm, om)
+    cdef cnp.ndarray yo = row_offsets(ym) if pair else offsets[0]
+    cdef const Py_ssize_t* yop = offsets_data(yo)
     cdef Py_ssize_t ys = ym.strides[last] // item
     cdef Py_ssize_t block = rolling_block_size(w)
     cdef int nt = threads_for(n_threads, rows.rows * ((n + block - 1) // block))

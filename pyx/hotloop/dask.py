@@ -63,7 +63,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 import hotloop
 from hotloop import deviceapps, records
-from hotloop._rolling import rolling_params
+from hotloop._rolling import moments_block_size, rolling_params
 from hotloop._validate import as_int, as_pair
 
 __all__ = [
@@ -152,7 +152,7 @@ def rolling_block_size(window: int) -> int:
     output depends on where its block starts and on every value of its tile, not only on its
     window: matching the in-memory result bit for bit means computing the same blocks and tiles.
     """
-    return max(16384, 32 * int(window))
+    return moments_block_size(int(window))
 
 
 def rolling_depth(window: int) -> tuple[int, int]:
