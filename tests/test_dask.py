@@ -176,7 +176,7 @@ def test_rolling_window_longer_than_series_and_large_window():
     # A window above 512: blocks of 32 * window, deeper overlap.
     x = offset_series(800_000, seed=2)
     w = 3_001
-    assert hd.rolling_depth(w) == (2 * 32 * w - 1, 127)
+    assert hd.rolling_depth(w) == (2 * 32 * w - 1, hd.ROLLING_TILE - 1)
     xd = da.from_array(x, chunks=90_000)
     got = hd.rolling_std(xd, w)
     assert len(got.chunks[0]) > 1 and min(got.chunks[0]) >= 192_063  # merged up to the depth

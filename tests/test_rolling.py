@@ -8,6 +8,7 @@ from fractions import Fraction
 import hotloop
 import numpy as np
 import pytest
+from hotloop._rolling import MOMENTS_TILE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -16,7 +17,7 @@ from twins import rolling_twin, sliding_std_longdouble
 TOL = 2.0**-36  # documented relative error bound of the rolling variance
 U = 2.0**-53
 BLOCK = 16384  # rolling_block_size(window) for window <= 512
-TILE = 128  # vectorised tile length
+TILE = MOMENTS_TILE  # vectorised tile length
 
 
 def assert_rolling_close(got, x, window, stat, *, ddof=0, min_periods=None):
@@ -352,6 +353,62 @@ def assert_close(got, ref, bound):
 
 
 STATS = ("sum", "mean", "var", "std")
+
+
+def check_sum_and_mean(x, window, n_threads=None):
+    """rolling_sum and rolling_mean of full windows against long-double sums, within the
+    documented bound: TOL * sqrt(c * sum x^2) for the sum (the mean's sqrt(mean^2 + var), times
+    c), plus the final roundings. The squares are formed on each window scaled by its largest
+    |x|, so that windows of tiny or huge values keep their bound."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    got_sum = hotloop.rolling_sum(x, window, n_threads=n_threads)[window - 1 :]
+    got_mean = hotloop.rolling_mean(x, window, n_threads=n_threads)[window - 1 :]
+    view = sliding_window_view(x, window)
+    for s in range(0, len(view), 4096):
+        blk = view[s : s + 4096].astype(np.longdouble)
+        total = blk.sum(axis=1)
+        big = np.abs(blk).max(axis=1)
+        big[big == 0] = 1
+        scale = np.sqrt(window * ((blk / big[:, None]) ** 2).sum(axis=1)) * big
+        # The long-double sums are within window * 2**-63 * sum |x| <= that times scale.
+        slack = (TOL + 8 * U + window * 2.0**-63) * scale
+        ref = total.astype(np.float64)
+        for got, r, b in (
+            (got_sum[s : s + 4096], ref, slack + 4 * U * np.abs(ref)),
+            (got_mean[s : s + 4096], ref / window, (slack + 4 * U * np.abs(ref)) / window),
+        ):
+            err = np.abs(got - r).astype(np.float64)
+            worst = int(np.argmax(err - b))
+            assert np.all(err <= b), (s + worst, got[worst], r[worst], b[worst])
+    return got_sum, got_mean
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-150, 1e150])
+@pytest.mark.parametrize("window", [2, 10, 1000])
+def test_sum_and_mean_of_centred_data(scale, window):
+    """N(0, 1) times scale, over several blocks: window sums cross zero all the time, so the
+    vectorised tiles must bound the error by c * sum x^2 rather than by the sum itself, and
+    reset their growing error bound; below 2**-450 the squares are not trusted and the tiles
+    fall back to the sums of |x|. One thread and two give the same bits."""
+    rng = np.random.default_rng(window)
+    x = scale * rng.standard_normal(2 * max(BLOCK, 32 * window) + 777)
+    got = check_sum_and_mean(x, window, n_threads=1)
+    np.testing.assert_array_equal(hotloop.rolling_sum(x, window, n_threads=2)[window - 1 :], got[0])
+    np.testing.assert_array_equal(
+        hotloop.rolling_mean(x, window, n_threads=2)[window - 1 :], got[1]
+    )
+
+
+def test_sum_and_mean_after_larger_values():
+    """Windows of values near 1e-300 after windows of values near 1e-150: the error carried
+    from the large values is far above what the tiny windows allow, and their squares
+    underflow, so no tile may pass its test on them; each such window is recomputed."""
+    rng = np.random.default_rng(3)
+    parts = [s * rng.standard_normal(3000) for s in (1e-150, 1e-300, 1.0, 1e-300, 1e-150)]
+    x = np.concatenate(parts)
+    for window in (2, 10, 300):
+        check_sum_and_mean(x, window)
 
 
 def test_issue_examples_at_the_ends_of_the_range():

@@ -256,6 +256,7 @@ HOTLOOP_INLINE bool evaluate(const PairWindow& w, std::ptrdiff_t min_periods, st
 }
 
 constexpr std::ptrdiff_t kTile = 128;
+static_assert(kRollingTile % kTile == 0, "hotloop.dask reads to the end of a moments tile");
 
 // Vectorised tile over full windows of finite pairs at scale 1: outputs i0 <= i < i1, with the
 // contract of rolling_shape.cpp's shape_tile (returns m, the first failing output, or -1 when a

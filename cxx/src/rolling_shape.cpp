@@ -269,6 +269,7 @@ HOTLOOP_INLINE bool evaluate(const ShapeWindow<P>& w, std::ptrdiff_t min_periods
 }
 
 constexpr std::ptrdiff_t kTile = 128;
+static_assert(kRollingTile % kTile == 0, "hotloop.dask reads to the end of a moments tile");
 constexpr std::ptrdiff_t kRefreshWindow = 32;
 
 // Vectorised tile over full windows of finite values at scale 1 (e == 0): outputs i0 <= i < i1.

@@ -161,8 +161,8 @@ void make_dirty(std::vector<T>& x, std::ptrdiff_t W, std::uint64_t seed) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Every window size against the reference, for lengths around the tile (128) and block
-// boundaries, every min_periods/ddof/statistic, clean and dirty data, float and double.
+// Every window size against the reference, for lengths around the tiles (128, kRollingTile) and
+// block boundaries, every min_periods/ddof/statistic, clean and dirty data, float and double.
 
 class RollingGrid : public ::testing::TestWithParam<std::ptrdiff_t> {};
 
@@ -200,7 +200,8 @@ TEST_P(RollingGrid, CleanFloat32) { run_grid<float>(GetParam(), false); }
 TEST_P(RollingGrid, NonFiniteFloat64) { run_grid<double>(GetParam(), true); }
 TEST_P(RollingGrid, NonFiniteFloat32) { run_grid<float>(GetParam(), true); }
 
-INSTANTIATE_TEST_SUITE_P(Windows, RollingGrid, ::testing::Values(1, 2, 3, 50, 127, 128, 129, 1000),
+INSTANTIATE_TEST_SUITE_P(Windows, RollingGrid,
+                         ::testing::Values(1, 2, 3, 50, 127, 128, 129, 256, 1000),
                          [](const ::testing::TestParamInfo<std::ptrdiff_t>& info) {
                            return "Window" + std::to_string(info.param);
                          });
@@ -280,7 +281,7 @@ TEST(Rolling, OffsetDataStdWithin1e11) {
 // whatever came before.
 template <class T>
 void run_equal_values() {
-  for (std::ptrdiff_t W : {2, 3, 50, 127, 128, 129}) {
+  for (std::ptrdiff_t W : {2, 3, 50, 127, 128, 129, 256}) {
     std::mt19937_64 rng(W);
     std::uniform_int_distribution<std::ptrdiff_t> len(W, 4 * W + 500);
     const double constants[] = {2.5, -1000.0 / 3.0, 1e9 + 0.3, 0.1, 7e-3};

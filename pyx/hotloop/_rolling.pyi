@@ -335,4 +335,7 @@ def move_exp_nancorr(
     min_weight: SupportsFloat = 0,
     axis: _ExpAxis = -1,
 ) -> _F: ...
+
+MOMENTS_TILE: int
+
 def moments_block_size(window: SupportsIndex) -> int: ...

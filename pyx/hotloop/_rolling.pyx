@@ -16,6 +16,7 @@ from hotloop._cxx.rolling cimport (
     RollingOrder,
     RollingRows,
     RollingStat,
+    kRollingTile,
     rolling_block_size,
     rolling_moments_rows,
     rolling_order_block_size,
@@ -191,6 +192,11 @@ cdef tuple fill_rows(RollingRows* rows, cnp.ndarray xm, cnp.ndarray om):
     rows.out_offsets = offsets_data(oo)
     rows.out_stride = cnp.PyArray_STRIDE(om, last) // item
     return xo, oo
+
+
+#: Outputs per vectorised tile of the moments kernels (rolling.hpp's kRollingTile), for
+#: hotloop.dask.
+MOMENTS_TILE = kRollingTile
 
 
 def moments_block_size(Py_ssize_t window):

@@ -63,7 +63,7 @@ from dask.highlevelgraph import HighLevelGraph
 
 import hotloop
 from hotloop import deviceapps, records
-from hotloop._rolling import moments_block_size, rolling_params
+from hotloop._rolling import MOMENTS_TILE, moments_block_size, rolling_params
 from hotloop._validate import as_int, as_pair
 
 __all__ = [
@@ -135,8 +135,8 @@ def task_n_threads(n_threads: int | None = None) -> int:
 # Rolling windows
 
 
-#: Outputs per vectorised tile in hotloop's rolling kernels (``kTile`` in rolling.cpp).
-ROLLING_TILE = 128
+#: Outputs per vectorised tile in hotloop's rolling kernels (``kRollingTile`` in rolling.hpp).
+ROLLING_TILE = MOMENTS_TILE
 
 
 def rolling_block_size(window: int) -> int:

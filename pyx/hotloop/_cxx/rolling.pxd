@@ -34,6 +34,7 @@ cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
         Py_ssize_t out_stride
 
     Py_ssize_t rolling_block_size(Py_ssize_t window) noexcept
+    const Py_ssize_t kRollingTile
     Py_ssize_t rolling_order_block_size(RollingOrder kind, Py_ssize_t window) noexcept
 
     # T is float or double (the templates are instantiated for those two only).
