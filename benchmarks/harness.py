@@ -122,6 +122,10 @@ class Case:
     anchors: Sequence[Contender]
     agree: Callable[[Any, Any], bool] | None = close
     family: str = ""  # filled in by suites.load()
+    # Called, untimed, before each contender's calls in every round (and before calibrating
+    # it): for cases whose contenders leave work behind that would land on the next one's
+    # clock, such as dirty pages of their output files.
+    between: Callable[[], None] | None = None
 
     @property
     def subjects(self) -> list[Contender]:
@@ -365,7 +369,11 @@ def run_case(
     gc.disable()
     try:
         progress("calibrating")
-        calibrated = [calibrate(loop, plan.target_s) for loop in loops]
+        settle = case.between or (lambda: None)
+        calibrated = []
+        for loop in loops:
+            settle()
+            calibrated.append(calibrate(loop, plan.target_s))
         numbers = [number for number, _ in calibrated]
         round_s = sum(number * per_call for number, per_call in calibrated)
         rounds = choose_rounds(round_s, plan)
@@ -378,6 +386,7 @@ def run_case(
             # after the same neighbour (whose caches or freed memory it would inherit).
             shift = r % len(order)
             for i in order[shift:] + order[:shift]:
+                settle()
                 samples[i].append(loops[i](numbers[i]) / numbers[i])
             # Calibration ran on a few calls; if the machine got slower since, stop at the
             # next odd round count past the budget rather than overrun it.

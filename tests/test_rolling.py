@@ -355,15 +355,19 @@ def assert_close(got, ref, bound):
 STATS = ("sum", "mean", "var", "std")
 
 
-def check_sum_and_mean(x, window, n_threads=None):
+def check_sum_and_mean(x, window, n_threads=None, got=None):
     """rolling_sum and rolling_mean of full windows against long-double sums, within the
     documented bound: TOL * sqrt(c * sum x^2) for the sum (the mean's sqrt(mean^2 + var), times
     c), plus the final roundings. The squares are formed on each window scaled by its largest
     |x|, so that windows of tiny or huge values keep their bound."""
     from numpy.lib.stride_tricks import sliding_window_view
 
-    got_sum = hotloop.rolling_sum(x, window, n_threads=n_threads)[window - 1 :]
-    got_mean = hotloop.rolling_mean(x, window, n_threads=n_threads)[window - 1 :]
+    if got is None:
+        got = (
+            hotloop.rolling_sum(x, window, n_threads=n_threads),
+            hotloop.rolling_mean(x, window, n_threads=n_threads),
+        )
+    got_sum, got_mean = (g[window - 1 :] for g in got)
     view = sliding_window_view(x, window)
     for s in range(0, len(view), 4096):
         blk = view[s : s + 4096].astype(np.longdouble)
@@ -398,6 +402,38 @@ def test_sum_and_mean_of_centred_data(scale, window):
     np.testing.assert_array_equal(
         hotloop.rolling_mean(x, window, n_threads=2)[window - 1 :], got[1]
     )
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, 1e300, -3e305])
+def test_sum_and_mean_where_a_block_starts(value):
+    """A block of the sum and the mean starts from one pass over the window of its first
+    output; a non-finite or huge value in that window sends it to the full recomputation.
+    Checked on the outputs around the block's start, against references computed from the
+    values they read."""
+    rng = np.random.default_rng(11)
+    lo, hi = BLOCK - 64, BLOCK + 600
+    for offset in (-9, -1, 0, 1, 9):
+        x = rng.standard_normal(2 * BLOCK + 40)
+        x[BLOCK + offset] = value
+        part = x[lo - 9 : hi]
+        for minp in (None, 1):
+            mean = hotloop.rolling_mean(x, 10, min_periods=minp)[lo:hi]
+            total = hotloop.rolling_sum(x, 10, min_periods=minp)[lo:hi]
+            ref, spread = rolling_twin(part, 10, stat="mean", min_periods=minp)
+            ref, spread = ref[9:], spread[9:]
+            np.testing.assert_array_equal(np.isnan(mean), np.isnan(ref))
+            np.testing.assert_array_equal(mean[np.isinf(ref)], ref[np.isinf(ref)])
+            fin = np.isfinite(ref)
+            bound = (TOL + 8 * U) * (np.abs(ref) + spread) + 4 * U * np.abs(ref)
+            assert np.all(np.abs(mean - ref)[fin] <= bound[fin])
+            np.testing.assert_array_equal(np.isnan(total), np.isnan(mean))
+            np.testing.assert_array_equal(total[np.isinf(mean)], mean[np.isinf(mean)])
+        if np.isfinite(value):
+            full = (
+                hotloop.rolling_sum(x, 10)[lo - 9 : hi],
+                hotloop.rolling_mean(x, 10)[lo - 9 : hi],
+            )
+            check_sum_and_mean(part, 10, got=full)
 
 
 def test_sum_and_mean_after_larger_values():

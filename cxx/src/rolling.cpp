@@ -85,48 +85,84 @@ typedef float v8f __attribute__((vector_size(32)));
 typedef double v2d __attribute__((vector_size(16)));
 typedef long long v2l __attribute__((vector_size(16)));
 typedef float v2f __attribute__((vector_size(8)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
 
-HOTLOOP_INLINE v2d abs2(v2d v) noexcept {
-  constexpr long long m = 0x7fffffffffffffffLL;
-  return reinterpret_cast<v2d>(reinterpret_cast<v2l>(v) & v2l{m, m});
+// The integer (mask) and float vector types that go with a vector of N doubles.
+template <class V>
+struct Lanes;
+template <>
+struct Lanes<v2d> {
+  typedef v2l L;
+  typedef v2f F;
+  static constexpr int N = 2;
+};
+template <>
+struct Lanes<v4d> {
+  typedef v4l L;
+  typedef v4f F;
+  static constexpr int N = 4;
+};
+
+template <class V>
+HOTLOOP_INLINE V absv(V v) noexcept {
+  typedef typename Lanes<V>::L L;
+  return reinterpret_cast<V>(reinterpret_cast<L>(v) & (L{} + 0x7fffffffffffffffLL));
 }
 
 // v where m is all ones, +0.0 where it is zero.
-HOTLOOP_INLINE v2d mask2(v2d v, v2l m) noexcept {
-  return reinterpret_cast<v2d>(reinterpret_cast<v2l>(v) & m);
+template <class V>
+HOTLOOP_INLINE V maskv(V v, typename Lanes<V>::L m) noexcept {
+  typedef typename Lanes<V>::L L;
+  return reinterpret_cast<V>(reinterpret_cast<L>(v) & m);
 }
 
 // The larger of a and b lane by lane (b where they compare false), by bitwise selection.
-HOTLOOP_INLINE v2d max2(v2d a, v2d b) noexcept {
-  const v2l m = a > b;
-  return reinterpret_cast<v2d>((reinterpret_cast<v2l>(a) & m) | (reinterpret_cast<v2l>(b) & ~m));
+template <class V>
+HOTLOOP_INLINE V maxv(V a, V b) noexcept {
+  typedef typename Lanes<V>::L L;
+  const L m = a > b;
+  return reinterpret_cast<V>((reinterpret_cast<L>(a) & m) | (reinterpret_cast<L>(b) & ~m));
 }
 
-// comp_add on each lane: (hi, lo) += v, the same operations in the same order.
-HOTLOOP_INLINE void comp_add2(v2d& hi, v2d& lo, v2d v) noexcept {
-  const v2d s = hi + v;
-  const v2d bp = s - hi;
-  lo += (hi - (s - bp)) + (v - bp);
-  hi = s;
+// out[k] = lane k % N of v[k / N], for the 8 lanes of 8 / N vectors of N.
+template <class V, int G, class U>
+HOTLOOP_INLINE void unpack8(const V (&v)[G], U* out) noexcept {
+  constexpr int N = 8 / G;
+  for (int k = 0; k < 8; ++k) out[k] = static_cast<U>(v[k / N][k % N]);
 }
 
-// out[k] = lane k % 2 of v[k / 2], for the 8 lanes of four 2-wide vectors.
-template <class V, class U>
-HOTLOOP_INLINE void unpack8(const V (&v)[4], U* out) noexcept {
-  for (int k = 0; k < 8; ++k) out[k] = static_cast<U>(v[k / 2][k % 2]);
-}
-
-template <class T>
-HOTLOOP_INLINE v2d load2_as_double(const T* p) noexcept {
+template <class V, class T>
+HOTLOOP_INLINE V loadv_as_double(const T* p) noexcept {
   if constexpr (sizeof(T) == sizeof(double)) {
-    v2d v;
+    V v;
     std::memcpy(&v, p, sizeof v);
     return v;
   } else {
-    v2f f;
+    typename Lanes<V>::F f;
     std::memcpy(&f, p, sizeof f);
-    return __builtin_convertvector(f, v2d);
+    return __builtin_convertvector(f, V);
   }
+}
+
+// Whether the exact recomputation may take 4-wide vectors: in the clones for AVX2 and AVX-512
+// (the CPU has AVX2 exactly when one of them runs), or in a single build for AVX2. GCC 12 turns
+// comparisons of vectors wider than the target's registers into scalar code, so the baseline
+// clone keeps 2-wide ones (measured, 999 values: 0.8 us with 4-wide vectors on AVX2, 11 us on
+// baseline x86-64; 1.6 us with 2-wide on both). Both give the same bits: lane k does the same
+// operations in the same order whatever the width.
+HOTLOOP_INLINE bool four_wide() noexcept {
+#if defined(HOTLOOP_NO_MULTIVERSION) || !(defined(__x86_64__) || defined(__i386__))
+#ifdef __AVX2__
+  return true;
+#else
+  return false;
+#endif
+#else
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  return avx2;
+#endif
 }
 
 template <class T>
@@ -163,41 +199,17 @@ struct Window {
   std::ptrdiff_t cnt = 0, npos = 0, nneg = 0;  // finite values, +inf, -inf
 
   // Exact recomputation over x[lo..hi): a shifted, compensated two-pass, scaled if needed.
-  // Every block of the parallel wrapper starts with one, over window - 1 values, so its cost
-  // sets how small blocks can be: the passes run on kLanes independent compensated sums (one
-  // chain of dependent additions would take a float add's latency per value), combined at the
-  // end with the same compensation. Non-finite values contribute an exact 0.
+  // Every block of the parallel wrapper starts with one, over window - 1 values (the sum's and
+  // the mean's with rebuild_sum's single pass), so its cost sets how small blocks can be: the
+  // passes run on kLanes independent compensated sums (one chain of dependent additions would take
+  // a float add's latency per value), combined at the end with the same compensation. Non-finite
+  // values contribute an exact 0.
   template <class T>
   HOTLOOP_INLINE void rebuild(const T* x, std::ptrdiff_t xs, std::ptrdiff_t lo,
                               std::ptrdiff_t hi) noexcept {
     double K0 = first_scaled(x, xs, lo, hi, 1.0);
-    double h[kLanes] = {}, l[kLanes] = {}, amax[kLanes] = {};
-    std::ptrdiff_t fin[kLanes] = {}, pos[kLanes] = {}, neg[kLanes] = {};
-    std::ptrdiff_t from = lo;
-#ifdef HOTLOOP_VECTOR_EXT
-    if (xs == 1) from = first_pass8(x, lo, hi, K0, h, l, amax, fin, pos, neg);
-#endif
-    for_lanes(from, hi, [&](std::ptrdiff_t i, int k) {
-      const double v = static_cast<double>(x[i * xs]);
-      const bool f = is_finite(v);
-      const double d = f ? v - K0 : 0.0;
-      comp_add(h[k], l[k], d);
-      const double a = f ? std::fabs(v) : 0.0;
-      amax[k] = a > amax[k] ? a : amax[k];
-      fin[k] += f;
-      pos[k] += !f & (v > 0);
-      neg[k] += !f & (v < 0);
-    });
-    double H = 0.0, Lo = 0.0, A = 0.0;
-    cnt = npos = nneg = 0;
-    for (int k = 0; k < kLanes; ++k) {
-      comp_add(H, Lo, h[k]);
-      Lo += l[k];
-      A = amax[k] > A ? amax[k] : A;
-      cnt += fin[k];
-      npos += pos[k];
-      nneg += neg[k];
-    }
+    double H, Lo, A;
+    first_pass(x, xs, lo, hi, K0, H, Lo, A);
     e = 0;
     sc = 1.0;
     if (A > kScaleDown) {
@@ -220,6 +232,66 @@ struct Window {
       second_pass(x, xs, lo, hi);
     }
     E1 = E2 = 0.0;
+  }
+
+  // For the sum and the mean, whose vectorised tiles keep S1 only: the first pass alone, with
+  // K the window's first finite value (the full rebuild makes a second pass for S1 and S2
+  // about the mean; this one costs half as much, which is what a block's start costs the sum
+  // at long windows). E1 takes the compensated sum's own error: u|S1| for the final rounding,
+  // and (n u)^2 sum |x - K| for the rest (Ogita, Rump and Oishi's Sum2), which is
+  // negligible. S2 is left stale. Returns false, the window to be rebuilt in full, when the
+  // values need scaling.
+  template <class T>
+  HOTLOOP_INLINE bool rebuild_sum(const T* x, std::ptrdiff_t xs, std::ptrdiff_t lo,
+                                  std::ptrdiff_t hi) noexcept {
+    const double K0 = first_scaled(x, xs, lo, hi, 1.0);
+    double H, Lo, A;
+    first_pass(x, xs, lo, hi, K0, H, Lo, A);
+    if (!(A <= kScaleDown)) return false;
+    e = 0;
+    sc = 1.0;
+    K = K0;
+    S1 = H + Lo;
+    S2 = 0.0;
+    const double n = static_cast<double>(hi - lo);
+    E1 = 2.0 * kU * std::fabs(S1) + (n * kU) * (n * kU) * (n * 2.0 * A) * 2.0;
+    E2 = 0.0;
+    return true;
+  }
+
+  // Compensated sum of x - K0 over the finite values of x[lo..hi) (H + Lo), the largest |x|
+  // among them (A), and the counts.
+  template <class T>
+  HOTLOOP_INLINE void first_pass(const T* x, std::ptrdiff_t xs, std::ptrdiff_t lo,
+                                 std::ptrdiff_t hi, double K0, double& H, double& Lo,
+                                 double& A) noexcept {
+    double h[kLanes] = {}, l[kLanes] = {}, amax[kLanes] = {};
+    std::ptrdiff_t fin[kLanes] = {}, pos[kLanes] = {}, neg[kLanes] = {};
+    std::ptrdiff_t from = lo;
+#ifdef HOTLOOP_VECTOR_EXT
+    if (xs == 1) from = first_pass8(x, lo, hi, K0, h, l, amax, fin, pos, neg);
+#endif
+    for_lanes(from, hi, [&](std::ptrdiff_t i, int k) {
+      const double v = static_cast<double>(x[i * xs]);
+      const bool f = is_finite(v);
+      const double d = f ? v - K0 : 0.0;
+      comp_add(h[k], l[k], d);
+      const double a = f ? std::fabs(v) : 0.0;
+      amax[k] = a > amax[k] ? a : amax[k];
+      fin[k] += f;
+      pos[k] += !f & (v > 0);
+      neg[k] += !f & (v < 0);
+    });
+    H = Lo = A = 0.0;
+    cnt = npos = nneg = 0;
+    for (int k = 0; k < kLanes; ++k) {
+      comp_add(H, Lo, h[k]);
+      Lo += l[k];
+      A = amax[k] > A ? amax[k] : A;
+      cnt += fin[k];
+      npos += pos[k];
+      nneg += neg[k];
+    }
   }
 
   void set_scale(int exponent) noexcept {
@@ -270,30 +342,38 @@ struct Window {
 
 #ifdef HOTLOOP_VECTOR_EXT
   // The whole groups of kLanes values of a contiguous x[lo..hi) for rebuild's first pass, lane k
-  // taking the group's value k (two lanes per 2-wide vector): the same operations, in the same
-  // order per lane, as the scalar lanes, so that every stride gives the same bits. Returns where
-  // the scalar lanes take over. 2-wide vectors because this code is compiled once for every
-  // clone: GCC 12 turns comparisons of wider generic vectors into scalar code where the target
-  // has no register that wide (measured, rebuild of 999 values: 0.8 us with 4-wide vectors on
-  // AVX2, 11 us on baseline x86-64; 1.6 us with 2-wide on both; 2.9 us for one scalar chain).
+  // taking the group's value k (N lanes per vector of N, see four_wide): the same operations, in
+  // the same order per lane, as the scalar lanes, so that every stride gives the same bits.
+  // Returns where the scalar lanes take over.
   template <class T>
   static HOTLOOP_INLINE std::ptrdiff_t first_pass8(const T* x, std::ptrdiff_t lo, std::ptrdiff_t hi,
                                                    double K0, double* h, double* l, double* amax,
                                                    std::ptrdiff_t* fin, std::ptrdiff_t* pos,
                                                    std::ptrdiff_t* neg) noexcept {
-    static_assert(kLanes == 8, "four v2d per group");
-    const v2d zero = {}, k0 = zero + K0, big = zero + kMax;
-    v2d vh[4] = {}, vl[4] = {}, va[4] = {};
-    v2l vf[4] = {}, vp[4] = {}, vn[4] = {};
+    return four_wide() ? first_pass_v<v4d>(x, lo, hi, K0, h, l, amax, fin, pos, neg)
+                       : first_pass_v<v2d>(x, lo, hi, K0, h, l, amax, fin, pos, neg);
+  }
+
+  template <class V, class T>
+  static HOTLOOP_INLINE std::ptrdiff_t first_pass_v(const T* x, std::ptrdiff_t lo,
+                                                    std::ptrdiff_t hi, double K0, double* h,
+                                                    double* l, double* amax, std::ptrdiff_t* fin,
+                                                    std::ptrdiff_t* pos,
+                                                    std::ptrdiff_t* neg) noexcept {
+    constexpr int N = Lanes<V>::N, G = kLanes / N;
+    typedef typename Lanes<V>::L L;
+    const V zero = {}, k0 = zero + K0, big = zero + kMax;
+    V vh[G] = {}, vl[G] = {}, va[G] = {};
+    L vf[G] = {}, vp[G] = {}, vn[G] = {};
     std::ptrdiff_t i = lo;
-    for (; i + 8 <= hi; i += 8) {
-      for (int j = 0; j < 4; ++j) {
-        const v2d v = load2_as_double(x + i + 2 * j);
-        const v2l f = abs2(v) <= big;  // all ones where finite
-        const v2d d = mask2(v - k0, f);
-        comp_add2(vh[j], vl[j], d);
-        const v2d a = mask2(abs2(v), f);
-        va[j] = max2(a, va[j]);
+    for (; i + kLanes <= hi; i += kLanes) {
+      for (int j = 0; j < G; ++j) {
+        const V v = loadv_as_double<V>(x + i + N * j);
+        const L f = absv(v) <= big;  // all ones where finite
+        const V d = maskv(v - k0, f);
+        detail::comp_add(vh[j], vl[j], d);
+        const V a = maskv(absv(v), f);
+        va[j] = maxv(a, va[j]);
         vf[j] -= f;
         vp[j] -= ~f & (v > zero);
         vn[j] -= ~f & (v < zero);
@@ -313,16 +393,25 @@ struct Window {
   HOTLOOP_INLINE std::ptrdiff_t second_pass8(const T* x, std::ptrdiff_t lo, std::ptrdiff_t hi,
                                              double* h1, double* l1, double* h2, double* l2,
                                              double* dm) const noexcept {
-    const v2d zero = {}, big = zero + kMax, scv = zero + sc, kv = zero + K;
-    v2d vh1[4] = {}, vl1[4] = {}, vh2[4] = {}, vl2[4] = {}, vd[4] = {};
+    return four_wide() ? second_pass_v<v4d>(x, lo, hi, h1, l1, h2, l2, dm)
+                       : second_pass_v<v2d>(x, lo, hi, h1, l1, h2, l2, dm);
+  }
+
+  template <class V, class T>
+  HOTLOOP_INLINE std::ptrdiff_t second_pass_v(const T* x, std::ptrdiff_t lo, std::ptrdiff_t hi,
+                                              double* h1, double* l1, double* h2, double* l2,
+                                              double* dm) const noexcept {
+    constexpr int N = Lanes<V>::N, G = kLanes / N;
+    const V zero = {}, big = zero + kMax, scv = zero + sc, kv = zero + K;
+    V vh1[G] = {}, vl1[G] = {}, vh2[G] = {}, vl2[G] = {}, vd[G] = {};
     std::ptrdiff_t i = lo;
-    for (; i + 8 <= hi; i += 8) {
-      for (int j = 0; j < 4; ++j) {
-        const v2d v = load2_as_double(x + i + 2 * j);
-        const v2d d = mask2(v * scv - kv, abs2(v) <= big);
-        comp_add2(vh1[j], vl1[j], d);
-        comp_add2(vh2[j], vl2[j], d * d);
-        vd[j] = max2(abs2(d), vd[j]);
+    for (; i + kLanes <= hi; i += kLanes) {
+      for (int j = 0; j < G; ++j) {
+        const V v = loadv_as_double<V>(x + i + N * j);
+        const V d = maskv(v * scv - kv, absv(v) <= big);
+        detail::comp_add(vh1[j], vl1[j], d);
+        detail::comp_add(vh2[j], vl2[j], d * d);
+        vd[j] = maxv(absv(d), vd[j]);
       }
     }
     unpack8(vh1, h1);
@@ -428,10 +517,11 @@ struct Window {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 #endif
-HOTLOOP_INLINE double running_sums(const double* a, double* s, std::ptrdiff_t m,
-                                   double& S) noexcept {
+HOTLOOP_INLINE double running_sums(const double* a, double* s, std::ptrdiff_t m, double& S,
+                                   double& abs_carry) noexcept {
   double abs_sum = 0.0;
   std::ptrdiff_t j = 0;
+  abs_carry = 0.0;
 #ifdef HOTLOOP_VECTOR_EXT
   v8d acc = {};
   for (; j + 8 <= m; j += 8) {
@@ -442,11 +532,13 @@ HOTLOOP_INLINE double running_sums(const double* a, double* s, std::ptrdiff_t m,
     acc += abs8(r);
   }
   for (int k = 0; k < 8; ++k) abs_sum += acc[k];
+  abs_carry = acc[7];
 #endif
   for (; j < m; ++j) {
     S += a[j];
     s[j] = S;
     abs_sum += std::fabs(S);
+    abs_carry += std::fabs(S);
   }
   return abs_sum;
 }
@@ -485,15 +577,22 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
   if (nonfinite != 0.0) return false;
 
   double S1 = w.S1, S2 = w.S2;
-  const double abs_s1 = running_sums(a1, s1, m, S1);
-  const double abs_s2 = running_sums(a2, s2, m, S2);
+  double carry1, carry2;
+  const double abs_s1 = running_sums(a1, s1, m, S1, carry1);
+  const double abs_s2 = running_sums(a2, s2, m, S2, carry2);
 
-  // Error bounds at the end of the tile, used for every output of the tile (conservative):
-  // u|a| for forming a, 3u per group for the in-register partial sums (charged per step, 3 for
-  // the carried total and 3 for the output's own), 2u|s| for the two additions of the carry.
+  // Error bounds at the end of the tile, used for every output of the tile (conservative). What
+  // carries on to later tiles (E1, E2): u|a| for forming a and 3u|a| for the in-register partial
+  // sums of each group's total (charged per step), and u|S| for the addition of that total to
+  // the running sum, once per group (running_sums' carry). What each output adds of its own
+  // (E1_out, E2_out): the 3 roundings of its partial sum (3u|a|) and its addition of the carry
+  // (u|s|). Charging everything to the carried bound, as a plain running sum must, made it grow
+  // about 7 times as fast along a series, and the test fail that much sooner.
   const double slack = 1.0 + 1e-6;  // the bound's own rounding
-  const double E1 = w.E1 + kU * (7.0 * abs_a1 + 2.0 * abs_s1) * slack;
-  const double E2 = w.E2 + kU * (7.0 * abs_a2 + 2.0 * abs_s2) * slack;
+  const double E1 = w.E1 + kU * (4.0 * abs_a1 + carry1) * slack;
+  const double E2 = w.E2 + kU * (4.0 * abs_a2 + carry2) * slack;
+  const double E1_out = E1 + kU * (3.0 * abs_a1 + abs_s1) * slack;
+  const double E2_out = E2 + kU * (3.0 * abs_a2 + abs_s2) * slack;
 
   // Reciprocals instead of divisions: the tile's outputs are not required to match the scalar
   // path bit for bit, only to be deterministic, and division does not vectorise cheaply.
@@ -506,7 +605,7 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
   for (std::ptrdiff_t j = 0; j < m; ++j) {
     const double m2 = s2[j] - s1[j] * (s1[j] * inv_c);
     fails += in_range(s1[j], s2[j]) ? 0 : 1;
-    fails += Window::within_bound<kTest>(s1[j], s2[j], m2, c, inv_c, E1, E2, K) ? 0 : 1;
+    fails += Window::within_bound<kTest>(s1[j], s2[j], m2, c, inv_c, E1_out, E2_out, K) ? 0 : 1;
     // A NaN m2 fails the test above, so a plain clamp at 0 is enough here.
     const double var = (m2 > 0.0 ? m2 : 0.0) * inv_dof;
     double r;
@@ -675,7 +774,7 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
       abs_out += std::fabs(xout);
       equal += xin == xprev ? 1 : 0;
     }
-    abs_s1 = running_sums(a1, s1, m, S1);
+    abs_s1 = running_sums(a1, s1, m, S1, abs_carry);
 #pragma omp simd reduction(min : min_t)
     for (std::ptrdiff_t j = 0; j < m; ++j) {
       const double t = Kc + s1[j];
@@ -687,15 +786,12 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
   // NaN, inf or a value too large for unscaled sums (the sum of |x| then exceeds the limit).
   if (!(abs_in <= kSumTileMax)) return false;
 
-  // As in fast_tile: u|a| forming a, 3u per group, 2u|s| for the carry. The fused pass tells
-  // apart what carries on to later tiles: forming a and the 3 roundings of each group's total
-  // (4u|a|), and the carry's addition, once per group (u|S1|); each output's own 3 partial-sum
-  // roundings and its addition of the carry (3u|a| + u|s|) are charged to this tile's outputs
-  // only. The bound then grows about 7 times more slowly along a series (W = 1000, N(0, 1)).
+  // As in fast_tile: what carries on (E1) apart from each output's own errors (E1_out).
+  // Every output also carries the rounding of K * c (the same for the whole tile), which is
+  // not small against the window's sum when K is far from the window's mean.
   const double slack = 1.0 + 1e-6;
-  const double E1 = fused ? w.E1 + kU * (4.0 * abs_a1 + abs_carry) * slack
-                          : w.E1 + kU * (7.0 * abs_a1 + 2.0 * abs_s1) * slack;
-  const double E1_out = fused ? E1 + kU * (3.0 * abs_a1 + abs_s1) * slack : E1;
+  const double E1 = w.E1 + kU * (4.0 * abs_a1 + abs_carry) * slack;
+  const double E1_out = E1 + kU * (3.0 * abs_a1 + abs_s1 + std::fabs(Kc)) * slack;
   // B at the end of the tile, from two m-term sums (each within (m - 1)u of exact) and their
   // difference.
   const double B = st.B + (abs_in - abs_out);
@@ -755,7 +851,8 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
         abs_aB += std::fabs(aB[j]);
       }
       double b = st.B;
-      const double abs_sB = running_sums(aB, sB, m, b);
+      double carry_b;
+      const double abs_sB = running_sums(aB, sB, m, b, carry_b);
       const double eb = st.EB + kU * (7.0 * abs_aB + 2.0 * abs_sB) * slack;
       double min_b = std::numeric_limits<double>::infinity();
 #pragma omp simd reduction(min : min_b)
@@ -786,10 +883,17 @@ HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
   // The block starts window - 1 values early with an exact summary of what precedes `begin`.
   const std::ptrdiff_t first = begin - W + 1 > 0 ? begin - W + 1 : 0;
   Window w;
-  w.rebuild(x, xs, first, begin);
   SumTrack st;
   bool s2_stale = false;  // after sum tiles, which do not keep S2
   std::ptrdiff_t i = begin;
+  if (kSumOrMean && begin >= W - 1 && w.rebuild_sum(x, xs, first, begin + 1)) {
+    // The sum and the mean start from the whole window of `begin` in one pass instead.
+    out[begin * os] = static_cast<T>(w.value(stat, min_periods, ddof));
+    s2_stale = true;
+    i = begin + 1;
+  } else {
+    w.rebuild(x, xs, first, begin);
+  }
   // Fast tiles need the window of output i - 1 to be full: x[i - W .. i - 1] inside the block's
   // reach. That holds from output first + W on, so the restart takes one scalar step (the window
   // of `begin` is one value short after the rebuild), not a whole tile of them; the rest of that
@@ -802,9 +906,9 @@ HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
     std::ptrdiff_t tile_end = next < end ? next : end;
     if (i < fast_from && fast_from < tile_end) tile_end = fast_from;
     if (kSumOrMean && st.refresh) {
-      // Set only by a sum tile, after which the window of output i - 1 is full.
-      w.rebuild(x, xs, i - W, i);
-      s2_stale = false;
+      // Set only by a sum tile, after which the window of output i - 1 is full and finite.
+      s2_stale = w.rebuild_sum(x, xs, i - W, i);
+      if (!s2_stale) w.rebuild(x, xs, i - W, i);
       st.refresh = false;
     }
     // Fast tiles need a full window of finite values before the tile starts.

@@ -17,12 +17,20 @@ HOTLOOP_INLINE void two_sum(double a, double b, double& s, double& e) noexcept {
   e = (a - (s - bp)) + (b - bp);
 }
 
-// Compensated accumulation: (hi, lo) += v, with lo collecting the rounding errors of hi.
-HOTLOOP_INLINE void comp_add(double& hi, double& lo, double v) noexcept {
-  double s, e;
-  two_sum(hi, v, s, e);
+template <class T>
+struct same_type {
+  typedef T type;
+};
+
+// Compensated accumulation: (hi, lo) += v, with lo collecting the rounding errors of hi (the
+// TwoSum above, written out so that T may also be a GCC vector of doubles: the same operations
+// on every lane). T is taken from hi; v converts to it.
+template <class T>
+HOTLOOP_INLINE void comp_add(T& hi, T& lo, typename same_type<T>::type v) noexcept {
+  const T s = hi + v;
+  const T bp = s - hi;
+  lo += (hi - (s - bp)) + (v - bp);
   hi = s;
-  lo += e;
 }
 
 // Double-double accumulation, renormalised so that |lo| <= ulp(hi) / 2.
