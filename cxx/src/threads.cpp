@@ -59,11 +59,14 @@ constexpr std::int64_t kCallerSpinNs = 100'000;
 // chunk can lose its CPU for a scheduler time slice (milliseconds), and the caller, which must
 // wait for that chunk, loses far more than the helper saved (measured: XOR over 16 MiB, 95th
 // percentile 3.8x the serial time). Each call compares its time with its serial estimate; one that
-// took more than kLossFactor times as long is a strike, and the next kBackoffCalls << (strikes - 1)
-// calls (at most kMaxStrikes doublings) run serially, waking nobody. A call that paid off takes a
-// strike back. On an idle machine parallel calls pay off and nothing changes; under load the
-// parallel probes become rare enough (< 2% of calls after a few strikes) to stay out of the 95th
-// percentile.
+// took more than kLossFactor times as long is a loss, a second loss in a row is a strike, and the
+// next kBackoffCalls << (strikes - 1) calls (at most kMaxStrikes doublings) run serially, waking
+// nobody. A call that paid off takes a strike back. One loss alone is not enough: a chunk can be
+// slow for reasons a serial run shares (its first touches of fresh memory: a hash table of tens of
+// MB took 40 ms instead of 2-5 in one in a few calls of records.targets_negative on this VM), and
+// one strike made the rest of that run serial; a busy CPU slows the next call as well. On an idle
+// machine parallel calls pay off and nothing changes; under load the parallel probes become rare
+// enough (< 2% of calls after a few strikes) to stay out of the 95th percentile.
 constexpr double kLossFactor = 1.25;
 constexpr int kBackoffCalls = 32;
 constexpr int kMaxStrikes = 6;
@@ -374,7 +377,9 @@ void Pool::run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx, st
   for (int i = 0; i < started && posted < wanted; ++i) {
     if (post(slots_[static_cast<std::size_t>(i)], job)) ++posted;
   }
-  if (posted < wanted && started < n_slots_) posted += start_helpers(wanted - posted, job);
+  // A call that starts helpers waits for thread creation: not a verdict on the machine's load.
+  const bool starting = posted < wanted && started < n_slots_;
+  if (starting) posted += start_helpers(wanted - posted, job);
   if (posted < wanted) release(job, wanted - posted);  // never the last reference: ours remains
 
   const std::int64_t t_work = now_ns();
@@ -398,7 +403,7 @@ void Pool::run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx, st
     }
   }
   release(job, 1);
-  if (back_off_ && own_chunks > 0) {
+  if (back_off_ && own_chunks > 0 && !starting) {
     // This call against what it would have cost serially (the caller's own time per chunk times
     // all chunks; memory-bound kernels overestimate it a little, sharing the bandwidth).
     const double serial_estimate = static_cast<double>(t_own_done - t_work) /
@@ -410,9 +415,13 @@ void Pool::run(std::ptrdiff_t n_tasks, int max_threads, TaskFn fn, void* ctx, st
 void Pool::judge(bool lost) noexcept {
   int strikes = strikes_.load(std::memory_order_relaxed);
   if (!lost) {
+    suspect_.store(false, std::memory_order_relaxed);
     if (strikes > 0) strikes_.compare_exchange_strong(strikes, strikes - 1);
     return;
   }
+  // It stays suspect after the strike: the first parallel call after the serial ones, if it loses
+  // too, strikes at once.
+  if (!suspect_.exchange(true, std::memory_order_relaxed)) return;
   strikes = std::min(strikes + 1, kMaxStrikes);
   strikes_.store(strikes, std::memory_order_relaxed);
   backoff_calls_.store(kBackoffCalls << (strikes - 1), std::memory_order_relaxed);

@@ -235,20 +235,28 @@ TEST(ParallelFor, WorksInForkedChild) {
   EXPECT_EQ(checksum(2), expected);  // and the parent's pool still works
 }
 
-// A call that lost to a serial run (its helper held a chunk for 20 ms, like a helper whose CPU
-// was taken by another process) makes the next calls serial: no helper takes part in them.
-TEST(ParallelFor, BacksOffAfterACallSlowerThanSerial) {
-  Pool pool(2);
+// Runs calls until `in_a_row` of them in a row were slow: their helper held a chunk for 20 ms, like
+// a helper whose CPU was taken by another process (a call the helper joins too late is not slow).
+void slow_calls(Pool& pool, int in_a_row) {
   const auto caller = std::this_thread::get_id();
   pool.run(4, 2, 1, [&](std::ptrdiff_t, std::ptrdiff_t) {});  // starts the helper
-  std::atomic<bool> helper_slept{false};
-  while (!helper_slept.load()) {  // until the helper takes a chunk (it may arrive late)
+  for (int slow = 0; slow < in_a_row;) {
+    std::atomic<bool> helper_slept{false};
     pool.run(1000, 2, 1, [&](std::ptrdiff_t, std::ptrdiff_t) {
       if (std::this_thread::get_id() != caller && !helper_slept.exchange(true)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     });
+    slow = helper_slept.load() ? slow + 1 : 0;
   }
+}
+
+// Two calls in a row that lost to a serial run make the next calls serial: no helper takes part.
+TEST(ParallelFor, BacksOffAfterTwoCallsSlowerThanSerial) {
+  Pool pool(2);
+  const auto caller = std::this_thread::get_id();
+  slow_calls(pool, 2);
+  EXPECT_GT(pool.serial_calls_left_for_testing(), 0);
   std::atomic<int> foreign{0};
   for (int call = 0; call < 16; ++call) {
     Tally t(10000, 10);
@@ -259,6 +267,19 @@ TEST(ParallelFor, BacksOffAfterACallSlowerThanSerial) {
     EXPECT_EQ(t.errors(), 0);
   }
   EXPECT_EQ(foreign.load(), 0);
+}
+
+// One slow call alone (a stall a serial run would share) leaves the pool parallel; the second in a
+// row backs off, and a call that paid off in between clears the first.
+TEST(ParallelFor, OneLossAloneDoesNotBackOff) {
+  Pool pool(2);
+  pool.judge_for_testing(true);
+  EXPECT_EQ(pool.serial_calls_left_for_testing(), 0);
+  pool.judge_for_testing(false);
+  pool.judge_for_testing(true);
+  EXPECT_EQ(pool.serial_calls_left_for_testing(), 0);
+  pool.judge_for_testing(true);
+  EXPECT_GT(pool.serial_calls_left_for_testing(), 0);
 }
 
 TEST(ParallelFor, MaxPoolThreadsIsCapped) {

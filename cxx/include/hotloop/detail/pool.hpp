@@ -79,6 +79,10 @@ class Pool {
   // Tests only: while closed, woken helpers stop before taking any chunk, as a helper whose
   // virtual CPU never gets scheduled would. Calls must still complete, on their callers alone.
   void set_gate_for_testing(bool open) noexcept { gate_open_.store(open); }
+  // Tests only: calls left to run serially after calls that lost to a serial run (see .cpp), and
+  // a call's verdict as if one had just finished.
+  int serial_calls_left_for_testing() const noexcept { return backoff_calls_.load(); }
+  void judge_for_testing(bool lost) noexcept { judge(lost); }
 
   struct Job;
   struct Slot;
@@ -97,6 +101,7 @@ class Pool {
   bool start_failed_ = false;
   std::atomic<bool> gate_open_{true};
   std::atomic<int> strikes_{0};        // recent calls that were slower than serial (see .cpp)
+  std::atomic<bool> suspect_{false};   // the last call judged lost to a serial run
   std::atomic<int> backoff_calls_{0};  // calls left to run serially
 
  public:
