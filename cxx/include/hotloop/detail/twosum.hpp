@@ -9,28 +9,30 @@
 
 namespace hotloop::detail {
 
-// Knuth's TwoSum: s + e == a + b exactly, with s = fl(a + b). Branch-free, so loops over
-// independent lanes of it vectorise.
-HOTLOOP_INLINE void two_sum(double a, double b, double& s, double& e) noexcept {
-  s = a + b;
-  const double bp = s - a;
-  e = (a - (s - bp)) + (b - bp);
-}
-
 template <class T>
 struct same_type {
   typedef T type;
 };
 
-// Compensated accumulation: (hi, lo) += v, with lo collecting the rounding errors of hi (the
-// TwoSum above, written out so that T may also be a GCC vector of doubles: the same operations
-// on every lane). T is taken from hi; v converts to it.
+// Knuth's TwoSum: s + e == a + b exactly, with s = fl(a + b). Branch-free, so loops over
+// independent lanes of it vectorise. T, taken from s, may also be a GCC vector of doubles: the
+// same operations on every lane.
+template <class T>
+HOTLOOP_INLINE void two_sum(typename same_type<T>::type a, typename same_type<T>::type b, T& s,
+                            T& e) noexcept {
+  s = a + b;
+  const T bp = s - a;
+  e = (a - (s - bp)) + (b - bp);
+}
+
+// Compensated accumulation: (hi, lo) += v, with lo collecting the rounding errors of hi. T is
+// taken from hi (a double or a GCC vector of doubles); v converts to it.
 template <class T>
 HOTLOOP_INLINE void comp_add(T& hi, T& lo, typename same_type<T>::type v) noexcept {
-  const T s = hi + v;
-  const T bp = s - hi;
-  lo += (hi - (s - bp)) + (v - bp);
+  T s, e;
+  two_sum(hi, v, s, e);
   hi = s;
+  lo += e;
 }
 
 // Double-double accumulation, renormalised so that |lo| <= ulp(hi) / 2.
