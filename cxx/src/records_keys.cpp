@@ -7,18 +7,18 @@
 // lock; the task then processes its chunk without locks. A run works in batches of a few chunks
 // per thread, so memory stays bounded by a batch whatever the files' sizes (plus the set).
 //
-// Phase 1 parses in_path's chunks into arrays of keys, one array per shard of the hash set
-// (KeySets: the top bits of a key's hash pick its shard, a KeySet of buckets of 8 slots, sized to
-// be half full, at most 70%; key 0 is the empty-slot marker, so a flag says whether 0 is in the
-// set). After each batch the shards take their keys, shared out among the team, each shard filled
-// by one thread without atomic operations and grown on its own; each key's bucket is prefetched
-// kAhead keys before its insert (a big set lives in DRAM: measured 80% of the time of reading
-// a 2.5M-key set went to waiting for misses without prefetching). Phase 2 parses all_path's chunks,
-// looks their keys up (each bucket prefetched kAhead keys before) and copies the digits of each key
-// not in the set into the chunk's output; the tasks write the outputs in chunk order as chunks
-// finish. The set is only read in phase 2, so tasks share it without locks. Errors are reported in
-// file order: the first bad line of the first failing chunk, its number counted from the lines of
-// the chunks before it.
+// Phase 1 parses in_path's chunks into arrays of key hashes, one array per shard of the hash set
+// (KeySets: the top bits of a key's hash pick its shard, a KeySet of buckets of 8 slots holding
+// hashes, sized to be half full, at most 70%; hash 0, key 0's, is the empty-slot marker, so a
+// flag says whether 0 is in the set). After each batch the shards take their keys, shared out among
+// the team, each shard filled by one thread without atomic operations and grown on its own; each
+// key's bucket is prefetched kAhead keys before its insert (a big set lives in DRAM: measured 80%
+// of the time of reading a 2.5M-key set went to waiting for misses without prefetching). Phase 2
+// parses all_path's chunks, looks their keys up (each bucket prefetched kAhead keys before) and
+// copies the digits of each key not in the set into the chunk's output; the tasks write the outputs
+// in chunk order as chunks finish. The set is only read in phase 2, so tasks share it without
+// locks. Errors are reported in file order: the first bad line of the first failing chunk, its
+// number counted from the lines of the chunks before it.
 //
 // Parsing (scan_lines): the common line, up to 20 digits and its line end, is checked with two
 // 16-byte SSE2 compares (the first byte that is not a digit must end the line) and converted 8
@@ -168,6 +168,9 @@ namespace {
 using records_detail::Buffer;
 using records_detail::Decoder;
 
+// A bijection of 64-bit words (each step is: an xor with a right shift of itself, or a product
+// with an odd number), so the set can hold mix(k) in place of k: equal hashes are equal keys,
+// and mix(0) = 0 keeps 0 as the empty-slot marker.
 inline std::uint64_t mix(std::uint64_t x) noexcept {
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ull;
@@ -221,34 +224,36 @@ inline void match8(const std::uint64_t* s, std::uint64_t k, unsigned* eq,
 #endif
 }
 
-// A set of 64-bit keys: buckets of kWays slots (one cache line when the table is mapped, see
-// zeroed_array) probed linearly, bucket after bucket. A key sits in the first bucket from its
-// home that had a free slot when it was inserted, and keys are never removed, so a lookup stops
-// at the first bucket that holds the key or a free slot: one cache line almost always (the
-// table is at most 70% full), and the slots of a bucket are compared without branches. (Probing
-// slot by slot mispredicted a branch at the end of almost every probe.) Callers pass each key's
-// hash h = mix(k), computed once for its prefetch and its probe; one thread at a time inserts.
+// A set of 64-bit keys, held as their hashes h = mix(k) (a bijection, see mix): callers hash a
+// key once, for its shard, its prefetch and its probe, and growing the table rehashes nothing.
+// (Keeping k beside a hash computed on each use hashed every key of in_path three times.)
+// Buckets of kWays slots (one cache line when the table is mapped, see zeroed_array) are
+// probed linearly, bucket after bucket. A hash sits in the first bucket from its home that had
+// a free slot when it was inserted, and nothing is removed, so a lookup stops at the first
+// bucket that holds the hash or a free slot: one cache line almost always (the table is at
+// most 70% full), and the slots of a bucket are compared without branches. (Probing slot by
+// slot mispredicted a branch at the end of almost every probe.) One thread at a time inserts.
 class KeySet {
  public:
   static constexpr std::size_t kWays = 8;  // match8 compares a bucket at once
 
-  void insert(std::uint64_t k, std::uint64_t h) {
-    if (k == 0) {
+  void insert(std::uint64_t h) {
+    if (h == 0) {
       has_zero_ = true;
       return;
     }
     if ((size_ + 1) * 10 > cap() * 7) grow(next_capacity());
-    size_ += place(slots_.get(), buckets_, k, h);
+    size_ += place(slots_.get(), buckets_, h);
   }
-  // Inserts n keys at keys (read), each bucket prefetched kAhead keys before. The first call
+  // Inserts n hashes at hashes (read), each bucket prefetched kAhead hashes before. The first call
   // sizes the table from the first batch's keys projected to the whole input (set_progress), at
   // most 32 times what they need themselves: growing by doubling from a small table copied
   // every key of a 2.5M-key set about twice, each copy a miss.
-  void insert_all(const std::uint64_t* keys, std::size_t n) {
+  void insert_all(const std::uint64_t* hashes, std::size_t n) {
     if (!cap() && n) grow(first_capacity());
     for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) prefetch(mix(keys[i + kAhead]));
-      insert(keys[i], mix(keys[i]));
+      if (i + kAhead < n) prefetch(hashes[i + kAhead]);
+      insert(hashes[i]);
     }
   }
   // Progress through the input, for growth: `seen` of about `expected` bytes read (0: unknown),
@@ -263,12 +268,12 @@ class KeySet {
   void prefetch(std::uint64_t h) const noexcept {
     if (slots_) prefetch_line(&slots_[bucket(h, buckets_) * kWays]);
   }
-  bool contains(std::uint64_t k, std::uint64_t h) const noexcept {
-    if (k == 0) return has_zero_;
+  bool contains(std::uint64_t h) const noexcept {
+    if (h == 0) return has_zero_;
     if (!size_) return false;
     for (std::size_t b = bucket(h, buckets_);; b = next(b, buckets_)) {
       unsigned eq, empty;
-      match8(&slots_[b * kWays], k, &eq, &empty);
+      match8(&slots_[b * kWays], h, &eq, &empty);
       if (eq | empty) return eq != 0;
     }
   }
@@ -280,17 +285,16 @@ class KeySet {
     return static_cast<std::size_t>(((h & 0xFFFFFFFFull) * n) >> 32);
   }
   static std::size_t next(std::size_t b, std::size_t n) noexcept { return b + 1 == n ? 0 : b + 1; }
-  // Puts k (not 0, hash h) into the first bucket from its home with a free slot, unless it is
-  // there. Returns whether it was new.
-  static bool place(std::uint64_t* slots, std::size_t n, std::uint64_t k,
-                    std::uint64_t h) noexcept {
+  // Puts h (not 0) into the first bucket from its home with a free slot, unless it is there.
+  // Returns whether it was new.
+  static bool place(std::uint64_t* slots, std::size_t n, std::uint64_t h) noexcept {
     for (std::size_t b = bucket(h, n);; b = next(b, n)) {
       std::uint64_t* s = &slots[b * kWays];
       unsigned eq, empty;
-      match8(s, k, &eq, &empty);
+      match8(s, h, &eq, &empty);
       if (eq) return false;
       if (empty) {
-        s[__builtin_ctz(empty)] = k;
+        s[__builtin_ctz(empty)] = h;
         return true;
       }
     }
@@ -325,7 +329,7 @@ class KeySet {
     auto fresh = records_detail::zeroed_array<std::uint64_t>(n);
     const std::size_t m = n / kWays;
     for (std::size_t j = 0, old = cap(); j < old; ++j)
-      if (slots_[j]) place(fresh.get(), m, slots_[j], mix(slots_[j]));
+      if (slots_[j]) place(fresh.get(), m, slots_[j]);
     slots_ = std::move(fresh);
     buckets_ = m;
   }
@@ -358,9 +362,7 @@ class KeySets {
   }
   KeySet& operator[](std::size_t i) noexcept { return sets_[i]; }
   void prefetch(std::uint64_t h) const noexcept { sets_[shard(h)].prefetch(h); }
-  bool contains(std::uint64_t k, std::uint64_t h) const noexcept {
-    return sets_[shard(h)].contains(k, h);
-  }
+  bool contains(std::uint64_t h) const noexcept { return sets_[shard(h)].contains(h); }
 
  private:
   std::vector<KeySet> sets_;
@@ -383,7 +385,7 @@ struct Chunk {
   std::size_t out_len = 0;
   std::uint64_t written = 0;
   bool ready = false;                            // processed (phase 2: its output may be written)
-  std::vector<std::vector<std::uint64_t>> keys;  // phase 1: the keys of each shard of the set
+  std::vector<std::vector<std::uint64_t>> keys;  // phase 1: the key hashes of each shard
   bool bad = false;                              // a bad line: the lines-th, at bad_offset
   std::uint64_t bad_offset = 0;
   std::string bad_text;  // what follows "line N" in the message
@@ -766,8 +768,8 @@ struct NegativeJob::Impl {
       try {
         for (std::ptrdiff_t s = b; s < e; ++s)
           for (std::size_t i = 0; i < fed; ++i) {
-            const std::vector<std::uint64_t>& keys = chunks[i]->keys[static_cast<std::size_t>(s)];
-            set[static_cast<std::size_t>(s)].insert_all(keys.data(), keys.size());
+            const std::vector<std::uint64_t>& h = chunks[i]->keys[static_cast<std::size_t>(s)];
+            set[static_cast<std::size_t>(s)].insert_all(h.data(), h.size());
           }
       } catch (const std::bad_alloc&) {
         oom.store(true);
@@ -788,13 +790,14 @@ struct NegativeJob::Impl {
     if (shards == 1) {
       scan_lines(
           c, header && c.first, key64,
-          [&](std::uint64_t k, const std::uint8_t*, std::size_t) { c.keys[0].push_back(k); },
+          [&](std::uint64_t k, const std::uint8_t*, std::size_t) { c.keys[0].push_back(mix(k)); },
           [](const std::uint8_t*, std::size_t) {});
     } else {
       scan_lines(
           c, header && c.first, key64,
           [&](std::uint64_t k, const std::uint8_t*, std::size_t) {
-            c.keys[set.shard(mix(k))].push_back(k);
+            const std::uint64_t h = mix(k);
+            c.keys[set.shard(h)].push_back(h);
           },
           [](const std::uint8_t*, std::size_t) {});
     }
@@ -809,7 +812,7 @@ struct NegativeJob::Impl {
     std::uint64_t written = 0;
     // A key is looked up kAhead keys after its slot was prefetched (a ring of pending keys).
     struct Pending {
-      std::uint64_t key, hash;
+      std::uint64_t hash;
       const std::uint8_t* digits;
       std::size_t count;
     } ring[kAhead];
@@ -817,7 +820,7 @@ struct NegativeJob::Impl {
     // Written whether or not it is kept: whether a key is in the set is a coin toss for the
     // branch predictor.
     const auto emit = [&](const Pending& e) {
-      const bool keep = !set.contains(e.key, e.hash);
+      const bool keep = !set.contains(e.hash);
       std::memcpy(o + at, e.digits, 24);
       o[at + e.count] = '\n';
       at += keep ? e.count + 1 : 0;
@@ -836,10 +839,10 @@ struct NegativeJob::Impl {
           set.prefetch(h);
           if (pending == kAhead) {
             emit(ring[head]);
-            ring[head] = Pending{k, h, digits, count};
+            ring[head] = Pending{h, digits, count};
             head = (head + 1) % kAhead;
           } else {
-            ring[(head + pending++) % kAhead] = Pending{k, h, digits, count};
+            ring[(head + pending++) % kAhead] = Pending{h, digits, count};
           }
         },
         [&](const std::uint8_t* p, std::size_t n) {
