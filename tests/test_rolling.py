@@ -508,6 +508,60 @@ def test_whole_range_constant_windows_are_exact():
         assert (hotloop.rolling_mean(x, 4)[7:] == v).all()
 
 
+def short_window_data(kind, rng, n, with_inf=False):
+    if kind == "normal":
+        return rng.standard_normal(n)
+    if kind == "offset":
+        return 1e9 + rng.standard_normal(n)
+    if kind == "repeats":  # small integers: many equal neighbours and constant windows
+        return rng.integers(-2, 3, n).astype(np.float64)
+    if kind == "close":  # neighbours a few ulps apart: variances far below the values' scale
+        return 1.0 + rng.integers(-3, 4, n) * 2.0**-52
+    # huge, tiny, NaN and inf among ordinary values
+    x = rng.standard_normal(n)
+    pick = rng.random(n)
+    x[pick < 0.03] = np.nan
+    x[(pick >= 0.03) & (pick < 0.05)] = np.inf if with_inf else -1e-300
+    x[(pick >= 0.05) & (pick < 0.08)] = rng.choice(
+        HUGE, int(((pick >= 0.05) & (pick < 0.08)).sum())
+    )
+    x[(pick >= 0.08) & (pick < 0.12)] = rng.choice(
+        SMALL, int(((pick >= 0.08) & (pick < 0.12)).sum())
+    )
+    return x
+
+
+@pytest.mark.parametrize("kind", ["normal", "offset", "repeats", "close", "specials"])
+@pytest.mark.parametrize("window", [1, 2, 3, 4, 5, 7, 8])
+def test_short_windows_exact(kind, window, rng):
+    """Windows of a few values are computed each from its own values (sums; pairwise squared
+    differences for the variance), eight outputs at a time, with a value-by-value path for what
+    those formulas refuse: against exact rationals over several groups of 64 outputs."""
+    x = short_window_data(kind, rng, 700)
+    check_exact(x, window, minp=window if kind != "specials" else 1)
+
+
+@pytest.mark.parametrize("name", STATS)
+def test_short_windows_depend_on_their_window_only(name, rng):
+    """Up to the direct formulas' longest window, every full window's output is the same bits
+    wherever the series starts, strided or not, with one thread or two."""
+    from hotloop._rolling import DIRECT_WINDOW_MAX
+
+    x = short_window_data("specials", rng, 5000, with_inf=True)
+    x[1000:1100] = 3.25  # a constant stretch
+    fn = getattr(hotloop, f"rolling_{name}")
+    assert DIRECT_WINDOW_MAX[name] >= 4
+    for window in range(1, DIRECT_WINDOW_MAX[name] + 1):
+        whole = fn(x, window, n_threads=1)
+        np.testing.assert_array_equal(fn(x, window, n_threads=2), whole)
+        wide = np.zeros((len(x), 3))
+        wide[:, 1] = x
+        np.testing.assert_array_equal(fn(wide, window, axis=0)[:, 1], whole)
+        for start in (1, 63, 64, 65, 999, 1003):
+            part = fn(x[start:], window, n_threads=1)
+            np.testing.assert_array_equal(part[window - 1 :], whole[start + window - 1 :])
+
+
 # ---------------------------------------------------------------------------------------------
 # Order statistics and counts: bitwise against a sorted-window twin, bottleneck and pandas
 

@@ -481,6 +481,12 @@ def cases(scale: str) -> list[Case | Accuracy]:
             for s in ("sum", "mean")
             for w in (10, 50, 1000)
         ]
+        # Windows of two and three values, where running sums' error bounds fail most often.
+        stat_rows += [
+            stat_case(s, 10**6, w, peers="fast", centred=True)
+            for s in ("sum", "mean", "var", "std")
+            for w in (2, 3)
+        ]
     return [
         *(rolling_case(n, w, with_numpy=n == sizes[0]) for n in sizes for w in (50, 100)),
         *stat_rows,

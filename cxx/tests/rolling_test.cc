@@ -201,7 +201,7 @@ TEST_P(RollingGrid, NonFiniteFloat64) { run_grid<double>(GetParam(), true); }
 TEST_P(RollingGrid, NonFiniteFloat32) { run_grid<float>(GetParam(), true); }
 
 INSTANTIATE_TEST_SUITE_P(Windows, RollingGrid,
-                         ::testing::Values(1, 2, 3, 50, 127, 128, 129, 256, 1000),
+                         ::testing::Values(1, 2, 3, 4, 5, 7, 8, 50, 127, 128, 129, 256, 1000),
                          [](const ::testing::TestParamInfo<std::ptrdiff_t>& info) {
                            return "Window" + std::to_string(info.param);
                          });
@@ -419,6 +419,49 @@ void run_block_schedule() {
     }
     EXPECT_TRUE(same_bytes(whole.buffer(), pieces.buffer())) << "strided, window " << W;
   }
+}
+
+// Up to the direct formulas' longest windows, an output depends on its own window only: a block
+// that starts anywhere gives the same bits for every full window, on contiguous or strided data.
+template <class T>
+void run_short_window_locality() {
+  for (std::ptrdiff_t W = 1; W <= hotloop::kRollingDirectVarMax; ++W) {
+    const std::ptrdiff_t n = 700;
+    std::vector<T> x = normal<T>(n, 90 + W, 0.0, 1.0);
+    make_dirty(x, W, 91 + W);
+    for (std::ptrdiff_t i = 300; i < 340; ++i) x[static_cast<std::size_t>(i)] = T(2.5);
+    x[200] = static_cast<T>(1e300);
+    x[201] = static_cast<T>(-1e300);
+    x[400] = static_cast<T>(1e-310);
+    const Strided<T> xs(x, 2, static_cast<T>(kNaN));
+    for (RollingStat stat : kStats) {
+      const bool sum_like = stat == RollingStat::sum || stat == RollingStat::mean;
+      if (W > (sum_like ? hotloop::kRollingDirectSumMax : hotloop::kRollingDirectVarMax)) continue;
+      std::vector<T> whole(static_cast<std::size_t>(n));
+      hotloop::rolling_moments_block(x.data(), 1, W, 1, 0, stat, whole.data(), 1, 0, n);
+      for (std::ptrdiff_t b : {1, 5, 63, 64, 65, 333}) {
+        std::vector<T> part(static_cast<std::size_t>(n), T(-777));
+        hotloop::rolling_moments_block(x.data(), 1, W, 1, 0, stat, part.data(), 1, b, n);
+        Strided<T> spart(std::vector<T>(static_cast<std::size_t>(n)), 3, T(0));
+        hotloop::rolling_moments_block(xs.base(), 2, W, 1, 0, stat, spart.base(), 3, b, n);
+        for (std::ptrdiff_t j = std::max(b, W - 1); j < n; ++j) {
+          const T a = whole[static_cast<std::size_t>(j)];
+          const T p = part[static_cast<std::size_t>(j)], q = spart.base()[j * 3];
+          ASSERT_EQ(std::memcmp(&a, &p, sizeof a), 0)
+              << name(stat) << " window " << W << " block start " << b << " output " << j;
+          ASSERT_EQ(std::memcmp(&a, &q, sizeof a), 0)
+              << "strided " << name(stat) << " window " << W << " block start " << b;
+        }
+      }
+    }
+  }
+}
+
+TEST(RollingBlocks, ShortWindowsDependOnTheirWindowOnlyFloat64) {
+  run_short_window_locality<double>();
+}
+TEST(RollingBlocks, ShortWindowsDependOnTheirWindowOnlyFloat32) {
+  run_short_window_locality<float>();
 }
 
 TEST(RollingBlocks, AnyScheduleIsBitIdenticalFloat64) { run_block_schedule<double>(); }

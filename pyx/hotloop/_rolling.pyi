@@ -337,5 +337,6 @@ def move_exp_nancorr(
 ) -> _F: ...
 
 MOMENTS_TILE: int
+DIRECT_WINDOW_MAX: dict[str, int]
 
 def moments_block_size(window: SupportsIndex) -> int: ...

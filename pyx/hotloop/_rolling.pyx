@@ -16,6 +16,8 @@ from hotloop._cxx.rolling cimport (
     RollingOrder,
     RollingRows,
     RollingStat,
+    kRollingDirectSumMax,
+    kRollingDirectVarMax,
     kRollingTile,
     rolling_block_size,
     rolling_moments_rows,
@@ -197,6 +199,15 @@ cdef tuple fill_rows(RollingRows* rows, cnp.ndarray xm, cnp.ndarray om):
 #: Outputs per vectorised tile of the moments kernels (rolling.hpp's kRollingTile), for
 #: hotloop.dask.
 MOMENTS_TILE = kRollingTile
+
+#: The longest windows whose sum and mean, and variance and std, are computed from each
+#: window's own values (rolling.hpp), for tests: there an output depends on its window only.
+DIRECT_WINDOW_MAX = {
+    "sum": kRollingDirectSumMax,
+    "mean": kRollingDirectSumMax,
+    "var": kRollingDirectVarMax,
+    "std": kRollingDirectVarMax,
+}
 
 
 def moments_block_size(Py_ssize_t window):

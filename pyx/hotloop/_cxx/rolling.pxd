@@ -35,6 +35,8 @@ cdef extern from "hotloop/rolling.hpp" namespace "hotloop" nogil:
 
     Py_ssize_t rolling_block_size(Py_ssize_t window) noexcept
     const Py_ssize_t kRollingTile
+    const Py_ssize_t kRollingDirectSumMax
+    const Py_ssize_t kRollingDirectVarMax
     Py_ssize_t rolling_order_block_size(RollingOrder kind, Py_ssize_t window) noexcept
 
     # T is float or double (the templates are instantiated for those two only).
