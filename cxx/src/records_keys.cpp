@@ -787,20 +787,14 @@ struct NegativeJob::Impl {
       k.clear();
       k.reserve((c.len / 16 + 16) / shards);
     }
-    if (shards == 1) {
-      scan_lines(
-          c, header && c.first, key64,
-          [&](std::uint64_t k, const std::uint8_t*, std::size_t) { c.keys[0].push_back(mix(k)); },
-          [](const std::uint8_t*, std::size_t) {});
-    } else {
-      scan_lines(
-          c, header && c.first, key64,
-          [&](std::uint64_t k, const std::uint8_t*, std::size_t) {
-            const std::uint64_t h = mix(k);
-            c.keys[set.shard(h)].push_back(h);
-          },
-          [](const std::uint8_t*, std::size_t) {});
-    }
+    // One shard or many, every key is hashed (the set holds hashes), so one loop serves both.
+    scan_lines(
+        c, header && c.first, key64,
+        [&](std::uint64_t k, const std::uint8_t*, std::size_t) {
+          const std::uint64_t h = mix(k);
+          c.keys[set.shard(h)].push_back(h);
+        },
+        [](const std::uint8_t*, std::size_t) {});
   }
 
   void process_all(Chunk& c, bool header) {
