@@ -947,13 +947,17 @@ HOTLOOP_INLINE v8d direct_eight(const T* x, std::ptrdiff_t W, v8d cv, v8d denom,
   const v8d last = load8_as_double(x);
   v8d s;
   if constexpr (S == RollingStat::sum || S == RollingStat::mean) {
+    // dev is zero exactly where direct_one's eq holds for finite values (x - y is never zero
+    // for x != y with subnormals kept); lanes with infinities or NaN fail the fin test. (A
+    // lane mask combined with &= was scalarised by GCC 12 in the AVX-512 version of the sum.)
     s = load8_as_double(x - (W - 1));
-    v8l eq = s == last;
+    v8d dev = abs8(s - last);
     for (std::ptrdiff_t k = W - 2; k >= 0; --k) {
       const v8d v = load8_as_double(x - k);
       s += v;
-      eq &= v == last;
+      dev += abs8(v - last);
     }
+    const v8l eq = dev == zero;
     fin += s * zero;
     const v8d e = S == RollingStat::mean ? last : last * cv;
     if constexpr (S == RollingStat::sum) return eq ? e : s;
@@ -1128,30 +1132,53 @@ HOTLOOP_INLINE void block_running(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t
   }
 }
 
+// Each statistic, float type and layout gets its own pair of functions, each compiled once per
+// instruction set, and the dispatch below calls them. One function holding every kernel (all
+// inlined into a single cloned entry point) made GCC's points-to analysis, which grows faster
+// than the function, take over ten minutes per file under the sanitizers.
+#if defined(__GNUC__)
+#define HOTLOOP_NOINLINE __attribute__((noinline))
+#else
+#define HOTLOOP_NOINLINE
+#endif
 template <class T, bool CONTIG, RollingStat S>
-HOTLOOP_INLINE void block_impl(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W,
-                               std::ptrdiff_t min_periods, std::ptrdiff_t ddof, T* out,
-                               std::ptrdiff_t os, std::ptrdiff_t begin,
-                               std::ptrdiff_t end) noexcept {
+HOTLOOP_CLONES HOTLOOP_NOINLINE void running_kernel(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W,
+                                                    std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
+                                                    T* out, std::ptrdiff_t os, std::ptrdiff_t begin,
+                                                    std::ptrdiff_t end) noexcept {
+  block_running<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin, end);
+}
+
+template <class T, bool CONTIG, RollingStat S>
+HOTLOOP_CLONES HOTLOOP_NOINLINE void direct_kernel(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W,
+                                                   std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
+                                                   T* out, std::ptrdiff_t os, std::ptrdiff_t begin,
+                                                   std::ptrdiff_t end) noexcept {
+  direct_block<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin, end);
+}
+
+template <class T, bool CONTIG, RollingStat S>
+void block_impl(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t min_periods,
+                std::ptrdiff_t ddof, T* out, std::ptrdiff_t os, std::ptrdiff_t begin,
+                std::ptrdiff_t end) noexcept {
   if (W > direct_max<S>()) {
-    block_running<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin, end);
+    running_kernel<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin, end);
     return;
   }
   // The windows before output W - 1 are not full: running sums there, direct formulas after.
   const std::ptrdiff_t full = W - 1;
   if (begin < full)
-    block_running<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin,
-                                end < full ? end : full);
+    running_kernel<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin,
+                                 end < full ? end : full);
   if (end > full)
-    direct_block<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin > full ? begin : full,
-                               end);
+    direct_kernel<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin > full ? begin : full,
+                                end);
 }
 
 template <class T>
-HOTLOOP_INLINE void block_dispatch(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W,
-                                   std::ptrdiff_t mp, std::ptrdiff_t ddof, RollingStat stat, T* out,
-                                   std::ptrdiff_t os, std::ptrdiff_t begin,
-                                   std::ptrdiff_t end) noexcept {
+void block_dispatch(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t mp,
+                    std::ptrdiff_t ddof, RollingStat stat, T* out, std::ptrdiff_t os,
+                    std::ptrdiff_t begin, std::ptrdiff_t end) noexcept {
   if (begin >= end) return;
   const bool contig = xs == 1 && os == 1;
   switch (stat) {
@@ -1176,13 +1203,13 @@ HOTLOOP_INLINE void block_dispatch(const T* x, std::ptrdiff_t xs, std::ptrdiff_t
 
 }  // namespace
 
-// Compiled once per instruction set (HOTLOOP_CLONES), for each float type (the list below).
+// For each float type (the list below); the kernels it calls are compiled once per instruction
+// set (HOTLOOP_CLONES).
 template <class T>
-HOTLOOP_CLONES void rolling_moments_block(const T* x, std::ptrdiff_t x_stride,
-                                          std::ptrdiff_t window, std::ptrdiff_t min_periods,
-                                          std::ptrdiff_t ddof, RollingStat stat, T* out,
-                                          std::ptrdiff_t out_stride, std::ptrdiff_t begin,
-                                          std::ptrdiff_t end) noexcept {
+void rolling_moments_block(const T* x, std::ptrdiff_t x_stride, std::ptrdiff_t window,
+                           std::ptrdiff_t min_periods, std::ptrdiff_t ddof, RollingStat stat,
+                           T* out, std::ptrdiff_t out_stride, std::ptrdiff_t begin,
+                           std::ptrdiff_t end) noexcept {
   block_dispatch(x, x_stride, window, min_periods, ddof, stat, out, out_stride, begin, end);
 }
 
