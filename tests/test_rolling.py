@@ -562,6 +562,27 @@ def test_short_windows_depend_on_their_window_only(name, rng):
             np.testing.assert_array_equal(part[window - 1 :], whole[start + window - 1 :])
 
 
+@pytest.mark.parametrize("window", range(1, 9))
+def test_short_windows_first_outputs(rolling_kernel, window, rng):
+    """The first window - 1 outputs, whose windows are not full, for every ddof and min_periods
+    (a count at or below ddof, or below min_periods, gives NaN), with and without a NaN."""
+    pd = pytest.importorskip("pandas")
+    stat, fn = rolling_kernel
+    for x in (1e3 + rng.standard_normal(12), np.r_[2.5, np.nan, 2.5, rng.standard_normal(9)]):
+        for minp in range(window + 1):
+            if stat == "mean":
+                got = fn(x, window, min_periods=minp)
+                assert_rolling_close(got, x, window, stat, min_periods=minp)
+                # The sum, which the twin lacks, against pandas (same NaN and min_periods rules).
+                ref = pd.Series(x).rolling(window, min_periods=minp).sum().to_numpy()
+                got = hotloop.rolling_sum(x, window, min_periods=minp)
+                np.testing.assert_allclose(got, ref, rtol=1e-13, atol=0)
+                continue
+            for ddof in range(window):
+                got = fn(x, window, ddof=ddof, min_periods=minp)
+                assert_rolling_close(got, x, window, stat, ddof=ddof, min_periods=minp)
+
+
 # ---------------------------------------------------------------------------------------------
 # Order statistics and counts: bitwise against a sorted-window twin, bottleneck and pandas
 

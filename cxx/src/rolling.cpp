@@ -888,7 +888,8 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
 // that fails these checks (a NaN, an infinity, an overflow, tiny values) is taken from an exact
 // recomputation of its own window (Window::rebuild), as the running sums would. Every output
 // depends on its own window only, so blocks, threads and hotloop.dask's tasks agree bit for
-// bit. Measurements and the limits: rolling.hpp.
+// bit. The first W - 1 outputs of a series, whose windows are not full, are done the same way
+// over the values they have. Measurements and the limits: rolling.hpp.
 constexpr std::ptrdiff_t kDirectSumMax = kRollingDirectSumMax;
 constexpr std::ptrdiff_t kDirectVarMax = kRollingDirectVarMax;
 constexpr double kDirectTiny = 0x1p-960;  // below this a sum may have lost digits to underflow
@@ -987,8 +988,10 @@ HOTLOOP_INLINE v8d direct_eight(const T* x, std::ptrdiff_t W, v8d cv, v8d denom,
 // Kept out of line: it is rare, and inlined it would double the size of the vector loop.
 #if defined(__GNUC__)
 #define HOTLOOP_COLD __attribute__((noinline, cold))
+#define HOTLOOP_NOINLINE __attribute__((noinline))
 #else
 #define HOTLOOP_COLD
+#define HOTLOOP_NOINLINE
 #endif
 template <class T, RollingStat S>
 HOTLOOP_COLD double direct_fallback(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W,
@@ -1005,7 +1008,26 @@ HOTLOOP_COLD double direct_fallback(const T* x, std::ptrdiff_t xs, std::ptrdiff_
   return w.value(S, min_periods, ddof);
 }
 
-// Outputs begin <= j < end, all with full windows (j >= W - 1), by the direct formulas.
+// An output whose window is not full yet (j < W - 1): the j + 1 values x[0..j], by the direct
+// formula where it holds, else their exact recomputation. (The running sums' set-up took 100 ns
+// for these few outputs, a quarter of a short rolling call from Python.)
+template <class T, RollingStat S>
+HOTLOOP_NOINLINE double direct_partial(const T* x, std::ptrdiff_t xs, std::ptrdiff_t j,
+                                       std::ptrdiff_t min_periods, std::ptrdiff_t ddof) noexcept {
+  const std::ptrdiff_t n = j + 1;
+  const double c = static_cast<double>(n);
+  double r;
+  // The direct formulas know nothing of min_periods, nor of a count at or below ddof.
+  const bool defined =
+      n >= min_periods && (S == RollingStat::sum || S == RollingStat::mean || n > ddof);
+  if (defined && direct_one<T, S>(x + j * xs, xs, n, c, c * static_cast<double>(n - ddof), r))
+    return r;
+  Window w;
+  w.rebuild(x, xs, 0, n);
+  return w.value(S, min_periods, ddof);
+}
+
+// Outputs begin <= j < end by the direct formulas (W at most direct_max<S>()).
 template <class T, bool CONTIG, RollingStat S>
 HOTLOOP_INLINE void direct_block(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
                                  std::ptrdiff_t min_periods, std::ptrdiff_t ddof, T* out,
@@ -1016,6 +1038,8 @@ HOTLOOP_INLINE void direct_block(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t 
   const double c = static_cast<double>(W);
   const double denom = c * static_cast<double>(W - ddof);  // exact: both below 2^26 here
   std::ptrdiff_t j = begin;
+  for (; j < end && j < W - 1; ++j)
+    out[j * os] = static_cast<T>(direct_partial<T, S>(x, xs, j, min_periods, ddof));
 #ifdef HOTLOOP_VECTOR_EXT
   if constexpr (CONTIG) {
     // Groups of kGroup outputs, checked once per group (extracting a mask per eight outputs
@@ -1136,11 +1160,6 @@ HOTLOOP_INLINE void block_running(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t
 // instruction set, and the dispatch below calls them. One function holding every kernel (all
 // inlined into a single cloned entry point) made GCC's points-to analysis, which grows faster
 // than the function, take over ten minutes per file under the sanitizers.
-#if defined(__GNUC__)
-#define HOTLOOP_NOINLINE __attribute__((noinline))
-#else
-#define HOTLOOP_NOINLINE
-#endif
 template <class T, bool CONTIG, RollingStat S>
 HOTLOOP_CLONES HOTLOOP_NOINLINE void running_kernel(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W,
                                                     std::ptrdiff_t min_periods, std::ptrdiff_t ddof,
@@ -1161,18 +1180,10 @@ template <class T, bool CONTIG, RollingStat S>
 void block_impl(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t min_periods,
                 std::ptrdiff_t ddof, T* out, std::ptrdiff_t os, std::ptrdiff_t begin,
                 std::ptrdiff_t end) noexcept {
-  if (W > direct_max<S>()) {
+  if (W > direct_max<S>())
     running_kernel<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin, end);
-    return;
-  }
-  // The windows before output W - 1 are not full: running sums there, direct formulas after.
-  const std::ptrdiff_t full = W - 1;
-  if (begin < full)
-    running_kernel<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin,
-                                 end < full ? end : full);
-  if (end > full)
-    direct_kernel<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin > full ? begin : full,
-                                end);
+  else
+    direct_kernel<T, CONTIG, S>(x, xs, W, min_periods, ddof, out, os, begin, end);
 }
 
 template <class T>

@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 cimport numpy as cnp
+from cpython.long cimport PyLong_AsLongAndOverflow
 
 from hotloop._cxx.rolling cimport (
     RollingInterpolation,
@@ -56,6 +57,9 @@ cdef int MOMENTS = -1  # `order` of a moments statistic
 cpdef object as_rolling_array(object x, str name):
     """x as a float64/float32 array of 1 or more dimensions. Integer and bool arrays (and lists
     of them) become float64, as bottleneck converts them; other dtypes are refused."""
+    # The common case first: reading x.dtype.kind below costs as much as rolling 50 values.
+    if float_kind(x) and cnp.PyArray_NDIM(<cnp.ndarray>x) >= 1:
+        return x
     if isinstance(x, np.ndarray):
         if x.dtype.kind in "biu":
             x = x.astype(np.float64)
@@ -85,6 +89,12 @@ cdef int rank_kind(object x):
 
 cpdef Py_ssize_t as_axis(object axis, int ndim, str name) except? -1:
     """axis in [-ndim, ndim) as a non-negative axis, or TypeError/ValueError."""
+    cdef int overflow = 0
+    cdef long c
+    if type(axis) is int:  # no operator.index call for the usual argument
+        c = PyLong_AsLongAndOverflow(axis, &overflow)
+        if overflow == 0 and -ndim <= c < ndim:
+            return c + ndim if c < 0 else c
     if isinstance(axis, (bool, np.bool_)) or not hasattr(type(axis), "__index__"):
         raise TypeError(
             f"axis must be an int, got {type(axis).__name__}; accepted: integers "
@@ -98,23 +108,41 @@ cpdef Py_ssize_t as_axis(object axis, int ndim, str name) except? -1:
     return a % ndim
 
 
+cdef int check_params(object window, object ddof, object min_periods, bint has_ddof,
+                      Py_ssize_t* w, Py_ssize_t* dd, Py_ssize_t* minp) except -1:
+    """rolling_params into *w, *dd, *minp, without building a tuple."""
+    w[0] = as_int(window, "window", 1)
+    dd[0] = 0
+    minp[0] = w[0]
+    if has_ddof:
+        dd[0] = as_int(ddof, "ddof", 0)
+        if dd[0] >= w[0]:
+            raise ValueError(
+                f"ddof={dd[0]} must be less than window={w[0]}; accepted: 0 <= ddof < {w[0]}"
+            )
+    if min_periods is not None:
+        minp[0] = as_int(min_periods, "min_periods", 0)
+        if minp[0] > w[0]:
+            raise ValueError(
+                f"min_periods={minp[0]} must be <= window={w[0]}; accepted: "
+                f"0 <= min_periods <= {w[0]}"
+            )
+    return 0
+
+
 cpdef tuple rolling_params(object window, object ddof, object min_periods, bint has_ddof):
     """(window, ddof, min_periods) checked against each other: window >= 1,
     0 <= ddof < window, 0 <= min_periods <= window (default window)."""
-    cdef Py_ssize_t w = as_int(window, "window", 1)
-    cdef Py_ssize_t dd = 0
-    cdef Py_ssize_t minp = w
-    if has_ddof:
-        dd = as_int(ddof, "ddof", 0)
-        if dd >= w:
-            raise ValueError(f"ddof={dd} must be less than window={w}; accepted: 0 <= ddof < {w}")
-    if min_periods is not None:
-        minp = as_int(min_periods, "min_periods", 0)
-        if minp > w:
-            raise ValueError(
-                f"min_periods={minp} must be <= window={w}; accepted: 0 <= min_periods <= {w}"
-            )
+    cdef Py_ssize_t w, dd, minp
+    check_params(window, ddof, min_periods, has_ddof, &w, &dd, &minp)
     return w, dd, minp
+
+
+cdef inline object empty_like(object arr):
+    """An uninitialised C-order array of arr's shape and dtype (np.empty's work, without its
+    argument parsing: a third of a short rolling call)."""
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(a), cnp.PyArray_DIMS(a), cnp.PyArray_TYPE(a), 0)
 
 
 cdef double as_quantile(object q) except? -1.0:
@@ -219,11 +247,11 @@ def moments_block_size(Py_ssize_t window):
 cdef object run(object arr, object out, Py_ssize_t axis, Py_ssize_t w, Py_ssize_t minp,
                 Py_ssize_t dd, int stat, int order, double q, int interp, object n_threads):
     """Fills out (arr's shape and dtype) with the statistic of arr's windows along axis."""
-    cdef int last = arr.ndim - 1
+    cdef int last = cnp.PyArray_NDIM(<cnp.ndarray>arr) - 1
     xm = arr if axis == last else np.moveaxis(arr, axis, -1)
     om = out if axis == last else np.moveaxis(out, axis, -1)
-    cdef Py_ssize_t n = xm.shape[last]
-    if xm.size == 0:
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>xm, last)
+    if cnp.PyArray_SIZE(<cnp.ndarray>xm) == 0:
         return out
     cdef RollingRows rows
     _offsets = fill_rows(&rows, xm, om)  # held while C++ reads them
@@ -262,14 +290,14 @@ cdef object rolling(object x, object window, object ddof, object min_periods, ob
                     object out, object n_threads, int stat, int order, double q=0.5,
                     int interp=0):
     cdef object arr = as_rolling_array(x, "x")
-    cdef Py_ssize_t ax = as_axis(axis, arr.ndim, "x")
+    cdef Py_ssize_t ax = as_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>arr), "x")
     cdef Py_ssize_t w, dd, minp
-    w, dd, minp = rolling_params(
+    check_params(
         window, ddof, min_periods, order == MOMENTS and stat != <int>RollingStat.mean
-        and stat != <int>RollingStat.sum
+        and stat != <int>RollingStat.sum, &w, &dd, &minp
     )
     if out is None:
-        out = np.empty(arr.shape, dtype=arr.dtype)
+        out = empty_like(arr)
     else:
         arr = check_out(out, arr, "x")
     return run(arr, out, ax, w, minp, dd, stat, order, q, interp, n_threads)
@@ -279,8 +307,8 @@ cdef object move(object a, object window, object min_count, object axis, object 
                  int order):
     """bottleneck's argument rules: 1 <= window <= a.shape[axis], 1 <= min_count <= window."""
     cdef object arr = as_rolling_array(a, "a")
-    cdef Py_ssize_t ax = as_axis(axis, arr.ndim, "a")
-    cdef Py_ssize_t n = arr.shape[ax]
+    cdef Py_ssize_t ax = as_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>arr), "a")
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>arr, ax)
     cdef Py_ssize_t w = as_int(window, "window", 1)
     cdef Py_ssize_t minp = w, dd = 0
     if w > n:
@@ -294,7 +322,7 @@ cdef object move(object a, object window, object min_count, object axis, object 
             raise ValueError(
                 f"min_count={minp} must be <= window={w}; accepted: 1 <= min_count <= {w}"
             )
-    out = np.empty(arr.shape, dtype=arr.dtype)
+    out = empty_like(arr)
     if ddof is not None:
         dd = as_int(ddof, "ddof", 0)
         if dd >= w:  # no window has more than ddof values
@@ -624,12 +652,12 @@ cdef object ewm_run(object arr, object yarr, object alphas, object out, Py_ssize
                     int stat, EwmParams* p, object n_threads):
     """Fills out with the statistic of arr (and yarr) along axis. alphas: None, or float64 of
     arr's shape (broadcast views welcome)."""
-    cdef int last = arr.ndim - 1
+    cdef int last = cnp.PyArray_NDIM(<cnp.ndarray>arr) - 1
     xm = arr if axis == last else np.moveaxis(arr, axis, -1)
     om = out if axis == last else np.moveaxis(out, axis, -1)
-    if xm.size == 0:
+    if cnp.PyArray_SIZE(<cnp.ndarray>xm) == 0:
         return out
-    cdef Py_ssize_t item = arr.itemsize
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(<cnp.ndarray>arr)
     cdef cnp.ndarray yo = ONE_ROW
     cdef cnp.ndarray ao = ONE_ROW
     cdef RollingRows rows
@@ -679,9 +707,9 @@ cdef object ewm(object x, object y, object com, object span, object halflife, ob
     p.min_periods = 0 if min_periods is None else as_int(min_periods, "min_periods", 0)
     p.min_weight = 0.0
     arr, yarr = ewm_operands(x, y, "x", "y")
-    cdef Py_ssize_t ax = as_axis(axis, arr.ndim, "x")
+    cdef Py_ssize_t ax = as_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>arr), "x")
     if out is None:
-        out = np.empty(arr.shape, dtype=arr.dtype)
+        out = empty_like(arr)
     else:
         arr = check_out(out, arr, "x")
         if yarr is not None and np.may_share_memory(yarr, out):
@@ -751,7 +779,7 @@ cdef object move_exp(object a, object b, object alpha, object min_weight, object
             arr = arr.astype(np.float64)
             if yarr is not None:
                 yarr = yarr.astype(np.float64)
-    out = np.empty(arr.shape, dtype=arr.dtype)
+    out = empty_like(arr)
     return ewm_run(arr, yarr, alphas, out, ax, stat, &p, None)
 
 
@@ -964,20 +992,20 @@ cdef object run_shape(object arr, object y, object out, Py_ssize_t axis, Py_ssiz
                       Py_ssize_t minp, Py_ssize_t dd, int stat, object n_threads):
     """Fills out with the shape statistic `stat` of arr's windows along axis (y is None), or
     with the pair statistic of arr and y (same shape and dtype as arr)."""
-    cdef int last = arr.ndim - 1
+    cdef int last = cnp.PyArray_NDIM(<cnp.ndarray>arr) - 1
     cdef bint pair = y is not None
     xm = arr if axis == last else np.moveaxis(arr, axis, -1)
     om = out if axis == last else np.moveaxis(out, axis, -1)
     ym = xm if not pair else (y if axis == last else np.moveaxis(y, axis, -1))
-    cdef Py_ssize_t n = xm.shape[last]
-    cdef Py_ssize_t item = arr.itemsize
-    if xm.size == 0:
+    cdef Py_ssize_t n = cnp.PyArray_DIM(<cnp.ndarray>xm, last)
+    cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(<cnp.ndarray>arr)
+    if cnp.PyArray_SIZE(<cnp.ndarray>xm) == 0:
         return out
     cdef RollingRows rows
     offsets = fill_rows(&rows, xm, om)
     cdef cnp.ndarray yo = row_offsets(ym) if pair else offsets[0]
     cdef const Py_ssize_t* yop = offsets_data(yo)
-    cdef Py_ssize_t ys = ym.strides[last] // item
+    cdef Py_ssize_t ys = cnp.PyArray_STRIDE(<cnp.ndarray>ym, last) // item
     cdef Py_ssize_t block = rolling_block_size(w)
     cdef int nt = threads_for(n_threads, rows.rows * ((n + block - 1) // block))
     cdef void* xp = cnp.PyArray_DATA(<cnp.ndarray>arr)
@@ -1005,11 +1033,11 @@ cdef object run_shape(object arr, object y, object out, Py_ssize_t axis, Py_ssiz
 cdef object shape(object x, object window, object ddof, object min_periods, object axis,
                   object out, object n_threads, int stat):
     cdef object arr = as_rolling_array(x, "x")
-    cdef Py_ssize_t ax = as_axis(axis, arr.ndim, "x")
+    cdef Py_ssize_t ax = as_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>arr), "x")
     cdef Py_ssize_t w, dd, minp
-    w, dd, minp = rolling_params(window, ddof, min_periods, stat == <int>RollingShape.sem)
+    check_params(window, ddof, min_periods, stat == <int>RollingShape.sem, &w, &dd, &minp)
     if out is None:
-        out = np.empty(arr.shape, dtype=arr.dtype)
+        out = empty_like(arr)
     else:
         arr = check_out(out, arr, "x")
     return run_shape(arr, None, out, ax, w, minp, dd, stat, n_threads)
@@ -1027,11 +1055,11 @@ cdef object pair(object x, object y, object window, object ddof, object min_peri
     if xa.dtype != ya.dtype:  # float32 with float64: float64 throughout
         xa = xa.astype(np.float64)
         ya = ya.astype(np.float64)
-    cdef Py_ssize_t ax = as_axis(axis, xa.ndim, "x")
+    cdef Py_ssize_t ax = as_axis(axis, cnp.PyArray_NDIM(<cnp.ndarray>xa), "x")
     cdef Py_ssize_t w, dd, minp
-    w, dd, minp = rolling_params(window, ddof, min_periods, True)
+    check_params(window, ddof, min_periods, True, &w, &dd, &minp)
     if out is None:
-        out = np.empty(xa.shape, dtype=xa.dtype)
+        out = empty_like(xa)
     else:
         xa = check_out(out, xa, "x")
         ya = check_out(out, ya, "y")
