@@ -541,6 +541,27 @@ def test_short_windows_exact(kind, window, rng):
     check_exact(x, window, minp=window if kind != "specials" else 1)
 
 
+@pytest.mark.parametrize("kind", ["normal", "offset", "repeats", "close", "specials", "tiny"])
+@pytest.mark.parametrize("window", [9, 40, 300])
+def test_first_outputs_of_long_windows_exact(kind, window, rng):
+    """The outputs before a series' first full window (one running sum of the first values for
+    the sum and the mean, handing over to the running sums at the first value it refuses), and
+    the outputs after them, against exact rationals; windows of equal values exactly."""
+    if kind == "tiny":  # sums too small for the mean's test: the hand-over at the first output
+        x = rng.standard_normal(400) * 1e-300
+    else:
+        x = short_window_data(kind, rng, 400)
+    check_exact(x, window, minp=1)
+    const = np.r_[np.full(window + 5, 0.1), rng.standard_normal(20)]
+    count = np.minimum(np.arange(1, len(const) + 1), window)
+    lead = slice(0, window + 5)
+    assert (hotloop.rolling_mean(const, window, min_periods=1)[lead] == 0.1).all()
+    np.testing.assert_array_equal(
+        hotloop.rolling_sum(const, window, min_periods=1)[lead], (count * 0.1)[lead]
+    )
+    assert (hotloop.rolling_var(const, window, min_periods=1)[lead] == 0.0).all()
+
+
 @pytest.mark.parametrize("name", STATS)
 def test_short_windows_depend_on_their_window_only(name, rng):
     """Up to the direct formulas' longest window, every full window's output is the same bits
