@@ -659,76 +659,86 @@ HOTLOOP_INLINE v8d load_first_as_double(const T* p, std::ptrdiff_t r) noexcept {
 // abs_carry is the sum of |S1| after each group of 8, lane 7 of the |s| accumulator (r[7] is
 // the new S1 exactly), and after each addition of a short last group: only those roundings
 // carry on to later tiles (see sum_tile).
+// sum_pass_fused's accumulators, lane by lane.
+struct FusedSums {
+  v8d a1 = {}, in = {}, out = {}, s1 = {};
+  v8d lowest = v8d{} + std::numeric_limits<double>::infinity();
+  v8l eq = {};
+  double tail_carry = 0.0;
+};
+
+// One group of eight outputs of sum_pass_fused, at s1 + j; returns the outputs. In the last
+// group of a tile whose length is not a multiple of eight only lanes 0..r-1 hold values (the
+// others zeros: no value, no equal pair, no bound), and their running sums are formed one
+// addition at a time, as running_sums' tail does for the other layouts (strided rows, the same
+// series, must give the same bits); every such addition's rounding carries on (tail_carry).
+template <RollingStat S>
+HOTLOOP_INLINE v8d fused_group(FusedSums& f, double& S1, double* s1, std::ptrdiff_t j, v8d xin,
+                               v8d xout, v8d xprev, std::ptrdiff_t r, double K, double Kc, v8d cv,
+                               double inv_c) noexcept {
+  const v8l lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  const v8l live = lane < r;
+  const v8d a = xin - xout;
+  f.a1 += abs8(a);
+  f.in += abs8(xin);
+  f.out += abs8(xout);
+  v8d sums;
+  if (r == 8) {
+    f.eq -= (xin == xprev);  // -1 in each lane where equal
+    const v8d p = prefix8(a);
+    sums = p + S1;
+    S1 += p[7];
+    f.s1 += abs8(sums);
+  } else {
+    f.eq -= (xin == xprev) & live;
+    sums = v8d{};
+    for (std::ptrdiff_t k = 0; k < r; ++k) {
+      S1 += a[k];
+      sums[k] = S1;
+      f.tail_carry += std::fabs(S1);
+    }
+    f.s1 += live ? abs8(sums) : v8d{};
+  }
+  store8(s1 + j, sums);
+  const v8d t = sums + Kc;
+  const v8d tt = t * t;
+  const v8d q = cv * (xin * xin + xprev * xprev);
+  const v8d l = tt > q ? tt : q;
+  f.lowest = (l < f.lowest) & live ? l : f.lowest;
+  return S == RollingStat::mean ? sums * inv_c + K : t;
+}
+
 template <class T, RollingStat S>
 HOTLOOP_INLINE void sum_pass_fused(const T* x, std::ptrdiff_t m, std::ptrdiff_t W, T* out, double K,
                                    double Kc, double c, double inv_c, double& S1, double* s1,
                                    double& abs_a1, double& abs_in, double& abs_out, double& abs_s1,
                                    double& abs_carry, double& min_m2, long long& equal) noexcept {
-  v8d acc_a1 = {}, acc_in = {}, acc_out = {}, acc_s1 = {};
-  v8d lowest = {};
-  lowest += std::numeric_limits<double>::infinity();
+  FusedSums f;
   const v8d cv = v8d{} + c;
-  v8l eq = {};
-  // One group of eight outputs. In the last group of a tile whose length is not a multiple of
-  // eight only lanes 0..r-1 hold values (the others zeros: no value, no equal pair, no bound),
-  // and their running sums are formed one addition at a time, as running_sums' tail does for
-  // the other layouts (strided rows, the same series, must give the same bits); every such
-  // addition's rounding carries on (tail_carry).
-  double tail_carry = 0.0;
-  const auto step = [&](std::ptrdiff_t j, v8d xin, v8d xout, v8d xprev, std::ptrdiff_t r) {
-    const v8l lane = {0, 1, 2, 3, 4, 5, 6, 7};
-    const v8l live = lane < r;
-    const v8d a = xin - xout;
-    acc_a1 += abs8(a);
-    acc_in += abs8(xin);
-    acc_out += abs8(xout);
-    v8d sums;
-    if (r == 8) {
-      eq -= (xin == xprev);  // -1 in each lane where equal
-      const v8d p = prefix8(a);
-      sums = p + S1;
-      S1 += p[7];
-      acc_s1 += abs8(sums);
-    } else {
-      eq -= (xin == xprev) & live;
-      sums = v8d{};
-      for (std::ptrdiff_t k = 0; k < r; ++k) {
-        S1 += a[k];
-        sums[k] = S1;
-        tail_carry += std::fabs(S1);
-      }
-      acc_s1 += live ? abs8(sums) : v8d{};
-    }
-    store8(s1 + j, sums);
-    const v8d t = sums + Kc;
-    const v8d tt = t * t;
-    const v8d q = cv * (xin * xin + xprev * xprev);
-    const v8d l = tt > q ? tt : q;
-    lowest = (l < lowest) & live ? l : lowest;
-    return S == RollingStat::mean ? sums * inv_c + K : t;
-  };
   std::ptrdiff_t j = 0;
   for (; j + 8 <= m; j += 8)
-    store8_as(out + j, step(j, load8_as_double(x + j), load8_as_double(x + j - W),
-                            load8_as_double(x + j - 1), 8));
+    store8_as(out + j,
+              fused_group<S>(f, S1, s1, j, load8_as_double(x + j), load8_as_double(x + j - W),
+                             load8_as_double(x + j - 1), 8, K, Kc, cv, inv_c));
   if (j < m) {
     // s1 has room for the whole group: j + 8 <= kSumTile whenever j < m <= kSumTile.
     const std::ptrdiff_t r = m - j;
-    const v8d v = step(j, load_first_as_double(x + j, r), load_first_as_double(x + j - W, r),
-                       load_first_as_double(x + j - 1, r), r);
+    const v8d v = fused_group<S>(f, S1, s1, j, load_first_as_double(x + j, r),
+                                 load_first_as_double(x + j - W, r),
+                                 load_first_as_double(x + j - 1, r), r, K, Kc, cv, inv_c);
     T buf[8];
     store8_as(buf, v);
     std::memcpy(out + j, buf, static_cast<std::size_t>(r) * sizeof(T));
   }
   for (int k = 0; k < 8; ++k) {
-    abs_a1 += acc_a1[k];
-    abs_in += acc_in[k];
-    abs_out += acc_out[k];
-    abs_s1 += acc_s1[k];
-    min_m2 = lowest[k] < min_m2 ? lowest[k] : min_m2;
-    equal += eq[k];
+    abs_a1 += f.a1[k];
+    abs_in += f.in[k];
+    abs_out += f.out[k];
+    abs_s1 += f.s1[k];
+    min_m2 = f.lowest[k] < min_m2 ? f.lowest[k] : min_m2;
+    equal += f.eq[k];
   }
-  abs_carry = acc_s1[7] + tail_carry;
+  abs_carry = f.s1[7] + f.tail_carry;
 }
 #endif
 
