@@ -810,6 +810,30 @@ def test_axis_on_3d_and_threads(kind, rng):
         assert_same(fn(long, window, n_threads=2, **kw), fn(long, window, n_threads=1, **kw))
 
 
+@pytest.mark.parametrize("kind", ["min", "max"])
+def test_short_window_extremes(kind, rng):
+    """Windows of up to 16 values take each output's extreme from its own window: bitwise
+    against the sorted-window twin for every window up to 17 (the block method's first), on
+    NaN, infinities, ties and signed zeros, for every min_periods, strided or not, float32 too."""
+    fn = order_fn(kind)
+    x = np.round(with_specials(rng, 300), 0)  # small integers: many ties
+    x[rng.random(300) < 0.1] = -0.0
+    wide = np.zeros((300, 3))
+    wide[:, 1] = x
+    for window in range(1, 18):
+        for minp in sorted({0, 1, window // 2, window}):
+            ref = order_twin(x, window, kind, minp)
+            got = fn(x, window, min_periods=minp)
+            assert_same(got, ref)
+            # A tie of -0.0 and 0.0 goes to the later one (bottleneck's convention).
+            for i in np.flatnonzero(ref == 0):
+                w = x[max(0, i - window + 1) : i + 1]
+                assert np.signbit(got[i]) == np.signbit(w[w == 0][-1]), (window, minp, i)
+            assert_same(fn(wide, window, min_periods=minp, axis=0)[:, 1], ref)
+        x32 = x.astype(np.float32)
+        assert_same(fn(x32, window, min_periods=1), order_twin(x32, window, kind, 1))
+
+
 @pytest.mark.parametrize("kind", ORDER)
 def test_order_window_edges_and_dtypes(kind, rng):
     x = with_specials(rng, 50)

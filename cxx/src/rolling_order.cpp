@@ -154,6 +154,71 @@ void minmax_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_
   }
 }
 
+// Windows of up to kDirectExtremeMax values, full ones (i >= W - 1): each output the extreme of
+// its own W values, W - 1 comparisons from the latest value back, vectorised over outputs (no
+// buffers, no chains from one output to the next). Same values as minmax_block: NaNs skipped and
+// counted apart, ties to the latest (an earlier value replaces r only when strictly more
+// extreme). Measured (n = 1e4, window 5, one thread, from Python): the block method took 2.3 ns
+// per output, bottleneck's move_max 2.0.
+constexpr std::ptrdiff_t kDirectExtremeMax = 16;
+
+template <class T, bool MAX, int W>
+HOTLOOP_CLONES __attribute__((noinline)) void minmax_direct(const T* x, std::ptrdiff_t xs,
+                                                            std::ptrdiff_t need, T* out,
+                                                            std::ptrdiff_t os, std::ptrdiff_t begin,
+                                                            std::ptrdiff_t end) noexcept {
+  constexpr T kIdentity =
+      MAX ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+  const T need_t = static_cast<T>(need);  // at most W <= 16: exact
+#pragma omp simd
+  for (std::ptrdiff_t i = begin; i < end; ++i) {
+    const T xi = x[i * xs];
+    T r = xi == xi ? xi : kIdentity;
+    T cnt = xi == xi ? T(1) : T(0);
+    for (int k = 1; k < W; ++k) {
+      const T v = x[(i - k) * xs];
+      r = beats<MAX>(v, r) ? v : r;
+      cnt += v == v ? T(1) : T(0);
+    }
+    out[i * os] = cnt >= need_t ? r : std::numeric_limits<T>::quiet_NaN();
+  }
+}
+
+template <class T, bool MAX>
+void minmax_short(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::ptrdiff_t minp, T* out,
+                  std::ptrdiff_t os, std::ptrdiff_t begin, std::ptrdiff_t end) {
+  // The windows before output W - 1 are not full: the block method there.
+  const std::ptrdiff_t full = W - 1;
+  if (begin < full)
+    minmax_block<T, MAX, false>(x, xs, W, minp, out, os, begin, std::min(end, full));
+  begin = std::max(begin, full);
+  if (begin >= end) return;
+  const std::ptrdiff_t need = at_least_one(minp);
+  switch (W) {
+#define HOTLOOP_MINMAX_CASE(K) \
+  case K:                      \
+    return minmax_direct<T, MAX, K>(x, xs, need, out, os, begin, end);
+    HOTLOOP_MINMAX_CASE(1)
+    HOTLOOP_MINMAX_CASE(2)
+    HOTLOOP_MINMAX_CASE(3)
+    HOTLOOP_MINMAX_CASE(4)
+    HOTLOOP_MINMAX_CASE(5)
+    HOTLOOP_MINMAX_CASE(6)
+    HOTLOOP_MINMAX_CASE(7)
+    HOTLOOP_MINMAX_CASE(8)
+    HOTLOOP_MINMAX_CASE(9)
+    HOTLOOP_MINMAX_CASE(10)
+    HOTLOOP_MINMAX_CASE(11)
+    HOTLOOP_MINMAX_CASE(12)
+    HOTLOOP_MINMAX_CASE(13)
+    HOTLOOP_MINMAX_CASE(14)
+    HOTLOOP_MINMAX_CASE(15)
+    default:
+      return minmax_direct<T, MAX, 16>(x, xs, need, out, os, begin, end);
+#undef HOTLOOP_MINMAX_CASE
+  }
+}
+
 // Fenwick (binary indexed) tree of counts over the ranks 0..m-1 of a block's sorted values.
 class Fenwick {
  public:
@@ -602,8 +667,11 @@ void rolling_order_block(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, std::p
     case RollingOrder::count:
       return count_block(x, xs, W, minp, out, os, begin, end);
     case RollingOrder::min:
+      if (W <= kDirectExtremeMax)
+        return minmax_short<T, false>(x, xs, W, minp, out, os, begin, end);
       return minmax_block<T, false, false>(x, xs, W, minp, out, os, begin, end);
     case RollingOrder::max:
+      if (W <= kDirectExtremeMax) return minmax_short<T, true>(x, xs, W, minp, out, os, begin, end);
       return minmax_block<T, true, false>(x, xs, W, minp, out, os, begin, end);
     case RollingOrder::argmin:
       return minmax_block<T, false, true>(x, xs, W, minp, out, os, begin, end);

@@ -158,8 +158,10 @@ void rolling_moments_rows(const T* x, T* out, const RollingRows& rows, std::ptrd
 //   count:     number of non-NaN values; NaN where the window's length (NaNs included) is below
 //              min_periods (pandas' rolling().count()).
 //   min, max:  van Herk / Gil-Werman block prefix and suffix extremes: three comparisons per
-//              value whatever the window, no data-dependent branches; ties go to the latest
-//              value (so -0.0 and 0.0 come out as bottleneck gives them).
+//              value whatever the window, no data-dependent branches; windows of up to 16
+//              values compare their own values instead (W - 1 comparisons, vectorised over
+//              outputs; the same results). Ties go to the latest value (so -0.0 and 0.0 come
+//              out as bottleneck gives them).
 //   argmin, argmax: bottleneck's convention: the position of the extreme counted back from the
 //              window's last element (0 = output i's own element); ties go to the latest.
 //   median:    middle value, mean (a + b) / 2 of the two middle ones for an even count (a/2 + b/2
