@@ -1060,13 +1060,12 @@ template <class T, RollingStat S>
 HOTLOOP_NOINLINE double direct_partial(const T* x, std::ptrdiff_t xs, std::ptrdiff_t j,
                                        std::ptrdiff_t min_periods, std::ptrdiff_t ddof) noexcept {
   const std::ptrdiff_t n = j + 1;
+  // At most n values, whatever they are: below min_periods, or (the variance) not above ddof.
+  if (n < min_periods) return kNaN;
+  if ((S == RollingStat::var || S == RollingStat::std) && n <= ddof) return kNaN;
   const double c = static_cast<double>(n);
   double r;
-  // The direct formulas know nothing of min_periods, nor of a count at or below ddof.
-  const bool defined =
-      n >= min_periods && (S == RollingStat::sum || S == RollingStat::mean || n > ddof);
-  if (defined && direct_one<T, S>(x + j * xs, xs, n, c, c * static_cast<double>(n - ddof), r))
-    return r;
+  if (direct_one<T, S>(x + j * xs, xs, n, c, c * static_cast<double>(n - ddof), r)) return r;
   Window w;
   w.rebuild(x, xs, 0, n);
   return w.value(S, min_periods, ddof);
