@@ -508,10 +508,12 @@ cdef dict DOCS = {
         "Infinities count. The count is exact.", "As in pandas, ``min_periods`` applies to "
         "the window's length, NaNs included: the first ``min_periods - 1`` outputs are NaN, "
         "the others count."),
-    "rolling_min": ("Moving-window minimum (O(n) whatever the window: van Herk/Gil-Werman).",
+    "rolling_min": ("Moving-window minimum (O(n) whatever the window: van Herk/Gil-Werman; "
+                    "windows of up to 16 values compare their own values, vectorised).",
                     "",
                     ORDER_NOTES.format(exact=""), ""),
-    "rolling_max": ("Moving-window maximum (O(n) whatever the window: van Herk/Gil-Werman).",
+    "rolling_max": ("Moving-window maximum (O(n) whatever the window: van Herk/Gil-Werman; "
+                    "windows of up to 16 values compare their own values, vectorised).",
                     "",
                     ORDER_NOTES.format(exact=""), ""),
     "rolling_argmin": (
