@@ -1066,9 +1066,7 @@ HOTLOOP_NOINLINE double direct_partial(const T* x, std::ptrdiff_t xs, std::ptrdi
   const double c = static_cast<double>(n);
   double r;
   if (direct_one<T, S>(x + j * xs, xs, n, c, c * static_cast<double>(n - ddof), r)) return r;
-  Window w;
-  w.rebuild(x, xs, 0, n);
-  return w.value(S, min_periods, ddof);
+  return direct_fallback<T, S>(x, xs, n, j, min_periods, ddof);  // the window x[0..j]
 }
 
 // Outputs begin <= j < end by the direct formulas (W at most direct_max<S>()).
