@@ -23,7 +23,7 @@ DEBIAN_PACKAGES += liblz4-dev lz4
 # hotloop.records: ISA-L streams gzip members that are not hotloop's own (1.6x zlib's speed)
 DEBIAN_PACKAGES += libisal-dev
 
-.PHONY: all system venv build demo test test-cxx test-asan test-py annotate showcase-smoke \
+.PHONY: all system venv build demo test test-cxx test-asan test-widths test-py annotate showcase-smoke \
         lint format bench-cxx clean
 
 all: build
@@ -58,7 +58,7 @@ demo: build
 	$(PY) -m benchmarks.showcase $(if $(FULL),--full)
 
 # The C++ tests run once, under ASan/UBSan (`make test-cxx` runs them in a plain Release build).
-test: test-asan fuzz-smoke annotate lint wheels-ci
+test: test-asan test-widths fuzz-smoke annotate lint wheels-ci
 	@echo "all checks passed"
 
 # The venv first: CMake finds S2 (the s2geometry wheel's static libraries) through its Python.
@@ -71,6 +71,31 @@ test-asan: $(VENV)/.deps
 	cmake -S cxx -B build/cxx-asan -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_SANITIZE=ON
 	cmake --build build/cxx-asan -j $(JOBS)
 	ctest --test-dir build/cxx-asan --output-on-failure -j $(JOBS)
+
+# The kernels are compiled for AVX-512, AVX2 and baseline x86-64 (HOTLOOP_CLONES) and a machine
+# runs only the best version it has. The rolling kernels, which hold different code for each
+# width, are therefore also tested in a single build for AVX2 (when the CPU has it) and one for
+# baseline x86-64, and their Rolling.Fingerprint hashes must equal the sanitizer build's (the
+# clone this CPU runs): the same bits on every machine.
+WIDTH_BUILDS := build/cxx-baseline:
+ifneq ($(shell grep -wm1 -o avx2 /proc/cpuinfo 2>/dev/null),)
+WIDTH_BUILDS += build/cxx-avx2:-mavx2
+endif
+test-widths: test-asan
+	@set -e; for spec in $(WIDTH_BUILDS); do \
+	  dir=$${spec%%:*}; flags=$${spec#*:}; \
+	  cmake -S cxx -B $$dir -DCMAKE_BUILD_TYPE=Release -DHOTLOOP_NO_MULTIVERSION=ON \
+	    -DCMAKE_CXX_FLAGS="$$flags" > /dev/null; \
+	  cmake --build $$dir -j $(JOBS) --target rolling_test; \
+	  $$dir/rolling_test --gtest_brief=1; \
+	done
+	@ref=$$(build/cxx-asan/rolling_test --gtest_filter=Rolling.Fingerprint | grep 'rolling fingerprint'); \
+	echo "build/cxx-asan: $$ref"; \
+	for spec in $(WIDTH_BUILDS); do \
+	  dir=$${spec%%:*}; got=$$($$dir/rolling_test --gtest_filter=Rolling.Fingerprint | grep 'rolling fingerprint'); \
+	  echo "$$dir: $$got"; \
+	  if [ "$$got" != "$$ref" ]; then echo "$$dir gives other bits than build/cxx-asan"; exit 1; fi; \
+	done
 
 test-py: build
 	$(PY) -m pytest -n $(JOBS) tests

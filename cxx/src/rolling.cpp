@@ -82,11 +82,12 @@ HOTLOOP_INLINE v8d prefix8(v8d v) noexcept {
 }
 
 typedef float v8f __attribute__((vector_size(32)));
+typedef double v4d __attribute__((vector_size(32)));
+typedef long long v4l __attribute__((vector_size(32)));
+
 typedef double v2d __attribute__((vector_size(16)));
 typedef long long v2l __attribute__((vector_size(16)));
 typedef float v2f __attribute__((vector_size(8)));
-typedef double v4d __attribute__((vector_size(32)));
-typedef long long v4l __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 
 // The integer (mask) and float vector types that go with a vector of N doubles.
@@ -103,6 +104,13 @@ struct Lanes<v4d> {
   typedef v4l L;
   typedef v4f F;
   static constexpr int N = 4;
+};
+
+template <>
+struct Lanes<v8d> {
+  typedef v8l L;
+  typedef v8f F;
+  static constexpr int N = 8;
 };
 
 template <class V>
@@ -163,6 +171,36 @@ HOTLOOP_INLINE bool four_wide() noexcept {
   static const bool avx2 = __builtin_cpu_supports("avx2");
   return avx2;
 #endif
+}
+
+// Whether eight doubles fill one register: the AVX-512 clone (the CPU has AVX-512F exactly
+// when it runs), or a single build for AVX-512. Elsewhere a v8d is two or four registers, and
+// GCC 12 keeps a v8d that a loop carries in memory, moves it through general registers lane
+// by lane, and compares lane by lane with branches: on the AVX2 clone the sum's fused pass
+// took 3.4 ns per output (0.8 on AVX-512) and the short windows 6 to 30 ns (0.3 to 1.7). Code
+// that carries v8d values through a loop therefore runs only where this holds; the other
+// clones take the same operations at their own width (V below), with the same bits.
+HOTLOOP_INLINE bool eight_wide() noexcept {
+#if defined(HOTLOOP_NO_MULTIVERSION) || !(defined(__x86_64__) || defined(__i386__))
+#ifdef __AVX512F__
+  return true;
+#else
+  return false;
+#endif
+#else
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  return avx512;
+#endif
+}
+
+template <class V, class T>
+HOTLOOP_INLINE void storev_as(T* p, V v) noexcept {
+  if constexpr (sizeof(T) == sizeof(double)) {
+    std::memcpy(p, &v, sizeof v);
+  } else {
+    const typename Lanes<V>::F f = __builtin_convertvector(v, typename Lanes<V>::F);
+    std::memcpy(p, &f, sizeof f);
+  }
 }
 
 template <class T>
@@ -507,6 +545,19 @@ struct Window {
   }
 };
 
+// prefix8 of a group of eight held as two vectors of four (lanes 0-3 and 4-7): every lane
+// takes the same additions in the same order, zeros included (-0.0 + 0.0 is +0.0). Two
+// variables rather than an array of two: GCC 12 kept the array in memory (3 times slower).
+HOTLOOP_INLINE void prefix_halves(v4d& lo, v4d& hi) noexcept {
+  const v4d z = {};
+  hi += __builtin_shuffle(lo, hi, v4l{3, 4, 5, 6});
+  lo += __builtin_shuffle(lo, z, v4l{4, 0, 1, 2});
+  hi += __builtin_shuffle(lo, hi, v4l{2, 3, 4, 5});
+  lo += __builtin_shuffle(lo, z, v4l{4, 4, 0, 1});
+  hi += lo;
+  lo += z;
+}
+
 // Running sums over a tile: s[j] = S + a[0] + ... + a[j], S updated to the total; returns the
 // sum of |s[j]|. Eight steps at a time with an in-register prefix sum, so the only loop-carried
 // dependency is one addition per eight outputs. Within a group a partial sum is rounded at most
@@ -523,16 +574,36 @@ HOTLOOP_INLINE double running_sums(const double* a, double* s, std::ptrdiff_t m,
   std::ptrdiff_t j = 0;
   abs_carry = 0.0;
 #ifdef HOTLOOP_VECTOR_EXT
-  v8d acc = {};
-  for (; j + 8 <= m; j += 8) {
-    const v8d p = prefix8(load8(a + j));
-    const v8d r = p + S;
-    store8(s + j, r);
-    S += p[7];  // == r[7], off the vector's critical path
-    acc += abs8(r);
+  if (eight_wide() || !four_wide()) {
+    v8d acc = {};
+    for (; j + 8 <= m; j += 8) {
+      const v8d p = prefix8(load8(a + j));
+      const v8d r = p + S;
+      store8(s + j, r);
+      S += p[7];  // == r[7], off the vector's critical path
+      acc += abs8(r);
+    }
+    for (int k = 0; k < 8; ++k) abs_sum += acc[k];
+    abs_carry = acc[7];
+  } else {
+    // AVX2: the same additions on the two halves of each group of eight (see eight_wide).
+    v4d acc_lo = {}, acc_hi = {};
+    for (; j + 8 <= m; j += 8) {
+      v4d lo, hi;
+      std::memcpy(&lo, a + j, sizeof lo);
+      std::memcpy(&hi, a + j + 4, sizeof hi);
+      prefix_halves(lo, hi);
+      const v4d r_lo = lo + S, r_hi = hi + S;
+      std::memcpy(s + j, &r_lo, sizeof r_lo);
+      std::memcpy(s + j + 4, &r_hi, sizeof r_hi);
+      S += hi[3];
+      acc_lo += absv(r_lo);
+      acc_hi += absv(r_hi);
+    }
+    for (int k = 0; k < 4; ++k) abs_sum += acc_lo[k];
+    for (int k = 0; k < 4; ++k) abs_sum += acc_hi[k];
+    abs_carry = acc_hi[3];
   }
-  for (int k = 0; k < 8; ++k) abs_sum += acc[k];
-  abs_carry = acc[7];
 #endif
   for (; j < m; ++j) {
     S += a[j];
@@ -641,6 +712,7 @@ HOTLOOP_INLINE bool fast_tile(Window& w, const T* x, std::ptrdiff_t xs_, std::pt
 // keeps S2 and tests every output; bottleneck's move_sum is bound by its one-addition-per-output
 // dependency chain, which the in-register prefix sums avoid.
 #ifdef HOTLOOP_VECTOR_EXT
+
 // The first r (1..8) values at p as doubles, zeros in the other lanes (reads p[0..r-1] only).
 template <class T>
 HOTLOOP_INLINE v8d load_first_as_double(const T* p, std::ptrdiff_t r) noexcept {
@@ -653,9 +725,10 @@ HOTLOOP_INLINE v8d load_first_as_double(const T* p, std::ptrdiff_t r) noexcept {
 // at the tile's first output): the same sums and outputs as the three loops of the generic path,
 // but each value is loaded once and nothing but s1 goes through memory. Measured (n = 1e6): about
 // 30% less time per output than the three loops.
-// Instead of min |t| it returns min_m2: the least, over the tile's outputs, of max(t^2,
+// It returns min_m2 (as the loops do): the least, over the tile's outputs, of max(t^2,
 // c * (x_j^2 + x_{j-1}^2)). When W >= 2 both are lower bounds on the window's c * sum x^2, and
-// the second stays far from zero where the windows' sums cross zero (centred data).
+// the second stays far from zero where the windows' sums cross zero (centred data; |t| alone
+// made the test fail on most tiles of N(0, 1) data at windows up to 50).
 // abs_carry is the sum of |S1| after each group of 8, lane 7 of the |s| accumulator (r[7] is
 // the new S1 exactly), and after each addition of a short last group: only those roundings
 // carry on to later tiles (see sum_tile).
@@ -792,7 +865,6 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
 
   // xin - xout rounds once (<= u|a|), as (xin - K) - (xout - K) would: S1 stays sum(x - K).
   double abs_a1 = 0.0, abs_in = 0.0, abs_out = 0.0, abs_s1 = 0.0;
-  double min_t = std::numeric_limits<double>::infinity();
   double min_m2 = std::numeric_limits<double>::infinity();
   double abs_carry = 0.0;
   long long equal = 0;
@@ -800,7 +872,9 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
   bool fused = false;
 #ifdef HOTLOOP_VECTOR_EXT
   if constexpr (CONTIG) {
-    if (m >= 1) {
+    // Where eight doubles fill a register only (see eight_wide): the three loops below give
+    // the same bits, and GCC keeps their vectors at the target's own width.
+    if (eight_wide()) {
       sum_pass_fused<T, S>(x + i0, m, W, out + i0, K, Kc, c, inv_c, S1, s1, abs_a1, abs_in, abs_out,
                            abs_s1, abs_carry, min_m2, equal);
       fused = true;
@@ -820,12 +894,17 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
       equal += xin == xprev ? 1 : 0;
     }
     abs_s1 = running_sums(a1, s1, m, S1, abs_carry);
-#pragma omp simd reduction(min : min_t)
+    // min_m2 as the fused pass forms it, so that both take the same decisions.
+#pragma omp simd reduction(min : min_m2)
     for (std::ptrdiff_t j = 0; j < m; ++j) {
-      const double t = Kc + s1[j];
-      out[(i0 + j) * os] = static_cast<T>(S == RollingStat::mean ? K + s1[j] * inv_c : t);
-      const double at = std::fabs(t);
-      min_t = at < min_t ? at : min_t;
+      const double t = s1[j] + Kc;
+      out[(i0 + j) * os] = static_cast<T>(S == RollingStat::mean ? s1[j] * inv_c + K : t);
+      const double xin = static_cast<double>(x[(i0 + j) * xs]);
+      const double xprev = static_cast<double>(x[(i0 + j - 1) * xs]);
+      const double tt = t * t;
+      const double q = c * (xin * xin + xprev * xprev);
+      const double l = tt > q ? tt : q;
+      min_m2 = l < min_m2 ? l : min_m2;
     }
   }
   // NaN, inf or a value too large for unscaled sums (the sum of |x| then exceeds the limit).
@@ -870,17 +949,16 @@ HOTLOOP_INLINE bool sum_tile(Window& w, SumTrack& st, const T* x, std::ptrdiff_t
     while (run < m - 1 && x[(i1 - 1 - run) * xs] == x[(i1 - 2 - run) * xs]) ++run;
     if (run == m - 1 && x[i0 * xs] == x[(i0 - 1) * xs]) run += 1 + st.run;
     run = run < W - 1 ? run : W - 1;
-    // Lower bounds on every output's sqrt(c * sum x^2), cheapest first. The fused pass's
-    // min_m2 or min |t|; then the sum of |x| at the tile's start less everything that leaves
-    // (free, and enough when the window is long against the tile: W = 1000 keeps 3/4 of it).
-    // This branch has W >= 2 (W = 1 takes the one above), so x_j and x_{j-1} share a window.
-    // min_m2 is within 4u of its value when it is a normal double (4 roundings); it is not
-    // trusted below 2^-900, where the squares could have lost digits or underflowed.
+    // Lower bounds on every output's sqrt(c * sum x^2), cheapest first: min_m2 (from the
+    // fused pass or the loops, the same value); then the sum of |x| at the tile's start less
+    // everything that leaves (free, and enough when the window is long against the tile: W = 1000
+    // keeps 3/4 of it). This branch has W >= 2 (W = 1 takes the one above), so x_j and x_{j-1}
+    // share a window. min_m2 is within 4u of its value when it is a normal double (4 roundings); it
+    // is not trusted below 2^-900, where the squares could have lost digits or underflowed.
     const double b_lower =
         ((st.B - st.EB) - abs_out * (1.0 + static_cast<double>(m + 2) * kU)) * (1.0 - 2.0 * kU);
     const bool cheap =
-        fused ? (min_m2 >= 0x1p-900) & (tol_e1 <= kTol * std::sqrt(min_m2 * (1.0 - 16.0 * kU)))
-              : tol_e1 <= kTol * min_t;
+        (min_m2 >= 0x1p-900) & (tol_e1 <= kTol * std::sqrt(min_m2 * (1.0 - 16.0 * kU)));
     if (!cheap && !(tol_e1 <= kTol * b_lower)) {
       // The error bound has grown since the last exact start (it only grows): start the next
       // tile from an exact recomputation, which costs one pass over the window.
@@ -981,42 +1059,44 @@ HOTLOOP_INLINE bool direct_one(const T* x, std::ptrdiff_t xs, std::ptrdiff_t W, 
 }
 
 #ifdef HOTLOOP_VECTOR_EXT
-// direct_one's values (the variance for the std) of the eight outputs x[0..7] (contiguous) in
-// r. What decides whether direct_one would accept them goes into three accumulators, reduced
-// once per group: fin stays zero while every sum is finite (s * 0 is NaN otherwise), lo and hi
-// are the least and greatest nonzero |sum|. (Lane masks combined with & and | made GCC 12
-// compare lane by lane in the AVX-512 version: 2.4 ns per output instead of 0.5 for the mean.)
-template <class T, RollingStat S>
-HOTLOOP_INLINE v8d direct_eight(const T* x, std::ptrdiff_t W, v8d cv, v8d denom, v8d& fin, v8d& lo,
-                                v8d& hi) noexcept {
-  const v8d zero = {};
-  const v8d last = load8_as_double(x);
-  v8d s;
+// direct_one's values (the variance for the std) of the N outputs x[0..N-1] (contiguous) in a
+// vector V of N doubles, N = 8, 4 or 2 (see eight_wide). What decides whether direct_one would
+// accept them goes into three accumulators, reduced once per group: fin stays zero while every
+// sum is finite (s * 0 is NaN otherwise), lo and hi are the least and greatest nonzero |sum|.
+// (Lane masks combined with & and | made GCC 12 compare lane by lane in the AVX-512 version:
+// 2.4 ns per output instead of 0.5 for the mean.)
+template <class V, class T, RollingStat S>
+HOTLOOP_INLINE V direct_lanes(const T* x, std::ptrdiff_t W, V cv, V denom, V& fin, V& lo,
+                              V& hi) noexcept {
+  typedef typename Lanes<V>::L L;
+  const V zero = {};
+  const V last = loadv_as_double<V>(x);
+  V s;
   if constexpr (S == RollingStat::sum || S == RollingStat::mean) {
     // dev is zero exactly where direct_one's eq holds for finite values (x - y is never zero
     // for x != y with subnormals kept); lanes with infinities or NaN fail the fin test. (A
     // lane mask combined with &= was scalarised by GCC 12 in the AVX-512 version of the sum.)
-    s = load8_as_double(x - (W - 1));
-    v8d dev = abs8(s - last);
+    s = loadv_as_double<V>(x - (W - 1));
+    V dev = absv(s - last);
     for (std::ptrdiff_t k = W - 2; k >= 0; --k) {
-      const v8d v = load8_as_double(x - k);
+      const V v = loadv_as_double<V>(x - k);
       s += v;
-      dev += abs8(v - last);
+      dev += absv(v - last);
     }
-    const v8l eq = dev == zero;
+    const L eq = dev == zero;
     fin += s * zero;
-    const v8d e = S == RollingStat::mean ? last : last * cv;
+    const V e = S == RollingStat::mean ? last : last * cv;
     if constexpr (S == RollingStat::sum) return eq ? e : s;
-    const v8d as = abs8(s);
-    const v8d nz = as > zero ? as : zero + kMax;
+    const V as = absv(s);
+    const V nz = as > zero ? as : zero + kMax;
     lo = nz < lo ? nz : lo;
     return eq ? e : s / cv;
   } else {
     s = zero;
     for (std::ptrdiff_t a = 0; a < W - 1; ++a) {
-      const v8d xa = load8_as_double(x - a);
+      const V xa = loadv_as_double<V>(x - a);
       for (std::ptrdiff_t b = a + 1; b < W; ++b) {
-        const v8d d = xa - load8_as_double(x - b);
+        const V d = xa - loadv_as_double<V>(x - b);
         s += d * d;
       }
     }
@@ -1069,6 +1149,51 @@ HOTLOOP_NOINLINE double direct_partial(const T* x, std::ptrdiff_t xs, std::ptrdi
   return direct_fallback<T, S>(x, xs, n, j, min_periods, ddof);  // the window x[0..j]
 }
 
+#ifdef HOTLOOP_VECTOR_EXT
+// Contiguous outputs from j on by the direct formulas, in groups of kGroup checked once per
+// group (extracting a mask per vector cost more than the sums): a group with any refused
+// output is done again one by one. Returns where the groups stopped (fewer than kGroup left).
+template <class V, class T, RollingStat S>
+HOTLOOP_INLINE std::ptrdiff_t direct_groups(const T* x, std::ptrdiff_t W,
+                                            std::ptrdiff_t min_periods, std::ptrdiff_t ddof, T* out,
+                                            std::ptrdiff_t j, std::ptrdiff_t end) noexcept {
+  constexpr std::ptrdiff_t kGroup = 64;
+  constexpr int N = Lanes<V>::N;
+  const double c = static_cast<double>(W);
+  const double denom = c * static_cast<double>(W - ddof);  // exact: both below 2^26 here
+  const V cv = V{} + c, dv = V{} + denom;
+  for (; j + kGroup <= end; j += kGroup) {
+    V fin = {}, lo = {}, hi = {};
+    lo += kMax;
+    if constexpr (S == RollingStat::std) {
+      double var[kGroup];
+      for (std::ptrdiff_t g = 0; g < kGroup; g += N)
+        storev_as<V>(var + g, direct_lanes<V, T, S>(x + j + g, W, cv, dv, fin, lo, hi));
+#pragma omp simd
+      for (std::ptrdiff_t g = 0; g < kGroup; ++g) out[j + g] = static_cast<T>(std::sqrt(var[g]));
+    } else {
+      for (std::ptrdiff_t g = 0; g < kGroup; g += N)
+        storev_as<V>(out + j + g, direct_lanes<V, T, S>(x + j + g, W, cv, dv, fin, lo, hi));
+    }
+    bool all = true;
+    for (int k = 0; k < N; ++k) {
+      all &= fin[k] == 0.0;
+      if constexpr (S == RollingStat::mean) all &= lo[k] >= kDirectTiny;
+      if constexpr (S == RollingStat::var || S == RollingStat::std)
+        all &= (lo[k] >= kDirectTiny) & (hi[k] <= kDirectHuge);
+    }
+    if (!all) {
+      for (std::ptrdiff_t g = j; g < j + kGroup; ++g) {
+        double r;
+        if (!direct_one<T, S>(x + g, 1, W, c, denom, r))
+          out[g] = static_cast<T>(direct_fallback<T, S>(x, 1, W, g, min_periods, ddof));
+      }
+    }
+  }
+  return j;
+}
+#endif
+
 // Outputs begin <= j < end by the direct formulas (W at most direct_max<S>()).
 template <class T, bool CONTIG, RollingStat S>
 HOTLOOP_INLINE void direct_block(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t W,
@@ -1084,38 +1209,12 @@ HOTLOOP_INLINE void direct_block(const T* x, std::ptrdiff_t xs_, std::ptrdiff_t 
     out[j * os] = static_cast<T>(direct_partial<T, S>(x, xs, j, min_periods, ddof));
 #ifdef HOTLOOP_VECTOR_EXT
   if constexpr (CONTIG) {
-    // Groups of kGroup outputs, checked once per group (extracting a mask per eight outputs
-    // cost more than the sums): a group with any refused output is done again one by one.
-    constexpr std::ptrdiff_t kGroup = 64;
-    const v8d cv = v8d{} + c, dv = v8d{} + denom;
-    for (; j + kGroup <= end; j += kGroup) {
-      v8d fin = {}, lo = {}, hi = {};
-      lo += kMax;
-      if constexpr (S == RollingStat::std) {
-        double var[kGroup];
-        for (std::ptrdiff_t g = 0; g < kGroup; g += 8)
-          store8(var + g, direct_eight<T, S>(x + j + g, W, cv, dv, fin, lo, hi));
-#pragma omp simd
-        for (std::ptrdiff_t g = 0; g < kGroup; ++g) out[j + g] = static_cast<T>(std::sqrt(var[g]));
-      } else {
-        for (std::ptrdiff_t g = 0; g < kGroup; g += 8)
-          store8_as(out + j + g, direct_eight<T, S>(x + j + g, W, cv, dv, fin, lo, hi));
-      }
-      bool all = true;
-      for (int k = 0; k < 8; ++k) {
-        all &= fin[k] == 0.0;
-        if constexpr (S == RollingStat::mean) all &= lo[k] >= kDirectTiny;
-        if constexpr (S == RollingStat::var || S == RollingStat::std)
-          all &= (lo[k] >= kDirectTiny) & (hi[k] <= kDirectHuge);
-      }
-      if (!all) {
-        for (std::ptrdiff_t g = j; g < j + kGroup; ++g) {
-          double r;
-          if (!direct_one<T, S>(x + g, 1, W, c, denom, r))
-            out[g] = static_cast<T>(direct_fallback<T, S>(x, 1, W, g, min_periods, ddof));
-        }
-      }
-    }
+    if (eight_wide())
+      j = direct_groups<v8d, T, S>(x, W, min_periods, ddof, out, j, end);
+    else if (four_wide())
+      j = direct_groups<v4d, T, S>(x, W, min_periods, ddof, out, j, end);
+    else
+      j = direct_groups<v2d, T, S>(x, W, min_periods, ddof, out, j, end);
   }
 #endif
   for (; j < end; ++j) {
