@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "hotloop/detail/float_types.hpp"
+#include "hotloop/detail/simd.hpp"
 #include "hotloop/detail/twosum.hpp"
 #include "hotloop/threads.hpp"
 
@@ -12,6 +13,7 @@ namespace hotloop {
 namespace {
 
 using detail::comp_add;
+using detail::eight_wide;
 
 constexpr double kU = 0x1p-53;  // unit roundoff of double
 constexpr double kTol = kRollingTolerance;
@@ -170,26 +172,6 @@ HOTLOOP_INLINE bool four_wide() noexcept {
 #else
   static const bool avx2 = __builtin_cpu_supports("avx2");
   return avx2;
-#endif
-}
-
-// Whether eight doubles fill one register: the AVX-512 clone (the CPU has AVX-512F exactly
-// when it runs), or a single build for AVX-512. Elsewhere a v8d is two or four registers, and
-// GCC 12 keeps a v8d that a loop carries in memory, moves it through general registers lane
-// by lane, and compares lane by lane with branches: on the AVX2 clone the sum's fused pass
-// took 3.4 ns per output (0.8 on AVX-512) and the short windows 6 to 30 ns (0.3 to 1.7). Code
-// that carries v8d values through a loop therefore runs only where this holds; the other
-// clones take the same operations at their own width (V below), with the same bits.
-HOTLOOP_INLINE bool eight_wide() noexcept {
-#if defined(HOTLOOP_NO_MULTIVERSION) || !(defined(__x86_64__) || defined(__i386__))
-#ifdef __AVX512F__
-  return true;
-#else
-  return false;
-#endif
-#else
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  return avx512;
 #endif
 }
 

@@ -1387,7 +1387,8 @@ TEST(RollingPair, SelfCorrelationIsOneAndThreadsAgree) {
 // Instruction sets
 
 // A hash of the bits of many outputs (short and long windows, every statistic, float and
-// double, contiguous and strided, ordinary, offset, repeated, tiny, huge and non-finite data).
+// double, contiguous and strided, ordinary, offset, repeated, tiny, huge and non-finite data;
+// and the exponentially weighted statistics).
 // Every kernel is built for AVX-512, AVX2 and baseline x86-64 and must give the same bits on
 // each: `make test-widths` runs this test in a build of each and compares the printed hashes.
 TEST(Rolling, Fingerprint) {
@@ -1427,6 +1428,17 @@ TEST(Rolling, Fingerprint) {
     run(0.0, 1);
     run(0.0f, 1);
     run(0.0, 3);
+    // The exponentially weighted kernels, pandas' and numbagg's conventions, y = x reversed.
+    std::vector<double> y(x.rbegin(), x.rend());
+    for (int stat = 0; stat <= 6; ++stat)
+      for (const bool numbagg : {false, true})
+        for (const double alpha : {0.5, 0.05}) {
+          const hotloop::EwmParams p{alpha, !numbagg, false, numbagg, numbagg, 1, 0.0};
+          std::vector<double> out(static_cast<std::size_t>(n));
+          hotloop::ewm_series(x.data(), 1, y.data(), 1, static_cast<const double*>(nullptr), 0, n,
+                              static_cast<hotloop::EwmStat>(stat), p, out.data(), 1);
+          mix(out.data(), out.size() * sizeof(double));
+        }
   }
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));

@@ -52,6 +52,24 @@ HOTLOOP_INLINE V broadcast(T x) noexcept {
   return __builtin_shuffle(v, I{});
 }
 
+// Whether eight doubles fill one register: the AVX-512 version of a HOTLOOP_CLONES function
+// runs (the CPU has AVX-512F exactly when it does), or a single build for AVX-512. Elsewhere a
+// vector of eight doubles is two or four registers, and GCC 12 keeps one that a loop carries in
+// memory, moves it through general registers lane by lane and compares it lane by lane with
+// branches (measured on the AVX2 version, n = 1e6: rolling_sum 3.4 ns per output against 0.8
+// with AVX-512, windows of 2 to 6 values 6 to 30 ns). Code that carries such vectors through a
+// loop runs only where this holds, or has a form for the narrower registers.
+HOTLOOP_INLINE bool eight_wide() noexcept {
+#if HOTLOOP_HAVE_CLONES
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  return avx512;
+#elif defined(__AVX512F__)
+  return true;
+#else
+  return false;
+#endif
+}
+
 }  // namespace hotloop::detail
 
 // HOTLOOP_ISA_VERSIONS(SIGNATURE, BODY) defines the function SIGNATURE once per instruction set,
