@@ -184,27 +184,6 @@ HOTLOOP_INLINE void storev_as(T* p, V v) noexcept {
     std::memcpy(p, &f, sizeof f);
   }
 }
-
-template <class T>
-HOTLOOP_INLINE v8d load8_as_double(const T* p) noexcept {
-  if constexpr (sizeof(T) == sizeof(double)) {
-    return load8(reinterpret_cast<const double*>(p));
-  } else {
-    v8f f;
-    std::memcpy(&f, p, sizeof f);
-    return __builtin_convertvector(f, v8d);
-  }
-}
-
-template <class T>
-HOTLOOP_INLINE void store8_as(T* p, v8d v) noexcept {
-  if constexpr (sizeof(T) == sizeof(double)) {
-    store8(reinterpret_cast<double*>(p), v);
-  } else {
-    const v8f f = __builtin_convertvector(v, v8f);
-    std::memcpy(p, &f, sizeof f);
-  }
-}
 #endif
 
 // Summary of the current window: shifted sums, their rounding-error bounds, and counts.
@@ -571,13 +550,11 @@ HOTLOOP_INLINE double running_sums(const double* a, double* s, std::ptrdiff_t m,
     // AVX2: the same additions on the two halves of each group of eight (see eight_wide).
     v4d acc_lo = {}, acc_hi = {};
     for (; j + 8 <= m; j += 8) {
-      v4d lo, hi;
-      std::memcpy(&lo, a + j, sizeof lo);
-      std::memcpy(&hi, a + j + 4, sizeof hi);
+      v4d lo = loadv_as_double<v4d>(a + j), hi = loadv_as_double<v4d>(a + j + 4);
       prefix_halves(lo, hi);
       const v4d r_lo = lo + S, r_hi = hi + S;
-      std::memcpy(s + j, &r_lo, sizeof r_lo);
-      std::memcpy(s + j + 4, &r_hi, sizeof r_hi);
+      storev_as<v4d>(s + j, r_lo);
+      storev_as<v4d>(s + j + 4, r_hi);
       S += hi[3];
       acc_lo += absv(r_lo);
       acc_hi += absv(r_hi);
@@ -700,7 +677,7 @@ template <class T>
 HOTLOOP_INLINE v8d load_first_as_double(const T* p, std::ptrdiff_t r) noexcept {
   T buf[8] = {};
   std::memcpy(buf, p, static_cast<std::size_t>(r) * sizeof(T));
-  return load8_as_double(buf);
+  return loadv_as_double<v8d>(buf);
 }
 
 // sum_tile's passes in one loop over a contiguous tile of m <= kSumTile outputs (x and out point
@@ -772,9 +749,9 @@ HOTLOOP_INLINE void sum_pass_fused(const T* x, std::ptrdiff_t m, std::ptrdiff_t 
   const v8d cv = v8d{} + c;
   std::ptrdiff_t j = 0;
   for (; j + 8 <= m; j += 8)
-    store8_as(out + j,
-              fused_group<S>(f, S1, s1, j, load8_as_double(x + j), load8_as_double(x + j - W),
-                             load8_as_double(x + j - 1), 8, K, Kc, cv, inv_c));
+    storev_as<v8d>(out + j, fused_group<S>(f, S1, s1, j, loadv_as_double<v8d>(x + j),
+                                           loadv_as_double<v8d>(x + j - W),
+                                           loadv_as_double<v8d>(x + j - 1), 8, K, Kc, cv, inv_c));
   if (j < m) {
     // s1 has room for the whole group: j + 8 <= kSumTile whenever j < m <= kSumTile.
     const std::ptrdiff_t r = m - j;
@@ -782,7 +759,7 @@ HOTLOOP_INLINE void sum_pass_fused(const T* x, std::ptrdiff_t m, std::ptrdiff_t 
                                  load_first_as_double(x + j - W, r),
                                  load_first_as_double(x + j - 1, r), r, K, Kc, cv, inv_c);
     T buf[8];
-    store8_as(buf, v);
+    storev_as<v8d>(buf, v);
     std::memcpy(out + j, buf, static_cast<std::size_t>(r) * sizeof(T));
   }
   for (int k = 0; k < 8; ++k) {
