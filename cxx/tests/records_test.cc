@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <lz4frame.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "hotloop/threads.hpp"
+#include "records_io.hpp"
 
 namespace {
 
@@ -336,6 +338,106 @@ TEST(RecordsCounters, KeySize4AndExtremeKeys) {
   k8.add_records(raw.data(), 3);
   EXPECT_EQ(k8.distinct(), 2u);
   EXPECT_EQ(k8.shows_all(), 65536u);
+}
+
+// Many ids in both key sizes against an exact map: full buckets that overflow into the next,
+// tables that grow, and ids that agree with others in one 32-bit half (a slot matches only
+// where both halves do), or whose key value is 0 (a used slot, not an empty one).
+TEST(RecordsCounters, ManyIdsBothKeySizesAgainstAMap) {
+  for (const std::size_t key_size : {std::size_t{4}, std::size_t{8}}) {
+    std::mt19937_64 rng(key_size);
+    const std::size_t n = 300000, rec = key_size + 4;
+    Bytes raw(n * rec);
+    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> exact;
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint64_t id;
+      switch (rng() % 4) {
+        case 0:
+          id = rng() % 1000;  // repeated often, 0 included
+          break;
+        case 1:
+          id = (rng() % 64) << 32 | 7;  // the same low half
+          break;
+        case 2:
+          id = std::uint64_t{7} << 32 | (rng() % 64);  // the same high half
+          break;
+        default:
+          id = rng();
+      }
+      if (key_size == 4) id = static_cast<std::uint32_t>(id ^ (id >> 32));
+      const auto sh = static_cast<std::uint16_t>(rng() % 7),
+                 cl = static_cast<std::uint16_t>(rng() % 2);
+      std::memcpy(&raw[i * rec], &id, key_size);
+      std::memcpy(&raw[i * rec + key_size], &sh, 2);
+      std::memcpy(&raw[i * rec + key_size + 2], &cl, 2);
+      exact[id].first += sh;
+      exact[id].second += cl;
+    }
+    std::vector<std::uint64_t> sf(33), cf(33);
+    for (const auto& [id, t] : exact) {
+      ++sf[std::min<std::uint64_t>(t.first, 32)];
+      ++cf[std::min<std::uint64_t>(t.second, 32)];
+    }
+    Counters got(key_size);
+    for (std::size_t i = 0; i < n; i += 4096)
+      got.add_records(raw.data() + i * rec, std::min<std::size_t>(4096, n - i));
+    EXPECT_EQ(got.distinct(), exact.size()) << key_size;
+    std::vector<std::uint64_t> gs(33), gc(33);
+    got.frequencies(gs.data(), gc.data());
+    EXPECT_EQ(gs, sf) << key_size;
+    EXPECT_EQ(gc, cf) << key_size;
+    std::vector<std::uint64_t> ids(got.distinct());
+    std::vector<std::uint8_t> s(ids.size()), c(ids.size());
+    got.export_state(ids.data(), s.data(), c.data());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto it = exact.find(ids[i]);
+      ASSERT_NE(it, exact.end()) << ids[i];
+      EXPECT_EQ(s[i], std::min<std::uint64_t>(it->second.first, 32)) << ids[i];
+      EXPECT_EQ(c[i], std::min<std::uint64_t>(it->second.second, 32)) << ids[i];
+    }
+  }
+}
+
+// Big tables are kept when freed and handed out again for the next of about their size: what
+// comes back must be zeroed whatever was written into it, and a fork's child can still take
+// and free them.
+TEST(RecordsMemory, RetainedPagesComeBackZeroed) {
+  namespace rd = hotloop::records_detail;
+  rd::release_retained_pages();
+  void* first;
+  {
+    auto a = rd::zeroed_array<std::uint64_t>(3 << 17);  // 3 MiB: a 4 MiB mapping
+    first = a.get();
+    for (std::size_t i = 0; i < (3u << 17); ++i) a[i] = ~i;
+  }
+  {
+    auto b = rd::zeroed_array<std::uint64_t>(5 << 16);  // 2.5 MiB: the kept 4 MiB one
+    EXPECT_EQ(static_cast<void*>(b.get()), first);
+    for (std::size_t i = 0; i < (5u << 16); ++i) ASSERT_EQ(b[i], 0u) << i;
+    for (std::size_t i = 0; i < (5u << 16); ++i) b[i] = i + 1;
+  }
+  {
+    auto c = rd::zeroed_array<std::uint64_t>(1 << 16);  // 512 KiB: from the heap, not kept ones
+    EXPECT_NE(static_cast<void*>(c.get()), first);
+    auto d = rd::zeroed_array<std::uint64_t>(1 << 20);  // 8 MiB: more than the kept mapping
+    EXPECT_NE(static_cast<void*>(d.get()), first);
+    for (std::size_t i = 0; i < (1u << 20); i += 4096) ASSERT_EQ(d[i], 0u) << i;
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    auto e = rd::zeroed_array<std::uint64_t>(3 << 17);
+    bool zero = true;
+    for (std::size_t i = 0; i < (3u << 17); ++i) zero &= e[i] == 0;
+    e.reset();
+    rd::release_retained_pages();
+    _exit(zero ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  rd::release_retained_pages();
+  auto f = rd::zeroed_array<std::uint64_t>(3 << 17);
+  for (std::size_t i = 0; i < (3u << 17); i += 512) ASSERT_EQ(f[i], 0u) << i;
 }
 
 TEST(RecordsKeys, ParseKey) {

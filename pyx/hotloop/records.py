@@ -66,7 +66,8 @@ id for nothing the report shows.) A Counters pickles, and :meth:`Counters.state`
 
 Memory grows with the number of distinct ids, never with the number of records: files are
 streamed in blocks. Each id takes one slot in hash tables of 64-byte buckets (6 slots, 10 with
-4-byte keys) kept 35-70% full, so 15-31 bytes per distinct id (9-18 with 4-byte keys). The
+4-byte keys) kept 35-70% full, so 15-31 bytes per distinct id (9-18 with 4-byte keys); each
+of the 16 tables is rounded up to whole 2 MiB huge pages once it reaches 1 MiB. The
 tables grow in steps of up to 8 times (not only doubling) while the ids seen so far, projected
 to the files' sizes, say that many more are coming: when the new ids then stop, a table may
 hold up to 8 times the slots its ids need. With several threads each id still lives in one

@@ -110,7 +110,8 @@ class ByteStream {
 // need: min(a + b, 32) = min(min(a, 32) + min(b, 32), 32), so merging stays exact), plus exact
 // totals over all records. State: one slot per id in open-addressing tables of 64-byte buckets
 // (6 slots, 10 with 4-byte keys) kept 35-70% full: 15-31 bytes per distinct id (9-18 with 4-byte
-// keys); up to 8 times that after expect_records() when the ids stop being new (see there).
+// keys), each of the kShards tables rounded up to whole 2 MiB pages from 1 MiB on; up to 8 times
+// that after expect_records() when the ids stop being new (see there).
 class Counters {
  public:
   explicit Counters(std::size_t key_size);  // 4 or 8; may throw std::bad_alloc
