@@ -14,6 +14,10 @@ Key files: 3,000,000 random 64-bit keys (``all``) and 2,500,000 keys (``in``: 2,
 plus 500,000 others, shuffled), text with a header line. polars reads both with ``read_csv``,
 filters with ``~is_in`` and writes with ``write_csv``; plain Python builds a set and streams
 ``all``. All write the same output file; the contenders return the number of keys written.
+
+Targets: get_counters on one thread against every peer (polars on all cores); targets_negative
+with its default threads against polars, which uses all cores too (its one-thread ratio is
+shown without a target), and on one thread against plain Python.
 """
 
 from __future__ import annotations
@@ -234,7 +238,9 @@ def cases(scale: str) -> list[Case]:
                 Contender(
                     f"polars {pl.__version__} read_csv + filter(~is_in) + write_csv (all cores)",
                     polars_negative,
-                    require=at_least(2),
+                    # Both on all cores: the 2x asked of targets_negative is for the call a user
+                    # makes, and polars uses every core. The 1-thread ratio is shown beside it.
+                    require={"default": at_least(2)},
                 ),
             )
         return Case(
