@@ -290,6 +290,37 @@ def test_get_counters_large_threads_agree_with_numpy(tmp_path):
     assert len(cnt) == len(u) and cnt.records == len(ids)
 
 
+def test_big_tables_reused_across_calls(tmp_path):
+    # Tables from 1 MiB are kept when freed and reused by the next call (zeroed first): counting
+    # other files, with other ids and the other key size, in between must change nothing.
+    def numpy_twin(ids, s, c):
+        _, inv = np.unique(ids, return_inverse=True)
+        ts = np.bincount(inv, weights=s).astype(np.int64)
+        tc = np.bincount(inv, weights=c).astype(np.int64)
+        return (
+            np.bincount(np.minimum(ts, 32), minlength=33).tolist(),
+            np.bincount(np.minimum(tc, 32), minlength=33).tolist(),
+            len(ts),
+        )
+
+    rng = np.random.default_rng(11)
+    cases = []
+    for k, key_size in enumerate((8, 4, 8)):
+        n = 1_500_000
+        hi = 2**64 if key_size == 8 else 2**32
+        ids = rng.integers(0, hi, n, dtype=np.uint64, endpoint=False)
+        ids[::9] = ids[1::9][: len(ids[::9])]  # some repeats
+        s = rng.integers(0, 40, n).astype(np.uint16)
+        c = rng.integers(0, 3, n).astype(np.uint16)
+        p = tmp_path / f"big{k}"
+        records.write_counts(p, ids, s, c, key_size=key_size, compression=None)
+        cases.append((p, key_size, numpy_twin(ids, s, c)))
+    for p, key_size, (sf, cf, distinct) in cases + cases[::-1]:
+        r = records.get_counters(p, "t", 1, key_size=key_size, n_threads=1)
+        assert r["shows_freq"] == sf and r["clicks_freq"] == cf
+        assert len(records.count_records(p, key_size=key_size)) == distinct
+
+
 def test_counters_merge_self_and_state(tmp_path):
     p = tmp_path / "f"
     records.write_counts(p, [5, 5, 6], [20, 0, 1], [0, 0, 40])

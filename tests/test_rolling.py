@@ -1766,3 +1766,55 @@ def test_shape_and_pair_bad_arguments():
         hotloop.rolling_kurt(np.ones(5), 3, min_periods=4)
     with pytest.raises(ValueError, match=r"axis=2 is out of range for a 2-D x; accepted: -2"):
         hotloop.rolling_cov(np.ones((2, 3)), np.ones((2, 3)), 2, axis=2)
+
+
+# Outputs of 4 MiB and more come from kept pages (pages.hpp): the memory of a freed output is
+# reused. A live output must never be handed out again, and what a reused page held before must
+# not show through.
+def test_big_outputs_reuse_freed_memory_only(rng):
+    import pickle
+
+    n = 700_000  # 5.6 MB of float64
+    xs = [rng.standard_normal(n) + k for k in range(4)]
+    r0 = hotloop.rolling_mean(xs[0], 7)
+    assert r0.flags.c_contiguous and r0.flags.writeable and r0.dtype == np.float64
+    r1 = hotloop.rolling_std(xs[1], 50)
+    assert not np.shares_memory(r0, r1)
+    np.testing.assert_array_equal(r0, hotloop.rolling_mean(xs[0], 7, out=np.empty(n)))
+    del r0
+    r2 = hotloop.rolling_sum(xs[2], 3)  # may take r0's memory: every value is written anew
+    assert not np.shares_memory(r1, r2)
+    np.testing.assert_array_equal(r2, hotloop.rolling_sum(xs[2], 3, out=np.empty(n)))
+    np.testing.assert_array_equal(r1, hotloop.rolling_std(xs[1], 50, out=np.empty(n)))
+    # 2-D float32 along axis 0, and a view that outlives its array.
+    x2 = np.tile(xs[3], 2).astype(np.float32).reshape(2000, 700)  # 5.6 MB
+    r3 = hotloop.rolling_max(x2, 5, axis=0)
+    view = r3[10:20]
+    del r3
+    r4 = hotloop.rolling_min(x2, 5, axis=0)
+    assert not np.shares_memory(view, r4)
+    np.testing.assert_array_equal(
+        view, hotloop.rolling_max(x2, 5, axis=0, out=np.empty_like(x2))[10:20]
+    )
+    np.testing.assert_array_equal(r4, hotloop.rolling_min(x2, 5, axis=0, out=np.empty_like(x2)))
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(r2)), r2)
+
+
+def _rolling_in_child(x, queue):
+    queue.put(np.nansum(hotloop.rolling_mean(x, 9)))
+
+
+def test_big_outputs_after_fork(rng):
+    import multiprocessing as mp
+
+    x = rng.standard_normal(700_000)
+    kept = hotloop.rolling_mean(x, 9)
+    want = np.nansum(kept)
+    del kept  # leaves its pages kept for the child to inherit
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_rolling_in_child, args=(x, queue))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0 and got == want

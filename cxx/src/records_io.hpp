@@ -1,4 +1,4 @@
-// Output files and memory for the records family (private to cxx/src; records_io.cpp).
+// Output files and memory for the records family (private to cxx/src).
 //
 // AtomicFile: an output file that appears atomically: written under a temporary name in
 // the target's folder, renamed over the target by commit(), removed by abort() or the destructor.
@@ -25,40 +25,24 @@
 #include <new>
 #include <string>
 
+#include "hotloop/pages.hpp"
+
 namespace hotloop {
 namespace records_detail {
 
-// Mappings of whole 2 MiB huge pages, for the big hash tables. A table freed is not unmapped
-// but kept for the next table of about its size (the same job's or a later call's): marked
-// MADV_FREE, so the kernel may take its pages back whenever it needs memory, and otherwise
-// they stay the process's, already faulted in. Zeroing a kept 80 MB table costs about 2 ms;
-// faulting in fresh huge pages costs 7 ms on a quiet machine and 50-230 ms in a VM whose
-// freed memory went back to its host (measured here: get_counters on 5M records, one thread,
-// spent a fifth of its time in the kernel zeroing pages). At most kRetainedBytes are kept, and
-// none longer than kRetainedSeconds after it was freed (checked whenever a mapping is taken
-// or freed); release_retained_pages() unmaps them all.
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
-constexpr std::size_t kRetainedBytes = std::size_t{256} << 20;
-constexpr int kRetainedSeconds = 10;
-// A kept mapping of at least `size` bytes (a multiple of kHugePage) and at most twice that, the
-// smallest there is; its size in *got. nullptr when there is none.
-void* take_retained_pages(std::size_t size, std::size_t* got) noexcept;
-// Keeps (or unmaps) the mapping of `size` bytes at p, made by zeroed_array.
-void give_retained_pages(void* p, std::size_t size) noexcept;
-void release_retained_pages() noexcept;
-
-// A zeroed array of n T (T trivially constructible), aligned to 64 bytes. From 1 MiB on it is
-// mapped directly in whole 2 MiB huge pages (transparent huge pages): random probes into big
-// hash tables otherwise pay a page fault per 4 KiB while growing and a TLB miss per probe. A
-// table of 1 to 2 MiB so takes a whole huge page: one fault instead of 256 to 512 (measured,
-// get_counters on 5M records, 4.5M distinct ids, one thread: each shard's table passes through
-// 1 MiB while growing, and the whole count took 4-5% less time with the threshold at 1 MiB than
-// at 2 MiB). Such mappings are reused (see take_retained_pages).
+// A zeroed array of n T (T trivially constructible), aligned to 64 bytes. From 1 MiB on it comes
+// from take_pages (pages.hpp): whole 2 MiB huge pages, reused when a table of about its size was
+// freed before (then zeroed here; fresh pages come zeroed). Random probes into big hash tables
+// otherwise pay a page fault per 4 KiB while growing and a TLB miss per probe. A table of 1 to
+// 2 MiB so takes a whole huge page: one fault instead of 256 to 512 (measured, get_counters on 5M
+// records, 4.5M distinct ids, one thread: each shard's table passes through 1 MiB while
+// growing, and the whole count took 4-5% less time with the threshold at 1 MiB than at 2 MiB).
+// Reusing tables saved a fifth of a get_counters call in this VM, where fresh pages are slow.
 struct ZeroedMemory {
-  std::size_t bytes = 0;  // 0: from aligned_alloc; else the size of the mapping
+  std::size_t bytes = 0;  // 0: from aligned_alloc; else the size of the pages
   void operator()(void* p) const noexcept {
     if (bytes)
-      give_retained_pages(p, bytes);
+      give_pages(p, bytes);
     else
       std::free(p);
   }
@@ -67,7 +51,7 @@ struct ZeroedMemory {
 template <class T>
 std::unique_ptr<T[], ZeroedMemory> zeroed_array(std::size_t n) {
   const std::size_t bytes = n * sizeof(T);
-  if (bytes < kHugePage / 2) {
+  if (bytes < kPageSize2M / 2) {
     // Cache-line aligned (hash tables keep one bucket per line); free() releases it.
     const std::size_t size = (std::max<std::size_t>(bytes, 1) + 63) & ~std::size_t{63};
     void* p = std::aligned_alloc(64, size);
@@ -75,28 +59,13 @@ std::unique_ptr<T[], ZeroedMemory> zeroed_array(std::size_t n) {
     std::memset(p, 0, size);
     return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{0});
   }
-  const std::size_t size = (bytes + kHugePage - 1) & ~(kHugePage - 1);
-  std::size_t got = 0;
-  if (void* kept = take_retained_pages(size, &got)) {
-    std::memset(kept, 0, bytes);  // what lies past `bytes` is never read
-    return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(kept), ZeroedMemory{got});
-  }
-  // Whole huge pages at a huge-page boundary: the kernel maps huge pages only over aligned
-  // 2 MiB ranges, so a table that starts elsewhere keeps 4 KiB pages at both ends (mmap aligns
-  // only lengths that are multiples of 2 MiB, and only on recent kernels). Reserve one huge
-  // page more, then give back the ends. Fresh pages come zeroed: nothing is written twice.
-  void* raw =
-      ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) throw std::bad_alloc();
-  const auto start = reinterpret_cast<std::uintptr_t>(raw);
-  const std::uintptr_t aligned = (start + kHugePage - 1) & ~std::uintptr_t{kHugePage - 1};
-  if (aligned > start) ::munmap(raw, aligned - start);
-  ::munmap(reinterpret_cast<void*>(aligned + size), kHugePage - (aligned - start));
-  void* p = reinterpret_cast<void*>(aligned);
-#ifdef MADV_HUGEPAGE
-  ::madvise(p, size, MADV_HUGEPAGE);
-#endif
-  return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{size});
+  std::size_t mapped = 0;
+  void* p = take_pages(bytes, &mapped);
+  if (!p) throw std::bad_alloc();
+  // What lies past `bytes` is never read. Fresh pages are zero already, but telling them from
+  // reused ones would cost as much as this memset on fresh pages, which faults them in once.
+  std::memset(p, 0, bytes);
+  return std::unique_ptr<T[], ZeroedMemory>(static_cast<T*>(p), ZeroedMemory{mapped});
 }
 
 class AtomicFile {

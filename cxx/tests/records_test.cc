@@ -403,7 +403,7 @@ TEST(RecordsCounters, ManyIdsBothKeySizesAgainstAMap) {
 // and free them.
 TEST(RecordsMemory, RetainedPagesComeBackZeroed) {
   namespace rd = hotloop::records_detail;
-  rd::release_retained_pages();
+  hotloop::release_pages();
   void* first;
   {
     auto a = rd::zeroed_array<std::uint64_t>(3 << 17);  // 3 MiB: a 4 MiB mapping
@@ -429,13 +429,13 @@ TEST(RecordsMemory, RetainedPagesComeBackZeroed) {
     bool zero = true;
     for (std::size_t i = 0; i < (3u << 17); ++i) zero &= e[i] == 0;
     e.reset();
-    rd::release_retained_pages();
+    hotloop::release_pages();
     _exit(zero ? 0 : 1);
   }
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  rd::release_retained_pages();
+  hotloop::release_pages();
   auto f = rd::zeroed_array<std::uint64_t>(3 << 17);
   for (std::size_t i = 0; i < (3u << 17); i += 512) ASSERT_EQ(f[i], 0u) << i;
 }
