@@ -1768,14 +1768,14 @@ def test_shape_and_pair_bad_arguments():
         hotloop.rolling_cov(np.ones((2, 3)), np.ones((2, 3)), 2, axis=2)
 
 
-# Outputs of 4 MiB and more come from kept pages (pages.hpp): the memory of a freed output is
+# Outputs of 32 MiB and more come from kept pages (pages.hpp): the memory of a freed output is
 # reused. A live output must never be handed out again, and what a reused page held before must
 # not show through.
 def test_big_outputs_reuse_freed_memory_only(rng):
     import pickle
 
-    n = 700_000  # 5.6 MB of float64
-    xs = [rng.standard_normal(n) + k for k in range(4)]
+    n = 4_500_000  # 36 MB of float64
+    xs = [rng.standard_normal(n) + k for k in range(3)]
     r0 = hotloop.rolling_mean(xs[0], 7)
     assert r0.flags.c_contiguous and r0.flags.writeable and r0.dtype == np.float64
     r1 = hotloop.rolling_std(xs[1], 50)
@@ -1787,7 +1787,7 @@ def test_big_outputs_reuse_freed_memory_only(rng):
     np.testing.assert_array_equal(r2, hotloop.rolling_sum(xs[2], 3, out=np.empty(n)))
     np.testing.assert_array_equal(r1, hotloop.rolling_std(xs[1], 50, out=np.empty(n)))
     # 2-D float32 along axis 0, and a view that outlives its array.
-    x2 = np.tile(xs[3], 2).astype(np.float32).reshape(2000, 700)  # 5.6 MB
+    x2 = np.tile(xs[0], 2).astype(np.float32).reshape(9000, 1000)  # 36 MB
     r3 = hotloop.rolling_max(x2, 5, axis=0)
     view = r3[10:20]
     del r3
@@ -1807,7 +1807,7 @@ def _rolling_in_child(x, queue):
 def test_big_outputs_after_fork(rng):
     import multiprocessing as mp
 
-    x = rng.standard_normal(700_000)
+    x = rng.standard_normal(4_500_000)
     kept = hotloop.rolling_mean(x, 9)
     want = np.nansum(kept)
     del kept  # leaves its pages kept for the child to inherit

@@ -148,8 +148,11 @@ cpdef tuple rolling_params(object window, object ddof, object min_periods, bint 
 # Outputs from this size on come from hotloop's kept pages (cxx/include/hotloop/pages.hpp): the
 # memory of an output freed earlier is reused instead of faulted in again. A fresh 80 MB output
 # cost 8 ms of page faults (kernel zeroing), as much as the rolling sum over 1e7 values that
-# fills it (measured: 17.2 ms a call, 8.6 ms with out=). NumPy maps such arrays afresh each time.
-cdef Py_ssize_t PAGED_BYTES = 4 << 20
+# fills it (measured: 17.2 ms a call, 8.6 ms with out=). NumPy's arrays come from malloc, and
+# glibc maps blocks of 32 MiB and more afresh each time; smaller ones it recycles itself, faster
+# than kept pages (giving those back costs a madvise and, once two threads wrote them, a TLB
+# flush on both CPUs: rolling_sum over 1e6 values took 7% longer with kept pages from 4 MiB).
+cdef Py_ssize_t PAGED_BYTES = 32 << 20
 
 
 cdef void give_back(object capsule) noexcept:

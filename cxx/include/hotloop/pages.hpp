@@ -6,10 +6,10 @@
 // rolling sum over 1e7 doubles takes 9 ms. A buffer given back is therefore not unmapped but
 // kept for the next one of about its size: marked MADV_FREE, so that the kernel may still take
 // its pages whenever it needs memory, and otherwise they stay the process's, already faulted
-// in. At most kPagesKept bytes are kept, none for longer than kPagesKeptSeconds after it was
-// given back (checked whenever a buffer is taken or given), and release_pages() unmaps them
-// all. Each compiled module that uses this file keeps its own buffers. Thread-safe; a child of
-// fork() starts with its parent's kept buffers.
+// in. At most kPagesKept bytes are kept; a buffer given back more than kPagesKeptSeconds ago
+// is unmapped by the next take or give, and release_pages() unmaps them all. Each compiled module
+// that uses this file keeps its own buffers. Thread-safe; a child of fork() starts with its
+// parent's kept buffers.
 #pragma once
 
 #include <cstddef>
