@@ -13,6 +13,7 @@
 namespace hotloop {
 namespace {
 
+using detail::broadcast;
 using detail::eight_wide;
 using detail::two_prod;
 using detail::two_sum;
@@ -405,29 +406,25 @@ HOTLOOP_INLINE v8d scan8(v8d b, const Steady& k) noexcept {
   return b;
 }
 
-// The running state s in every lane, against a vector a. With SPLAT, by a shuffle of lane 0:
-// GCC 12 built the implicit broadcast of `vector op scalar` in the AVX2 version with eight
-// scalar stores and two vector loads of them, a store-forwarding stall per group (the ewm mean
-// took 5.9 ns per output, 1.05 with the shuffle). Without, the implicit broadcast: one
-// instruction with AVX-512, where the shuffle cost 4 to 10% more time (see eight_wide).
-HOTLOOP_INLINE v8d lanes8(double s) noexcept {
-  v8d r = {};
-  r[0] = s;
-  return __builtin_shuffle(r, v8l{});
-}
+// The running state s in every lane, against a vector a. With SPLAT, by detail::broadcast (a
+// shuffle of lane 0): GCC 12 built the implicit broadcast of `vector op scalar` in the AVX2
+// version with eight scalar stores and two vector loads of them, a store-forwarding stall per
+// group (the ewm mean took 5.9 ns per output, 1.05 with the shuffle). Without, the implicit
+// broadcast: one instruction with AVX-512, where the shuffle cost 4 to 10% more time (see
+// eight_wide).
 template <bool SPLAT>
 HOTLOOP_INLINE v8d minus_s(v8d a, double s) noexcept {
-  if constexpr (SPLAT) return a - lanes8(s);
+  if constexpr (SPLAT) return a - broadcast<v8d>(s);
   return a - s;
 }
 template <bool SPLAT>
 HOTLOOP_INLINE v8d times_s(v8d a, double s) noexcept {
-  if constexpr (SPLAT) return a * lanes8(s);
+  if constexpr (SPLAT) return a * broadcast<v8d>(s);
   return a * s;
 }
 template <bool SPLAT>
 HOTLOOP_INLINE v8d plus_s(v8d a, double s) noexcept {
-  if constexpr (SPLAT) return lanes8(s) + a;
+  if constexpr (SPLAT) return broadcast<v8d>(s) + a;
   return s + a;
 }
 
@@ -721,7 +718,7 @@ HOTLOOP_INLINE void series_impl(const T* x, std::ptrdiff_t xs, const T* y, std::
     g_limit = g_limit < 0.5 ? g_limit * (1.0 - 0x1p-20) : 0.5;  // margin for rounding
   }
   const bool general_ok = g_limit >= 0.0;
-  const bool wide = eight_wide();  // which form of steady8 (see lanes8)
+  const bool wide = eight_wide();  // which form of steady8 (see minus_s)
 #endif
   while (i < n) {
 #ifdef HOTLOOP_EWM_VECTOR
